@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { BoError, CancelledError, EXIT, type ExitCode, isAbortError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { createCliContext } from './context.ts';
+import { createOutput } from './output.ts';
+import { buildProgram } from './program.ts';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * The one place that turns outcomes into exit codes. Commands return an exit code or throw:
+ * BoError → its message and code; anything else → a bug report with the stack.
+ */
+export async function main(argv: string[]): Promise<ExitCode> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.cancelled);
+    process.stderr.write(`\nbo: ${sig} received, cancelling (press Ctrl-C again to force)\n`);
+    controller.abort(new CancelledError(`cancelled by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const levelIdx = argv.indexOf('--log-level');
+  const log = createLogger({ level: levelIdx > 0 ? argv[levelIdx + 1] : undefined });
+  const out = createOutput();
+  let program: ReturnType<typeof buildProgram> | undefined;
+  const ctx = createCliContext({
+    log,
+    out,
+    signal: controller.signal,
+    configFlag: () => program?.opts<{ config?: string }>().config,
+  });
+  program = buildProgram(ctx, VERSION);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode();
+  } catch (err) {
+    return report(err, controller.signal);
+  } finally {
+    await ctx.close().catch(() => {});
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function report(err: unknown, signal: AbortSignal): ExitCode {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+      return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (signal.aborted || isAbortError(err)) {
+    process.stderr.write(`bo: ${err instanceof BoError ? err.message : 'cancelled'}\n`);
+    return EXIT.cancelled;
+  }
+  if (err instanceof BoError) {
+    process.stderr.write(`bo: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(
+    `bo: unexpected error — this is a bug, please report it with the output below\n${(err as Error)?.stack ?? String(err)}\n`,
+  );
+  return EXIT.jobFailed;
+}

@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { registerConfig } from './commands/config.ts';
+import type { CliContext } from './context.ts';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok
+  1    a job failed (for \`bo health\`: a warning)
+  2    usage or config error (for \`bo health\`: critical)
+  130  cancelled (SIGINT/SIGTERM)
+
+Config: --config FILE, else $BO_CONFIG, else /etc/bo/bo.yaml, else ./bo.yaml, else the shipped
+example config/bo.example.yaml.`;
+
+/** A command module adds its subcommands to the program; the list below is the whole CLI. */
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+const commands: RegisterCommand[] = [registerConfig];
+
+export function buildProgram(ctx: CliContext, version: string): Command {
+  const program = new Command('bo')
+    .description(
+      'Back-office operations for Linux fleets: agentless backups over SSH, restores, health checks',
+    )
+    .version(version)
+    .option('-c, --config <file>', 'config file (default: $BO_CONFIG, /etc/bo/bo.yaml, ./bo.yaml)')
+    .option('--log-level <level>', 'log level: debug, info, warn, error')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of commands) register(program, ctx);
+  return program;
+}

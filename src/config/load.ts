@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
+import { crossCheck } from './references.ts';
+import { Config, secretSources } from './schema.ts';
+import { defaultSecretSources, type SecretSources } from './secret.ts';
+
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config/bo.example.yaml', import.meta.url));
+export const DEFAULT_CONFIG_PATHS = ['/etc/bo/bo.yaml', './bo.yaml'];
+
+export interface LoadedConfig {
+  file: string;
+  config: Config;
+  /** True when no config was found and the shipped example is in use. */
+  embedded: boolean;
+}
+
+export interface LocateOptions {
+  flag?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  exists?: (path: string) => boolean;
+}
+
+/** --config, then $BO_CONFIG, then /etc/bo/bo.yaml, ./bo.yaml, then the shipped example. */
+export function locateConfig(opts: LocateOptions = {}): { file: string; embedded: boolean } {
+  const env = opts.env ?? process.env;
+  const exists = opts.exists ?? existsSync;
+  const explicit = opts.flag ?? env.BO_CONFIG;
+  if (explicit) {
+    if (!exists(explicit)) throw new UsageError(`config file ${explicit} does not exist`);
+    return { file: resolve(explicit), embedded: false };
+  }
+  for (const p of DEFAULT_CONFIG_PATHS) if (exists(p)) return { file: resolve(p), embedded: false };
+  return { file: EXAMPLE_CONFIG, embedded: true };
+}
+
+export function loadConfig(opts: LocateOptions & { secrets?: SecretSources } = {}): LoadedConfig {
+  const { file, embedded } = locateConfig(opts);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  return { file, embedded, config: parseConfig(text, file, opts.secrets) };
+}
+
+/** YAML text → validated config with secrets resolved and relative paths anchored at the file. */
+export function parseConfig(
+  text: string,
+  file: string,
+  secrets: SecretSources = defaultSecretSources,
+): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const previous = secretSources.current;
+  secretSources.current = secrets;
+  let result: ReturnType<typeof Config.safeParse>;
+  try {
+    result = Config.safeParse(raw);
+  } finally {
+    secretSources.current = previous;
+  }
+  const problems = [...(result.success ? [] : zodProblems(result.error)), ...crossCheck(raw)];
+  if (problems.length > 0 || !result.success) throw new ConfigError(file, dedupe(problems));
+  return anchorPaths(result.data, dirname(file));
+}
+
+export function zodProblems(error: z.ZodError): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push({ path: path ? `${path}.${k}` : k, message: 'unknown key' });
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      out.push({ path, message: 'required' });
+    } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+      out.push({ path: `${path}.${String(issue.discriminator)}`, message: issue.message });
+    } else {
+      out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.path}\0${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Relative local paths mean "next to the config file", never "wherever bo was started". */
+function anchorPaths(config: Config, base: string): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  for (const s of Object.values(config.storage)) if (s.type === 'filesystem') s.path = abs(s.path);
+  for (const h of Object.values(config.hosts)) {
+    h.privateKey = abs(h.privateKey);
+    if (h.knownHosts) h.knownHosts = abs(h.knownHosts);
+  }
+  for (const j of Object.values(config.jobs)) {
+    if ('host' in j && j.host === 'local' && 'paths' in j) j.paths = j.paths.map(abs);
+  }
+  config.stateDir = abs(config.stateDir);
+  return config;
+}

@@ -1,0 +1,6 @@
+// Placeholder until the local host lands.
+import type { Host } from './host.ts';
+
+export function createLocalHost(): Host {
+  throw new Error('not implemented');
+}

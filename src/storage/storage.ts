@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+
+/** One stored object as listed. Keys are relative to the storage target's prefix/path. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+  etag?: string | undefined;
+}
+
+/** What `put` stored, after it verified the stored size (and, where possible, content). */
+export interface PutResult {
+  key: string;
+  size: number;
+  /** Hex SHA-256 of the bytes stored. */
+  sha256: string;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal | undefined;
+  /** Called with the running byte count as data is accepted. */
+  onProgress?: ((bytes: number) => void) | undefined;
+  /** Create only if absent (S3 If-None-Match: *, filesystem O_EXCL); rejects with AlreadyExistsError. */
+  ifNoneMatch?: boolean;
+  contentType?: string;
+}
+
+export interface GetOptions {
+  signal?: AbortSignal | undefined;
+  /** Inclusive byte range. */
+  range?: { start: number; end: number };
+}
+
+/** A multipart upload (S3) or temp file (filesystem) that never completed. */
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/** Object Lock retention on a stored object, where the backend supports it. */
+export interface Retention {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  until: Date;
+}
+
+/**
+ * A place backups are kept. Every implementation passes tests/integration/storage/contract.ts.
+ *
+ * Contract:
+ * - `put` streams `body` with bounded memory, whatever its length. It resolves only once the
+ *   object is complete at `key` and its stored size (and checksum, where the backend can tell)
+ *   matched what was sent. If it rejects or `signal` aborts, nothing is left at `key`: S3
+ *   multipart uploads are aborted, temp files removed. An existing object at `key` is replaced
+ *   atomically (readers see the old or the new, never a mix) unless `ifNoneMatch` is set.
+ * - `get` rejects with NotFoundError for a missing key.
+ * - `stat` resolves undefined for a missing key.
+ * - `list` yields every object whose key starts with `prefix`, in lexical key order. It throws
+ *   on any error rather than yielding a partial listing silently.
+ * - `delete` is idempotent: deleting a missing key succeeds.
+ * - Credential, bucket and network failures reject with StorageError with a readable message.
+ */
+export interface Storage {
+  readonly name: string;
+  readonly type: 's3' | 'filesystem';
+  /** Human description such as "s3://bucket/prefix" or "/var/lib/bo/repo". */
+  readonly location: string;
+  put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<PutResult>;
+  get(key: string, opts?: GetOptions): Promise<Readable>;
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  listIncomplete(prefix: string): AsyncIterable<IncompleteUpload>;
+  abortIncomplete(upload: IncompleteUpload): Promise<void>;
+  /** Object Lock retention in force on `key`, if any. */
+  retention(key: string): Promise<Retention | undefined>;
+  close(): Promise<void>;
+}
