@@ -1,0 +1,49 @@
+import type { Job, JobKind } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { Services } from '../services.ts';
+
+/** Live progress of a running job, reported through callbacks (CLI renders, daemon logs/serves). */
+export interface JobProgress {
+  phase: string;
+  /** Bytes read from the source so far (uncompressed where known). */
+  bytes: number;
+  /** Bytes stored so far. */
+  storedBytes?: number;
+  files: number;
+  /** Expected total bytes when known, for an ETA. */
+  totalBytes?: number;
+}
+
+export interface JobRunContext {
+  services: Services;
+  log: Logger;
+  signal: AbortSignal;
+  runId: string;
+  onProgress?: ((p: JobProgress) => void) | undefined;
+}
+
+/** What a finished run reports; the daemon records it in the run history. */
+export interface JobRunResult {
+  backupId?: string;
+  bytes?: number;
+  files?: number;
+  /** One line for humans. */
+  summary: string;
+}
+
+export type JobRunner<J extends Job = Job> = (
+  name: string,
+  job: J,
+  ctx: JobRunContext,
+) => Promise<JobRunResult>;
+
+type Runners = { [K in JobKind]: JobRunner<Extract<Job, { kind: K }>> };
+
+/** Every job kind bo can run, by `kind:`; the daemon and the CLI both go through runJob. */
+export const jobRunners: Partial<Runners> = {};
+
+export function runJob(name: string, job: Job, ctx: JobRunContext): Promise<JobRunResult> {
+  const runner = jobRunners[job.kind] as JobRunner | undefined;
+  if (!runner) throw new Error(`no runner for job kind ${job.kind}`);
+  return runner(name, job, ctx);
+}
