@@ -1,4 +1,4 @@
-import type { Job, JobKind } from '../config/schema.ts';
+import type { Job } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 
@@ -36,14 +36,3 @@ export type JobRunner<J extends Job = Job> = (
   job: J,
   ctx: JobRunContext,
 ) => Promise<JobRunResult>;
-
-type Runners = { [K in JobKind]: JobRunner<Extract<Job, { kind: K }>> };
-
-/** Every job kind bo can run, by `kind:`; the daemon and the CLI both go through runJob. */
-export const jobRunners: Partial<Runners> = {};
-
-export function runJob(name: string, job: Job, ctx: JobRunContext): Promise<JobRunResult> {
-  const runner = jobRunners[job.kind] as JobRunner | undefined;
-  if (!runner) throw new Error(`no runner for job kind ${job.kind}`);
-  return runner(name, job, ctx);
-}
