@@ -102,3 +102,6 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A create-only write found the object already there (lock contention). */
+export class AlreadyExistsError extends BoError {}
