@@ -13,6 +13,8 @@ export interface CliContext {
   /** Aborted by SIGINT/SIGTERM. */
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** Raises the process exit code (the highest one set wins); commands report failures this way. */
+  setExit(code: ExitCode): void;
   /** Loads and validates the config on first use (global --config flag). */
   config(): LoadedConfig;
   /** Storage and host connections for the loaded config; closed by main.ts at exit. */

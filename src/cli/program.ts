@@ -1,5 +1,10 @@
 import { Command } from 'commander';
+import { registerBackup } from './commands/backup.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerKey } from './commands/key.ts';
+import { registerList } from './commands/list.ts';
+import { registerLs } from './commands/ls.ts';
+import { registerRestore } from './commands/restore.ts';
 import type { CliContext } from './context.ts';
 
 export const EXIT_CODES_HELP = `
@@ -15,7 +20,14 @@ example config/bo.example.yaml.`;
 /** A command module adds its subcommands to the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-const commands: RegisterCommand[] = [registerConfig];
+const commands: RegisterCommand[] = [
+  registerBackup,
+  registerList,
+  registerLs,
+  registerRestore,
+  registerConfig,
+  registerKey,
+];
 
 export function buildProgram(ctx: CliContext, version: string): Command {
   const program = new Command('bo')

@@ -1,0 +1,34 @@
+import type { Transform } from 'node:stream';
+import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
+import { PassThrough } from 'node:stream';
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 3, gzip: 6, none: 0 };
+
+/** File name suffix for a compression, as `tar`, `zstd -d` and `gzip -d` expect. */
+export function compressionSuffix(c: Compression): string {
+  return c === 'zstd' ? '.zst' : c === 'gzip' ? '.gz' : '';
+}
+
+/** Local compressor, used when the server has no compressor of its own. */
+export function createCompressor(c: Compression, level?: number): Transform {
+  const lvl = level ?? DEFAULT_LEVEL[c];
+  if (c === 'zstd') {
+    return createZstdCompress({
+      params: {
+        [constants.ZSTD_c_compressionLevel]: lvl,
+        // A content checksum lets `zstd -d` detect corruption even without bo.
+        [constants.ZSTD_c_checksumFlag]: 1,
+      },
+    });
+  }
+  if (c === 'gzip') return createGzip({ level: lvl });
+  return new PassThrough();
+}
+
+export function createDecompressor(c: Compression): Transform {
+  if (c === 'zstd') return createZstdDecompress();
+  if (c === 'gzip') return createGunzip();
+  return new PassThrough();
+}

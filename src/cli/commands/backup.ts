@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { EXIT, UsageError } from '../../errors.ts';
+import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
+import type { CliContext } from '../context.ts';
+import { formatBytes } from '../format.ts';
+import { progressRenderer } from '../progress.ts';
+
+export function registerBackup(program: Command, ctx: CliContext): void {
+  const backup = program.command('backup').description('Back up now (the daemon runs the same jobs on schedule)');
+  backup
+    .command('now')
+    .description('Run backup jobs now and wait for them')
+    .argument('[jobs...]', 'backup job names from the config')
+    .option('-a, --all', 'every backup job in the config')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      `
+Each job streams tar from its host into its storage, indexes and hashes every file, and writes
+the manifest last: a run that fails or is cancelled (Ctrl-C) leaves no backup behind.
+One failing job does not stop the others; the exit code is 1 if any failed.
+
+Examples:
+  bo backup now files1-share
+  bo backup now --all --json`,
+    )
+    .action(async (jobs: string[], opts: { all?: boolean; json?: boolean }) => {
+      const { config } = ctx.config();
+      const backupJobs = Object.entries(config.jobs)
+        .filter(([, j]) => j.kind === 'backup')
+        .map(([n]) => n);
+      if (opts.all) jobs = backupJobs;
+      if (jobs.length === 0) throw new UsageError('name at least one job, or pass --all', { hint: `jobs: ${backupJobs.join(', ') || 'none configured'}` });
+      for (const j of jobs) {
+        if (!config.jobs[j]) throw new UsageError(`unknown job "${j}"`, { hint: `backup jobs: ${backupJobs.join(', ')}` });
+        if (config.jobs[j].kind !== 'backup') throw new UsageError(`job "${j}" is a ${config.jobs[j].kind} job, not a backup`);
+      }
+      const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
+      function render(job: string) {
+        let r = renderers.get(job);
+        if (!r) renderers.set(job, (r = progressRenderer(ctx.out, job)));
+        return r;
+      }
+      const outcomes = await runJobsInline(jobs, {
+        services: ctx.services(),
+        log: ctx.log,
+        signal: ctx.signal,
+        onProgress: (job, p) => render(job)(p),
+        onDone: (o) => {
+          ctx.out.status(undefined);
+          if (!opts.json) ctx.out.note(line(o));
+        },
+      });
+      if (opts.json) ctx.out.json({ jobs: outcomes });
+      else ctx.out.print(summary(outcomes));
+      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
+      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
+    });
+}
+
+function line(o: InlineOutcome): string {
+  const secs = (o.durationMs / 1000).toFixed(1);
+  if (o.outcome === 'ok') {
+    const r = o.result!;
+    return `ok      ${o.job}  ${r.backupId}  ${r.files ?? 0} files  ${formatBytes(r.bytes ?? 0)}  ${secs}s`;
+  }
+  return `${o.outcome.padEnd(7)} ${o.job}  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+}
+
+function summary(outcomes: InlineOutcome[]): string {
+  const ok = outcomes.filter((o) => o.outcome === 'ok').length;
+  const failed = outcomes.length - ok;
+  return failed === 0 ? `${ok} backup(s) completed` : `${ok} completed, ${failed} did not: see above`;
+}

@@ -1,0 +1,103 @@
+import { type Duplex, PassThrough, type Readable } from 'node:stream';
+import { chainStreams } from '../archive/chain.ts';
+import { pipeline } from 'node:stream/promises';
+import { createEncryptStream } from '../archive/age/index.ts';
+import { createCompressor, createDecompressor } from '../archive/compress.ts';
+import { HashingStream } from '../archive/hash.ts';
+import { createTarIndexer, type IndexEntry, type IndexStats, indexLine } from '../archive/tar-index.ts';
+import { createTee } from '../archive/tee.ts';
+import { allOrAbort } from './all-or-abort.ts';
+import type { BackupPlan } from '../plan/backup.ts';
+import type { PutResult, Storage } from '../storage/storage.ts';
+
+export interface StreamProgress {
+  sourceBytes: number;
+  storedBytes: number;
+  files: number;
+}
+
+export interface ArchiveStreams {
+  archive: PutResult;
+  index: PutResult;
+  stats: IndexStats;
+}
+
+/**
+ * Wires one backup's data path, all streaming with backpressure:
+ *
+ *   source ─┬─ [compress locally] ─ [age] ─▶ storage: archive
+ *           └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ storage: index
+ *
+ * Resolves when both objects are stored and verified by the storage; rejects (after aborting
+ * everything through `signal`) on the first failure anywhere.
+ */
+export async function streamArchive(opts: {
+  source: Readable;
+  plan: BackupPlan;
+  level: number | undefined;
+  recipients: string[];
+  storage: Storage;
+  signal: AbortSignal;
+  /** Called on the first failure so every other branch stops. */
+  abort: (err: unknown) => void;
+  onProgress: (p: StreamProgress) => void;
+  onEntry?: (e: IndexEntry) => void;
+}): Promise<ArchiveStreams> {
+  const { plan, storage, signal } = opts;
+  const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };
+  const report = () => opts.onProgress(progress);
+
+  const counter = new HashingStream((n) => {
+    progress.sourceBytes = n;
+  });
+  const archiveBody = new PassThrough({ highWaterMark: 1 << 20 });
+  const indexTar = new PassThrough({ highWaterMark: 1 << 20 });
+
+  // Archive branch: what is stored is exactly what `tar`/`zstd -d`/`age -d` can read back.
+  const archiveStages: NodeJS.ReadWriteStream[] = [];
+  if (plan.compression !== 'none' && !plan.compressRemotely) archiveStages.push(createCompressor(plan.compression, opts.level));
+  if (plan.encrypted) archiveStages.push(createEncryptStream(opts.recipients));
+  const archiveOut = archiveStages.length ? chain(archiveBody, archiveStages) : archiveBody;
+
+  // Index branch: the indexer needs plain tar bytes.
+  const indexer = createTarIndexer({
+    signal,
+    onEntry: (e) => {
+      if (e.type === 'file') progress.files++;
+      indexLines.write(`${indexLine(e)}\n`);
+      opts.onEntry?.(e);
+    },
+  });
+  const indexLines = new PassThrough({ highWaterMark: 1 << 20 });
+  const indexStages: NodeJS.ReadWriteStream[] = [createCompressor('zstd', 9)];
+  if (plan.encrypted) indexStages.push(createEncryptStream(opts.recipients));
+  const indexOut = chain(indexLines, indexStages);
+  const indexFeed =
+    plan.compressRemotely && plan.compression !== 'none'
+      ? pipeline(indexTar, createDecompressor(plan.compression), indexer.writable, { signal })
+      : pipeline(indexTar, indexer.writable, { signal });
+
+  const ticker = setInterval(report, 500);
+  try {
+    const [archive, index] = await allOrAbort([
+      storage.put(`${plan.folder}${plan.archiveName}`, archiveOut, {
+        signal,
+        onProgress: (n) => {
+          progress.storedBytes = n;
+        },
+      }),
+      storage.put(`${plan.folder}${plan.indexName}`, indexOut, { signal }),
+      pipeline(opts.source, counter, createTee([archiveBody, indexTar]), { signal }),
+      indexFeed.then(() => indexLines.end()),
+    ] as const, opts.abort);
+    const stats = await indexer.done;
+    report();
+    return { archive, index, stats };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+function chain(head: Readable, stages: NodeJS.ReadWriteStream[]): Readable {
+  return chainStreams(head, stages as unknown as Duplex[]);
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { type BackupJob } from '../config/schema.ts';
+import { type Manifest, MANIFEST_VERSION, manifestKey, newBackupId } from '../catalog/manifest.ts';
+import { BoError, errorMessage, isAbortError, CancelledError } from '../errors.ts';
+import { planBackup } from '../plan/backup.ts';
+import { classifyTarResult, parseCaps, pathCheckCommand, parsePathCheck, probeCommand, tarCreateCommand } from '../plan/tar.ts';
+import type { Host } from '../remote/host.ts';
+import { collectTail } from '../remote/stderr-tail.ts';
+import type { Storage } from '../storage/storage.ts';
+import { TOOL_VERSION } from '../version.ts';
+import { streamArchive } from './backup-streams.ts';
+import type { JobRunContext, JobRunResult } from './kinds.ts';
+
+/**
+ * One backup run: probe the server, stream tar from it into storage while indexing, verify,
+ * then write the manifest — the commit point — last. Any failure or cancellation kills the
+ * remote tar, aborts the uploads and removes what was stored: without a manifest there is no
+ * backup, and no half-backup is left looking like one.
+ */
+export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext): Promise<JobRunResult> {
+  const { services } = ctx;
+  const storage = services.storage(job.storage);
+  const host = services.host(job.host);
+  const startedAt = services.clock.now();
+  const id = newBackupId(startedAt, () => randomBytes(3).toString('hex'));
+  const log = ctx.log.child({ job: name, host: job.host, backupId: id });
+  const ac = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, ac.signal]);
+
+  const caps = parseCaps((await host.run(probeCommand(), { signal })).stdout);
+  if (!caps.gnuTar) {
+    throw new BoError(`${job.host} has no GNU tar (bo needs GNU tar on the server)`, {
+      hint: 'install the "tar" package on the server',
+    });
+  }
+  const missing = parsePathCheck((await host.run(pathCheckCommand(job.paths), { signal })).stdout);
+  if (missing.length > 0) {
+    throw new BoError(
+      `${missing.map((m) => `path ${m.path} ${m.problem}`).join('; ')} on ${job.host}: nothing was backed up`,
+    );
+  }
+
+  const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip });
+  const command = tarCreateCommand({
+    paths: job.paths,
+    exclude: job.exclude,
+    oneFileSystem: job.oneFileSystem,
+    compression: plan.compression,
+    level: job.compressionLevel,
+    compressRemotely: plan.compressRemotely,
+    caps,
+  });
+  log.info({ storage: storage.name, compressRemotely: plan.compressRemotely, encrypted: plan.encrypted }, 'Backup started');
+  log.debug({ command }, 'Remote command');
+
+  const written: string[] = [`${plan.folder}${plan.archiveName}`, `${plan.folder}${plan.indexName}`];
+  let proc: Awaited<ReturnType<Host['exec']>> | undefined;
+  try {
+    proc = await host.exec(command, { signal });
+    const stderr = collectTail(proc.stderr);
+    const exited = proc.done;
+    exited.catch(() => {});
+    const streamed = await streamArchive({
+      source: proc.stdout,
+      plan,
+      level: job.compressionLevel,
+      recipients: job.encryption?.recipients ?? [],
+      storage,
+      signal,
+      abort: (err) => {
+        ac.abort(err);
+        proc?.kill();
+      },
+      onProgress: (p) =>
+        ctx.onProgress?.({ phase: 'streaming', bytes: p.sourceBytes, storedBytes: p.storedBytes, files: p.files }),
+    });
+    const exit = await exited;
+    const verdict = classifyTarResult({ exit, stderr: stderr() });
+    if (!verdict.ok) throw new BoError(`tar on ${job.host} failed: ${verdict.message}`);
+    for (const w of verdict.warnings) log.warn({ warning: w }, 'tar warning');
+
+    await verifyStored(storage, [
+      [written[0]!, streamed.archive.size],
+      [written[1]!, streamed.index.size],
+    ]);
+    const manifest: Manifest = {
+      format: 'bo-backup',
+      version: MANIFEST_VERSION,
+      id,
+      job: name,
+      host: job.host,
+      hostAddress: job.host === 'local' ? 'local' : (services.config.hosts[job.host]?.address ?? job.host),
+      paths: job.paths,
+      exclude: job.exclude,
+      startedAt: startedAt.toISOString(),
+      finishedAt: services.clock.now().toISOString(),
+      tool: { name: 'bo', version: TOOL_VERSION },
+      compression: plan.compression,
+      encryption: plan.encrypted ? { type: 'age', recipients: job.encryption!.recipients } : null,
+      archive: { key: plan.archiveName, size: streamed.archive.size, sha256: streamed.archive.sha256 },
+      index: { key: plan.indexName, size: streamed.index.size, sha256: streamed.index.sha256 },
+      dumps: [],
+      stats: {
+        files: streamed.stats.files,
+        dirs: streamed.stats.dirs,
+        bytes: streamed.stats.bytes,
+        tarBytes: streamed.stats.tarBytes,
+      },
+      warnings: verdict.warnings,
+      snapshot: null,
+    };
+    signal.throwIfAborted();
+    // The commit point: from here on the backup exists.
+    await storage.put(manifestKey(name, id), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), {
+      signal,
+      contentType: 'application/json',
+    });
+    log.info(
+      { files: manifest.stats.files, bytes: manifest.stats.bytes, stored: manifest.archive.size },
+      'Backup committed',
+    );
+    return {
+      backupId: id,
+      bytes: manifest.stats.bytes,
+      files: manifest.stats.files,
+      summary: `${name}: backup ${id} (${manifest.stats.files} files, ${manifest.archive.size} bytes stored)`,
+    };
+  } catch (err) {
+    ac.abort(err);
+    proc?.kill();
+    await removeObjects(storage, written, log);
+    if (ctx.signal.aborted || isAbortError(err)) throw new CancelledError(`backup of ${name} cancelled; nothing was kept`);
+    if (err instanceof BoError) throw err;
+    throw new BoError(`backup of ${name} failed: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+async function verifyStored(storage: Storage, expected: Array<[string, number]>): Promise<void> {
+  for (const [key, size] of expected) {
+    const info = await storage.stat(key);
+    if (!info || info.size !== size) {
+      throw new BoError(`stored object ${key} is ${info ? `${info.size} bytes, expected ${size}` : 'missing'}`);
+    }
+  }
+}
+
+/** Best effort: a failed run must not leave objects behind; prune removes any that survive. */
+async function removeObjects(storage: Storage, keys: string[], log: JobRunContext['log']): Promise<void> {
+  for (const key of keys) {
+    try {
+      await storage.delete(key);
+    } catch (err) {
+      log.warn({ key, err: errorMessage(err) }, 'Could not remove object of failed backup');
+    }
+  }
+}
