@@ -1,8 +1,162 @@
-// Placeholder until the storage backend lands.
+import { mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { addAbortSignal } from 'node:stream';
 import type { FilesystemStorage } from '../config/schema.ts';
+import { AlreadyExistsError, NotFoundError, StorageError, UsageError } from '../errors.ts';
+import { walk } from './fs-walk.ts';
+import { fsError, writeAtomically } from './fs-write.ts';
+import { checkKey, TEMP_PREFIX } from './keys.ts';
 import type { StorageDeps } from './registry.ts';
-import type { Storage } from './storage.ts';
+import type { IncompleteUpload, ObjectInfo, Storage } from './storage.ts';
 
-export function createFsStorage(_name: string, _cfg: FilesystemStorage, _deps: StorageDeps): Storage {
-  throw new Error('not implemented');
+/**
+ * A repository in a local directory (or a mounted NAS). Keys map to paths under `cfg.path`;
+ * writes go through a temp file renamed into place, so readers never see a partial object.
+ * Unfinished writes are the `.bo-tmp-*` files, reported by listIncomplete.
+ */
+export function createFsStorage(name: string, cfg: FilesystemStorage, deps: StorageDeps): Storage {
+  const root = resolve(cfg.path);
+  const pathOf = (key: string) => join(root, checkKey(key));
+
+  return {
+    name,
+    type: 'filesystem',
+    location: root,
+
+    async put(key, body, opts = {}) {
+      let final = '';
+      try {
+        final = pathOf(key);
+        // Fail fast; the hard link in writeAtomically is what makes create-only atomic.
+        if (opts.ifNoneMatch && (await exists(final))) {
+          throw new AlreadyExistsError(`${final} already exists`);
+        }
+        await mkdir(dirname(final), { recursive: true });
+      } catch (err) {
+        if (!Buffer.isBuffer(body)) body.destroy();
+        throw fsError(err, final);
+      }
+      const { size, sha256 } = await writeAtomically(final, body, opts, deps.log);
+      return { key, size, sha256 };
+    },
+
+    async get(key, opts = {}) {
+      const path = pathOf(key);
+      let fh: import('node:fs/promises').FileHandle;
+      try {
+        fh = await open(path, 'r');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') throw new NotFoundError(`${path} does not exist`);
+        throw fsError(err, path);
+      }
+      const { size } = await fh.stat().catch(async (err: unknown) => {
+        await fh.close();
+        throw fsError(err, path);
+      });
+      let range: { start: number; end: number } | undefined;
+      if (opts.range) {
+        const { start, end } = opts.range;
+        if (start < 0 || end < start || start >= size) {
+          await fh.close();
+          throw new StorageError(`${path}: range ${start}-${end} is outside the object (${size} bytes)`);
+        }
+        range = { start, end: Math.min(end, size - 1) };
+      }
+      const stream = fh.createReadStream(range ?? {});
+      return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
+    },
+
+    async stat(key) {
+      const path = pathOf(key);
+      try {
+        const st = await stat(path);
+        return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw fsError(err, path);
+      }
+    },
+
+    async *list(prefix, opts = {}): AsyncGenerator<ObjectInfo> {
+      try {
+        for await (const entry of walk(root, prefix, opts.signal)) {
+          if (entry.target !== undefined) continue;
+          const st = await statIfPresent(entry.path);
+          if (st) yield { key: entry.key, size: st.size, lastModified: st.mtime };
+        }
+      } catch (err) {
+        throw fsError(err, root);
+      }
+    },
+
+    async delete(key) {
+      const path = pathOf(key);
+      try {
+        await unlink(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw fsError(err, path);
+      }
+      await pruneEmptyDirs(root, dirname(path));
+    },
+
+    async *listIncomplete(prefix): AsyncGenerator<IncompleteUpload> {
+      try {
+        for await (const entry of walk(root, prefix)) {
+          if (entry.target === undefined) continue;
+          const st = await statIfPresent(entry.path);
+          if (st) yield { key: entry.target, uploadId: entry.key, initiated: st.mtime };
+        }
+      } catch (err) {
+        throw fsError(err, root);
+      }
+    },
+
+    async abortIncomplete(upload) {
+      const base = upload.uploadId.slice(upload.uploadId.lastIndexOf('/') + 1);
+      if (!base.startsWith(TEMP_PREFIX)) {
+        throw new UsageError(`"${upload.uploadId}" is not an incomplete upload of ${root}`);
+      }
+      // checkKey refuses temp names, so check the directory part and join the name ourselves.
+      const dirKey = upload.uploadId.slice(0, Math.max(0, upload.uploadId.length - base.length - 1));
+      const path = dirKey === '' ? join(root, base) : join(pathOf(dirKey), base);
+      await unlink(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw fsError(err, path);
+      });
+    },
+
+    async retention() {
+      return undefined;
+    },
+
+    async close() {},
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await statIfPresent(path)) !== undefined;
+}
+
+async function statIfPresent(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    // Deleted or renamed between readdir and stat: a concurrent writer, not an error.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Removes directories emptied by a delete, up to (not including) the root. */
+async function pruneEmptyDirs(root: string, dir: string): Promise<void> {
+  for (let d = dir; d.startsWith(root + sep); d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return; // not empty (or already gone): stop climbing
+    }
+  }
 }

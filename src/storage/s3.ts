@@ -1,8 +1,236 @@
-// Placeholder until the storage backend lands.
+import { addAbortSignal, type Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
 import type { S3Storage } from '../config/schema.ts';
+import { NotFoundError, StorageError } from '../errors.ts';
+import { checkKey, normalizePrefix } from './keys.ts';
+import type { UploadTuning } from './multipart.ts';
+import { growingPartSize } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
-import type { Storage } from './storage.ts';
+import { createS3Client, endpointOf } from './s3-client.ts';
+import { errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
+import { putObject } from './s3-put.ts';
+import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
 
-export function createS3Storage(_name: string, _cfg: S3Storage, _deps: StorageDeps): Storage {
-  throw new Error('not implemented');
+const DAY_MS = 86_400_000;
+
+/**
+ * An S3 bucket (AWS or S3-compatible). Keys live under `cfg.prefix`. `tuning` overrides how
+ * uploads are cut into parts (tests use small parts); the defaults suit archives of any size.
+ */
+export function createS3Storage(
+  name: string,
+  cfg: S3Storage,
+  deps: StorageDeps,
+  tuning: Partial<UploadTuning> = {},
+): Storage {
+  const client = createS3Client(name, cfg);
+  const bucket = cfg.bucket;
+  const prefix = normalizePrefix(cfg.prefix);
+  const where: S3Where = { name, endpoint: endpointOf(cfg), bucket };
+  const full = (key: string) => prefix + checkKey(key);
+  const url = (key: string) => `s3://${bucket}/${prefix}${key}`;
+  const uploadTuning: UploadTuning = {
+    partSize: growingPartSize(),
+    partConcurrency: cfg.partConcurrency,
+    maxBufferedBytes: 64 * 1024 * 1024,
+    partAttempts: 3,
+    retryDelayMs: 1000,
+    ...tuning,
+  };
+
+  // HEAD responses carry no error body, so a 404 cannot tell a missing key from a missing bucket.
+  let bucketChecked = false;
+  async function ensureBucket(): Promise<void> {
+    if (bucketChecked) return;
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: bucket }));
+      bucketChecked = true;
+    } catch (err) {
+      if (httpStatus(err) === 404) throw noSuchBucket(where, err);
+      throw s3Error(err, where, `HeadBucket s3://${bucket}`);
+    }
+  }
+
+  async function head(key: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
+    try {
+      return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: full(key) }), {
+        abortSignal: signal,
+      });
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw s3Error(err, where, `HeadObject ${url(key)}`, signal);
+      await ensureBucket();
+      return undefined;
+    }
+  }
+
+  return {
+    name,
+    type: 's3',
+    location: `s3://${bucket}/${prefix}`,
+
+    async put(key, body, opts = {}) {
+      const lock: Retention | undefined = cfg.objectLock && {
+        mode: cfg.objectLock.mode,
+        until: new Date(Date.now() + cfg.objectLock.days * DAY_MS),
+      };
+      const params = {
+        ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
+        ...(cfg.storageClass ? { StorageClass: cfg.storageClass as StorageClass } : {}),
+        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+      };
+      let fullKey: string;
+      try {
+        fullKey = full(key);
+      } catch (err) {
+        if (!Buffer.isBuffer(body)) body.destroy();
+        throw err;
+      }
+      const target = { client, bucket, key: fullKey, where, log: deps.log, params, lock };
+      const { size, sha256 } = await putObject(target, body, opts, uploadTuning);
+      return { key, size, sha256 };
+    },
+
+    async get(key, opts = {}) {
+      const range = opts.range && `bytes=${opts.range.start}-${opts.range.end}`;
+      try {
+        const r = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: full(key), ...(range ? { Range: range } : {}) }),
+          { abortSignal: opts.signal },
+        );
+        const body = r.Body as Readable;
+        return opts.signal ? addAbortSignal(opts.signal, body) : body;
+      } catch (err) {
+        if (errorCode(err) === 'NoSuchKey')
+          throw new NotFoundError(`${url(key)} does not exist`, { cause: err });
+        throw s3Error(err, where, `GetObject ${url(key)}`, opts.signal);
+      }
+    },
+
+    async stat(key) {
+      const h = await head(key);
+      return (
+        h && { key, size: h.ContentLength ?? 0, lastModified: h.LastModified ?? new Date(0), etag: h.ETag }
+      );
+    },
+
+    async *list(listPrefix, opts = {}): AsyncGenerator<ObjectInfo> {
+      let token: string | undefined;
+      do {
+        let page: ListObjectsV2CommandOutput;
+        try {
+          page = await client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix + listPrefix,
+              ContinuationToken: token,
+            }),
+            { abortSignal: opts.signal },
+          );
+        } catch (err) {
+          throw s3Error(err, where, `ListObjectsV2 ${url(listPrefix)}`, opts.signal);
+        }
+        for (const o of page.Contents ?? []) {
+          if (!o.Key?.startsWith(prefix)) continue;
+          yield {
+            key: o.Key.slice(prefix.length),
+            size: o.Size ?? 0,
+            lastModified: o.LastModified ?? new Date(0),
+            etag: o.ETag,
+          };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+
+    async delete(key) {
+      const h = await head(key);
+      if (!h) return;
+      const until = h.ObjectLockRetainUntilDate;
+      if (h.ObjectLockMode && until && until.getTime() > Date.now()) {
+        throw new StorageError(
+          `${url(key)} is locked (${h.ObjectLockMode}) until ${until.toISOString()}; it cannot be deleted before then`,
+        );
+      }
+      if (h.ObjectLockLegalHoldStatus === 'ON')
+        throw new StorageError(`${url(key)} is under an Object Lock legal hold`);
+      try {
+        // With Object Lock the bucket is versioned: remove the version itself, not just hide it.
+        const version = cfg.objectLock && h.VersionId ? { VersionId: h.VersionId } : {};
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: full(key), ...version }));
+      } catch (err) {
+        throw s3Error(err, where, `DeleteObject ${url(key)}`);
+      }
+    },
+
+    async *listIncomplete(listPrefix): AsyncGenerator<IncompleteUpload> {
+      let keyMarker: string | undefined;
+      let idMarker: string | undefined;
+      for (;;) {
+        let page: ListMultipartUploadsCommandOutput;
+        try {
+          page = await client.send(
+            new ListMultipartUploadsCommand({
+              Bucket: bucket,
+              Prefix: prefix + listPrefix,
+              KeyMarker: keyMarker,
+              UploadIdMarker: idMarker,
+            }),
+          );
+        } catch (err) {
+          throw s3Error(err, where, `ListMultipartUploads ${url(listPrefix)}`);
+        }
+        for (const u of page.Uploads ?? []) {
+          if (!u.Key?.startsWith(prefix) || !u.UploadId) continue;
+          yield {
+            key: u.Key.slice(prefix.length),
+            uploadId: u.UploadId,
+            initiated: u.Initiated ?? new Date(0),
+          };
+        }
+        if (!page.IsTruncated || !page.NextKeyMarker) return;
+        keyMarker = page.NextKeyMarker;
+        idMarker = page.NextUploadIdMarker;
+      }
+    },
+
+    async abortIncomplete(upload) {
+      try {
+        await client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: bucket,
+            Key: full(upload.key),
+            UploadId: upload.uploadId,
+          }),
+        );
+      } catch (err) {
+        if (errorCode(err) === 'NoSuchUpload') return;
+        throw s3Error(err, where, `AbortMultipartUpload ${url(upload.key)}`);
+      }
+    },
+
+    /** Read with HeadObject (same s3:GetObjectRetention permission as GetObjectRetention). */
+    async retention(key) {
+      const h = await head(key);
+      if (!h) throw new NotFoundError(`${url(key)} does not exist`);
+      const mode = h.ObjectLockMode;
+      const until = h.ObjectLockRetainUntilDate;
+      return mode && until ? { mode, until } : undefined;
+    },
+
+    async close() {
+      client.destroy();
+    },
+  };
 }

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { CancelledError, isAbortError } from '../errors.ts';
+
+/**
+ * The chunks of a put body, as Buffers. A Readable is destroyed when `signal` aborts (so a
+ * producer waiting on backpressure, e.g. an SSH channel, is torn down too) and when the consumer
+ * stops iterating early, which is what `for await` does on break/throw.
+ */
+export async function* bodyChunks(body: Readable | Buffer, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  if (signal?.aborted) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    throw new CancelledError();
+  }
+  if (Buffer.isBuffer(body)) {
+    yield body;
+    return;
+  }
+  if (signal) addAbortSignal(signal, body);
+  for await (const chunk of body as AsyncIterable<unknown>) {
+    if (Buffer.isBuffer(chunk)) yield chunk;
+    else if (typeof chunk === 'string') yield Buffer.from(chunk);
+    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else throw new TypeError('put body yielded a non-binary chunk');
+  }
+}
+
+/** Running SHA-256 and byte count of the data accepted so far, reporting progress as it goes. */
+export interface Meter {
+  readonly bytes: number;
+  add(chunk: Buffer): void;
+  sha256(): string;
+}
+
+export function createMeter(onProgress?: (bytes: number) => void): Meter {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return {
+    get bytes() {
+      return bytes;
+    },
+    add(chunk) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onProgress?.(bytes);
+    },
+    sha256: () => hash.digest('hex'),
+  };
+}
+
+/** An abort (of `signal` or reported by a stream/SDK) becomes CancelledError; anything else passes. */
+export function cancelledOr(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (err instanceof CancelledError) return err;
+  if (signal?.aborted || isAbortError(err)) return new CancelledError();
+  return err;
+}
+
+/** Passes chunks through, feeding each to the meter as it is taken. */
+export async function* metered(chunks: AsyncIterable<Buffer>, meter: Meter): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    meter.add(chunk);
+    yield chunk;
+  }
+}

@@ -1,0 +1,39 @@
+import { errorMessage } from '../errors.ts';
+import { DEFAULT_LOCK_SKEW_MS, readRecord } from './lock.ts';
+import { LOCK_ROOT, type LockRecord, type LockStatus, lockStatus, parseEpochKey } from './lock-record.ts';
+import type { Storage } from './storage.ts';
+
+export interface LockView {
+  scope: string;
+  epoch: number;
+  key: string;
+  status: LockStatus | 'unreadable';
+  record?: LockRecord;
+  error?: string;
+}
+
+/** The current (highest-epoch) lock of every scope in a storage target, for `bo locks`. */
+export async function listLocks(
+  storage: Storage,
+  now: Date,
+  opts: { signal?: AbortSignal; skewMs?: number } = {},
+): Promise<LockView[]> {
+  const top = new Map<string, { key: string; epoch: number }>();
+  for await (const info of storage.list(LOCK_ROOT, opts.signal ? { signal: opts.signal } : {})) {
+    const p = parseEpochKey(info.key);
+    if (!p) continue;
+    const seen = top.get(p.scope);
+    if (!seen || seen.epoch < p.epoch) top.set(p.scope, { key: info.key, epoch: p.epoch });
+  }
+  const views: LockView[] = [];
+  for (const [scope, t] of [...top].sort(([a], [b]) => a.localeCompare(b))) {
+    try {
+      const record = await readRecord(storage, t);
+      if (!record) views.push({ scope, ...t, status: 'unreadable', error: 'not a lock record (or removed meanwhile)' });
+      else views.push({ scope, ...t, status: lockStatus(record, now, opts.skewMs ?? DEFAULT_LOCK_SKEW_MS), record });
+    } catch (err) {
+      views.push({ scope, ...t, status: 'unreadable', error: errorMessage(err) });
+    }
+  }
+  return views;
+}

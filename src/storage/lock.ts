@@ -1,0 +1,260 @@
+/**
+ * Locks in storage, so a prune and a backup of the same job never overlap, also across daemons
+ * sharing one bucket. Built only on what every Storage offers: create-only writes
+ * (`ifNoneMatch`: S3 If-None-Match: *, filesystem link/EEXIST), plain writes, list and delete.
+ *
+ * Protocol (one folder per scope, one object per *epoch*: `_bo/locks/<scope>/<epoch>.json`):
+ * - The holder of a scope is the owner of its highest epoch, unless that record is released or
+ *   stale (expired longer than the clock-skew allowance ago, or its owner is a dead process on
+ *   this very machine).
+ * - Acquire: list the scope. Highest epoch held → busy (wait and retry, or LockBusyError).
+ *   None, released or stale → create epoch+1 with a create-only write. Exactly one contender can
+ *   create a given key, so exactly one wins each takeover; the others see AlreadyExists and
+ *   re-read. Then list again: a higher epoch means a slow contender lost to a newer round (it
+ *   acted on an old view), so it withdraws. Older epochs are deleted; the highest is never
+ *   deleted (release only marks it released), so an epoch key is never created twice.
+ * - Heartbeat: only the creator of an epoch ever writes its key, so refreshing is a plain
+ *   overwrite with a later expiry, done every `heartbeatMs` after checking no higher epoch
+ *   exists. If a refresh fails until the lock's own expiry, or a higher epoch appears, the
+ *   holder's `signal` aborts with LockLostError and the job stops: a lease is only a lease.
+ * - Nobody ever has to unlock by hand: a crashed holder's lock goes stale after its TTL.
+ */
+import { randomUUID } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import type { Clock } from '../clock.ts';
+import { formatDuration } from '../config/duration.ts';
+import { AlreadyExistsError, errorMessage, NotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import {
+  describeOwner,
+  epochKey,
+  LockBusyError,
+  LockLostError,
+  type LockOwner,
+  LockRecord,
+  localOwner,
+  lockStatus,
+  parseEpochKey,
+  scopeFolder,
+} from './lock-record.ts';
+import type { ObjectInfo, Storage } from './storage.ts';
+
+export interface LockDeps {
+  storage: Storage;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface LockOptions {
+  purpose: string;
+  runId?: string;
+  /** Lease length; a crashed holder blocks others for at most this (+ skew). Default 2 min. */
+  ttlMs?: number;
+  /** Refresh period; default a quarter of the TTL. */
+  heartbeatMs?: number;
+  /** Allowance for clock differences between machines. Default 30 s. */
+  skewMs?: number;
+  /** How long to wait for a busy lock before giving up; default 0 (fail at once). */
+  waitMs?: number;
+  pollMs?: number;
+  signal?: AbortSignal;
+  /** For tests: who we claim to be. */
+  owner?: LockOwner;
+  /** For tests: judge local owners dead or alive. */
+  deadHere?: (o: LockOwner) => boolean;
+}
+
+export interface HeldLock {
+  scope: string;
+  epoch: number;
+  key: string;
+  /** Aborts (reason: LockLostError) when the lock is lost; run the guarded work under it. */
+  signal: AbortSignal;
+  /** Refreshes now (the heartbeat does this on its own). */
+  refresh(): Promise<void>;
+  /** Stops the heartbeat and marks the lock released. Idempotent; never throws. */
+  release(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_TTL_MS = 120_000;
+export const DEFAULT_LOCK_SKEW_MS = 30_000;
+
+export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptions): Promise<HeldLock> {
+  const { storage, clock, log } = deps;
+  const ttlMs = opts.ttlMs ?? DEFAULT_LOCK_TTL_MS;
+  const skewMs = opts.skewMs ?? DEFAULT_LOCK_SKEW_MS;
+  const owner = opts.owner ?? localOwner(opts.runId ?? randomUUID(), opts.purpose);
+  const deadline = clock.now().getTime() + (opts.waitMs ?? 0);
+
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const epochs = await listEpochs(storage, scope, opts.signal);
+    const top = epochs.at(-1);
+    let rec: LockRecord | undefined;
+    if (top) {
+      rec = await readRecord(storage, top);
+      const now = clock.now();
+      const status = rec ? lockStatus(rec, now, skewMs, opts.deadHere) : unreadableStatus(top, now, ttlMs + skewMs);
+      if (status === 'held') {
+        if (now.getTime() >= deadline) throw busy(scope, rec);
+        await clock.sleep(Math.min(opts.pollMs ?? 2000, Math.max(1, deadline - now.getTime())), opts.signal);
+        continue;
+      }
+      if (status === 'stale') {
+        log.warn({ scope, epoch: top.epoch, holder: rec?.owner, expiresAt: rec?.expiresAt }, 'Taking over a stale lock');
+      }
+    }
+    const epoch = (top?.epoch ?? 0) + 1;
+    const now = clock.now();
+    const record: LockRecord = {
+      format: 'bo-lock',
+      version: 1,
+      scope,
+      epoch,
+      owner,
+      acquiredAt: now.toISOString(),
+      refreshedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      ttlMs,
+      released: false,
+    };
+    try {
+      await storage.put(epochKey(scope, epoch), body(record), { ifNoneMatch: true, signal: opts.signal });
+    } catch (err) {
+      if (err instanceof AlreadyExistsError) continue; // another contender won this round: re-read
+      throw err;
+    }
+    const after = await listEpochs(storage, scope, opts.signal);
+    if (after.some((e) => e.epoch > epoch)) {
+      await storage.delete(epochKey(scope, epoch)).catch(() => {});
+      continue; // we acted on an old view; a newer round exists
+    }
+    for (const old of after) {
+      if (old.epoch < epoch) await storage.delete(old.key).catch((e) => log.debug({ key: old.key, err: errorMessage(e) }, 'Cannot remove old lock epoch'));
+    }
+    log.debug({ scope, epoch }, 'Lock acquired');
+    return startHolding(deps, record, opts.heartbeatMs ?? Math.floor(ttlMs / 4));
+  }
+}
+
+function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number): HeldLock {
+  const { storage, clock, log } = deps;
+  const key = epochKey(initial.scope, initial.epoch);
+  const lost = new AbortController();
+  const stop = new AbortController();
+  let current = initial;
+  let released = false;
+
+  const refresh = async () => {
+    const epochs = await listEpochs(storage, current.scope);
+    const higher = epochs.find((e) => e.epoch > current.epoch);
+    if (higher) {
+      const by = await readRecord(storage, higher);
+      throw new LockLostError(`lock ${current.scope} was taken over${by ? ` by ${describeOwner(by.owner)}` : ''}`);
+    }
+    const now = clock.now();
+    const next = { ...current, refreshedAt: now.toISOString(), expiresAt: new Date(now.getTime() + current.ttlMs).toISOString() };
+    await storage.put(key, body(next));
+    current = next;
+  };
+
+  const beat = async () => {
+    while (!stop.signal.aborted && !lost.signal.aborted) {
+      try {
+        await clock.sleep(heartbeatMs, stop.signal);
+      } catch {
+        return;
+      }
+      try {
+        await refresh();
+      } catch (err) {
+        if (err instanceof LockLostError) lost.abort(err);
+        else if (clock.now().getTime() >= Date.parse(current.expiresAt)) {
+          lost.abort(new LockLostError(`lock ${current.scope} expired: it could not be refreshed (${errorMessage(err)})`));
+        } else log.warn({ scope: current.scope, err: errorMessage(err) }, 'Lock refresh failed; retrying');
+      }
+    }
+  };
+  void beat();
+  lost.signal.addEventListener('abort', () => log.error({ scope: current.scope, err: errorMessage(lost.signal.reason) }, 'Lock lost'), {
+    once: true,
+  });
+
+  return {
+    scope: initial.scope,
+    epoch: initial.epoch,
+    key,
+    signal: lost.signal,
+    refresh: async () => {
+      try {
+        await refresh();
+      } catch (err) {
+        if (err instanceof LockLostError) lost.abort(err);
+        throw err;
+      }
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      stop.abort();
+      if (lost.signal.aborted) return;
+      const now = clock.now().toISOString();
+      try {
+        await storage.put(key, body({ ...current, released: true, refreshedAt: now, expiresAt: now }));
+        log.debug({ scope: current.scope, epoch: current.epoch }, 'Lock released');
+      } catch (err) {
+        log.warn({ scope: current.scope, err: errorMessage(err) }, 'Cannot release lock; it expires by itself');
+      }
+    },
+  };
+}
+
+interface EpochRef {
+  key: string;
+  epoch: number;
+  info: ObjectInfo;
+}
+
+async function listEpochs(storage: Storage, scope: string, signal?: AbortSignal): Promise<EpochRef[]> {
+  const out: EpochRef[] = [];
+  for await (const info of storage.list(scopeFolder(scope), signal ? { signal } : {})) {
+    const p = parseEpochKey(info.key);
+    if (p && p.scope === scope) out.push({ key: info.key, epoch: p.epoch, info });
+  }
+  return out.sort((a, b) => a.epoch - b.epoch);
+}
+
+/** The record, or undefined when it is gone or not a lock record. */
+export async function readRecord(storage: Storage, ref: { key: string }): Promise<LockRecord | undefined> {
+  let raw: string;
+  try {
+    raw = await text(await storage.get(ref.key));
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  try {
+    const r = LockRecord.safeParse(JSON.parse(raw));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An unreadable top epoch (should not happen: writes are atomic) blocks for one TTL from its write. */
+function unreadableStatus(top: EpochRef, now: Date, ms: number): 'held' | 'stale' {
+  return now.getTime() > top.info.lastModified.getTime() + ms ? 'stale' : 'held';
+}
+
+function busy(scope: string, rec: LockRecord | undefined): LockBusyError {
+  if (!rec) return new LockBusyError(`${scope} is locked (lock record unreadable)`, undefined);
+  return new LockBusyError(
+    `${scope} is locked by ${describeOwner(rec.owner)} since ${rec.acquiredAt}`,
+    rec,
+    `it is released when that run ends; if its owner died, it expires by itself ${formatDuration(rec.ttlMs)} after its last heartbeat (${rec.expiresAt})`,
+  );
+}
+
+function body(rec: LockRecord): Buffer {
+  return Buffer.from(`${JSON.stringify(rec, null, 2)}\n`);
+}

@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageError, UsageError } from '../../../src/errors.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { createFsStorage } from '../../../src/storage/fs.ts';
+import { missing } from '../../fixtures/require.ts';
+import { collect, describeStorageContract, endlessBody, streamOf } from './contract.ts';
+
+async function tempFiles(dir: string): Promise<string[]> {
+  const all = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  return all.filter((p) => p.split('/').at(-1)?.startsWith('.bo-tmp-'));
+}
+
+function fsStorage(dir: string) {
+  return createFsStorage('test', { type: 'filesystem', path: dir }, { log: silentLogger() });
+}
+
+describeStorageContract('filesystem', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bo-fs-contract-'));
+  return {
+    storage: fsStorage(join(dir, 'repo')),
+    leftovers: () => tempFiles(dir),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('filesystem storage', () => {
+  const dirs: string[] = [];
+  async function newDir() {
+    const d = await mkdtemp(join(tmpdir(), 'bo-fs-'));
+    dirs.push(d);
+    return d;
+  }
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  it('stores each key as a plain file under the root (restorable without bo)', async () => {
+    const dir = await newDir();
+    const res = await fsStorage(dir).put('job/2025-01-01/archive.tar.zst', Buffer.from('data'));
+    expect(res.size).toBe(4);
+    expect(await readFile(join(dir, 'job/2025-01-01/archive.tar.zst'), 'utf8')).toBe('data');
+  });
+
+  it('reports temp files as incomplete uploads, not objects, and aborts them', async () => {
+    const dir = await newDir();
+    const storage = fsStorage(dir);
+    await storage.put('job/id/manifest.json', Buffer.from('{}'));
+    await writeFile(join(dir, 'job/id/.bo-tmp-0a1b2c-archive.tar.zst'), 'partial');
+    expect((await collect(storage.list(''))).map((o) => o.key)).toEqual(['job/id/manifest.json']);
+    const incomplete = await collect(storage.listIncomplete('job/'));
+    expect(incomplete).toHaveLength(1);
+    expect(incomplete[0]?.key).toBe('job/id/archive.tar.zst');
+    expect(incomplete[0]?.initiated).toBeInstanceOf(Date);
+    expect(await collect(storage.listIncomplete('other/'))).toEqual([]);
+    await storage.abortIncomplete(incomplete[0]!);
+    expect(await tempFiles(dir)).toEqual([]);
+    await expect(
+      storage.abortIncomplete({ key: 'x', uploadId: 'job/id/manifest.json', initiated: new Date() }),
+    ).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('prunes directories emptied by delete', async () => {
+    const dir = await newDir();
+    const storage = fsStorage(dir);
+    await storage.put('job/id/a', Buffer.from('a'));
+    await storage.delete('job/id/a');
+    expect(existsSync(join(dir, 'job'))).toBe(false);
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  it('lists nothing from a repository that does not exist yet', async () => {
+    const dir = await newDir();
+    expect(await collect(fsStorage(join(dir, 'not-yet')).list(''))).toEqual([]);
+  });
+
+  it('refuses list prefixes that escape the root', async () => {
+    const storage = fsStorage(await newDir());
+    await expect(collect(storage.list('../'))).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('has no retention', async () => {
+    expect(await fsStorage(await newDir()).retention('x')).toBeUndefined();
+  });
+
+  it('fails with a clear StorageError on a full disk and removes the temp file', async (ctx) => {
+    const dir = await newDir();
+    const canMount = process.getuid?.() === 0 && tryMount(dir);
+    if (missing('a small tmpfs (needs root for mount -t tmpfs)', canMount, 'run the tests as root'))
+      ctx.skip();
+    try {
+      const storage = fsStorage(dir);
+      const err = await storage.put('big/k', endlessBody()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as Error).message).toMatch(/disk full: no space left to write .*big\/k/);
+      expect(await tempFiles(dir)).toEqual([]);
+      // Space is back once the temp file is gone: a small object still fits.
+      await storage.put('small/k', streamOf(Buffer.alloc(1000, 1)));
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+});
+
+function tryMount(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createPartReader,
+  growingPartSize,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  maxObjectSize,
+} from '../../../src/storage/parts.ts';
+
+const MiB = 1024 * 1024;
+
+describe('growingPartSize', () => {
+  const schedule = growingPartSize();
+
+  it('starts at 8 MiB and doubles every 1000 parts up to 256 MiB', () => {
+    expect(schedule(1)).toBe(8 * MiB);
+    expect(schedule(1000)).toBe(8 * MiB);
+    expect(schedule(1001)).toBe(16 * MiB);
+    expect(schedule(2001)).toBe(32 * MiB);
+    expect(schedule(4001)).toBe(128 * MiB);
+    expect(schedule(5001)).toBe(256 * MiB);
+    expect(schedule(MAX_PARTS)).toBe(256 * MiB);
+  });
+
+  it('never goes below the S3 minimum and never shrinks', () => {
+    for (let n = 2; n <= MAX_PARTS; n++) {
+      expect(schedule(n)).toBeGreaterThanOrEqual(Math.max(MIN_PART_SIZE, schedule(n - 1)));
+    }
+  });
+
+  it('holds a 1 TB archive in 10,000 parts (1,528,000 MiB at most)', () => {
+    expect(maxObjectSize(schedule)).toBe(1_528_000 * MiB);
+    expect(maxObjectSize(schedule)).toBeGreaterThan(1e12);
+  });
+});
+
+async function* chunks(sizes: number[]): AsyncGenerator<Buffer> {
+  let v = 0;
+  for (const s of sizes) {
+    const b = Buffer.alloc(s);
+    for (let i = 0; i < s; i++) b[i] = v++ & 0xff;
+    yield b;
+  }
+}
+
+describe('createPartReader', () => {
+  it('cuts uneven chunks into parts of the requested sizes, the last one short', async () => {
+    const reader = createPartReader(chunks([3, 0, 7, 1, 10]), 2);
+    const parts = [await reader.read(4), await reader.read(4), await reader.read(8), await reader.read(8)];
+    expect(parts.map((p) => p.length)).toEqual([4, 4, 8, 5]);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(Array.from({ length: 21 }, (_, i) => i)));
+    expect((await reader.read(8)).length).toBe(0);
+  });
+
+  it('reuses released buffers of the same size', async () => {
+    const reader = createPartReader(chunks([16, 16]), 2);
+    const a = await reader.read(16);
+    reader.release(a);
+    const b = await reader.read(16);
+    expect(b.buffer).toBe(a.buffer);
+  });
+
+  it('propagates a failing source', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(3);
+      throw new Error('source broke');
+    }
+    const reader = createPartReader(failing(), 1);
+    await expect(reader.read(10)).rejects.toThrow('source broke');
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { S3Storage } from '../../../src/config/schema.ts';
+import { SecretValue } from '../../../src/config/secret.ts';
+import { UsageError } from '../../../src/errors.ts';
+import { md5Etag } from '../../../src/storage/multipart.ts';
+import { checksumMode, createS3Client, endpointOf } from '../../../src/storage/s3-client.ts';
+
+describe('checksumMode', () => {
+  it('auto is WHEN_REQUIRED with a custom endpoint and WHEN_SUPPORTED on AWS', () => {
+    expect(checksumMode({ checksums: 'auto', endpoint: 'http://minio:9000' })).toBe('WHEN_REQUIRED');
+    expect(checksumMode({ checksums: 'auto', endpoint: undefined })).toBe('WHEN_SUPPORTED');
+  });
+  it('explicit modes win', () => {
+    expect(checksumMode({ checksums: 'when-required', endpoint: undefined })).toBe('WHEN_REQUIRED');
+    expect(checksumMode({ checksums: 'when-supported', endpoint: 'http://x' })).toBe('WHEN_SUPPORTED');
+  });
+});
+
+describe('createS3Client', () => {
+  it('names the AWS endpoint of a region', () => {
+    expect(endpointOf({ endpoint: undefined, region: 'eu-west-3' })).toBe(
+      'https://s3.eu-west-3.amazonaws.com',
+    );
+  });
+  it('refuses an access key without its secret', () => {
+    const cfg = S3Storage.parse({ type: 's3', bucket: 'bucket' });
+    cfg.accessKeyId = new SecretValue('AKIA', 'test');
+    expect(() => createS3Client('s', cfg)).toThrow(UsageError);
+  });
+});
+
+describe('md5Etag', () => {
+  it('accepts MD5-shaped ETags only', () => {
+    expect(md5Etag('"0123456789ABCDEF0123456789abcdef"', false)).toBe('0123456789abcdef0123456789abcdef');
+    expect(md5Etag('"0123456789abcdef0123456789abcdef-12"', true)).toBe(
+      '0123456789abcdef0123456789abcdef-12',
+    );
+    expect(md5Etag('"0123456789abcdef0123456789abcdef-12"', false)).toBeUndefined();
+    expect(md5Etag('"kms-encrypted-etag"', false)).toBeUndefined();
+    expect(md5Etag(undefined, false)).toBeUndefined();
+  });
+});
