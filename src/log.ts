@@ -25,20 +25,39 @@ export const REDACT_PATHS = [
 ];
 
 export interface LogOptions {
-  level?: string;
+  level?: string | undefined;
+  /** Human one-line format instead of JSON (the CLI on a terminal). */
+  pretty?: boolean;
   /** Where JSON lines go; stdout for the daemon (journald), stderr for the CLI so stdout stays for data. */
   destination?: NodeJS.WritableStream;
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? process.env.BO_LOG_LEVEL ?? 'info';
+  const dest = opts.destination ?? process.stderr;
   return pino(
     { level, base: { app: 'bo' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    (opts.destination ?? process.stderr) as pino.DestinationStream,
+    (opts.pretty ? prettyDestination(dest) : dest) as pino.DestinationStream,
   );
 }
 
 /** A logger that drops everything; for tests and for quiet commands. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+const OMIT = new Set(['level', 'time', 'app', 'msg', 'pid', 'hostname', 'runId']);
+
+/** "warning: Could not remove object key=…" — for people at a terminal; JSON stays the default. */
+function prettyDestination(out: NodeJS.WritableStream): { write(line: string): void } {
+  return {
+    write(line: string) {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      const fields = Object.entries(rec)
+        .filter(([k]) => !OMIT.has(k))
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      out.write(`${LEVELS[rec.level as number] ?? 'log'}: ${String(rec.msg)}${fields.length ? `  ${fields.join(' ')}` : ''}\n`);
+    },
+  };
 }

@@ -38,7 +38,9 @@ export function createTee(destinations: Writable[]): Writable {
       }
     },
     destroy(err, cb) {
-      for (const d of destinations) if (!d.destroyed) d.destroy(err ?? undefined);
+      // autoDestroy runs after a clean finish too: only an error may tear down the destinations,
+      // which may still hold data their readers have not consumed yet.
+      if (err) for (const d of destinations) if (!d.destroyed) d.destroy(err);
       cb(err);
     },
   });

@@ -27,7 +27,11 @@ export async function main(argv: string[]): Promise<ExitCode> {
   process.on('SIGTERM', onSignal);
 
   const levelIdx = argv.indexOf('--log-level');
-  const log = createLogger({ level: levelIdx > 0 ? argv[levelIdx + 1] : undefined });
+  // At a terminal people read progress and summaries, so only warnings and errors are logged,
+  // in plain text; from cron or scripts the log is pino JSON at info level.
+  const tty = Boolean(process.stderr.isTTY);
+  const explicit = levelIdx > 0 ? argv[levelIdx + 1] : process.env.BO_LOG_LEVEL;
+  const log = createLogger({ level: explicit ?? (tty ? 'warn' : 'info'), pretty: tty });
   const out = createOutput();
   let program: ReturnType<typeof buildProgram> | undefined;
   const ctx = createCliContext({

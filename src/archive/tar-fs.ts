@@ -1,0 +1,228 @@
+/**
+ * The filesystem side of local extraction, confined to one directory. Nothing is ever written
+ * through a symlink: every ancestor of every entry must be a real directory (checked with lstat,
+ * cached for the run), whatever already sits at an entry's own path is removed without being
+ * followed, and files are created with O_CREAT | O_EXCL | O_NOFOLLOW.
+ *
+ * Assumes no other process rearranges the target directory while the restore runs (the checks
+ * are lstat-based: Node has no openat()).
+ */
+import { execFile } from 'node:child_process';
+import { constants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { BoError, IntegrityError } from '../errors.ts';
+import { ancestors, MemberSet, ROOT } from './tar-path.ts';
+import type { TarEntry } from './tar-reader.ts';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
+const run = promisify(execFile);
+
+type Meta = Pick<TarEntry, 'mode' | 'uid' | 'gid' | 'mtime' | 'atime'>;
+
+export class SafeTree {
+  readonly root: string;
+  readonly #owner: boolean;
+  readonly #umask = process.umask();
+  /** Members known to be real directories (created or checked during this run). */
+  readonly #dirs = new Set<string>([ROOT]);
+  /** Non-directory members this run created: the only valid hardlink targets. */
+  readonly #made = new MemberSet();
+  readonly #dirMeta: Array<Meta & { rel: string; depth: number }> = [];
+  /**
+   * Directories whose new files get this process's uid/gid: created by this run (no setgid bit
+   * until finishDirs) under such a directory. Lets `finishFile` skip a chown that changes nothing.
+   */
+  readonly #plain = new Set<string>();
+  readonly #uid = process.geteuid?.() ?? -1;
+  readonly #gid = process.getegid?.() ?? -1;
+
+  /** `rootSetgid`: the target directory has the setgid bit (its new entries inherit its group). */
+  constructor(root: string, preserveOwner: boolean, rootSetgid: boolean) {
+    this.root = root;
+    this.#owner = preserveOwner;
+    if (!rootSetgid) this.#plain.add(ROOT);
+  }
+
+  abs(rel: string): string {
+    return rel === ROOT ? this.root : `${this.root}/${rel}`;
+  }
+
+  /**
+   * Creates a regular file for writing, with its permission bits (special bits and the owner
+   * come with `finishFile`). Something already at the path is removed, never followed, and only
+   * then is the create retried: O_EXCL fails on any existing name, dangling symlinks included.
+   */
+  async createFile(rel: string, e: Meta): Promise<{ fh: FileHandle; chown: boolean }> {
+    if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
+    await this.#parents(rel, true);
+    const abs = this.abs(rel);
+    const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(abs, flags, e.mode & 0o777);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await this.#clear(rel, false);
+      fh = await fsp.open(abs, flags, e.mode & 0o777);
+    }
+    this.#made.add(rel);
+    const owned = this.#plain.has(parentOf(rel)) && e.uid === this.#uid && e.gid === this.#gid;
+    return { fh, chown: this.#owner && !owned };
+  }
+
+  /**
+   * Owner (when `chown`), then mode (chown clears setuid/setgid; skipped when the create already
+   * gave the right bits), times alongside: all through the descriptor.
+   */
+  async finishFile(fh: FileHandle, e: Meta, chown: boolean): Promise<void> {
+    const chmod = (e.mode & ~0o777) !== 0 || (e.mode & this.#umask) !== 0;
+    await Promise.all([
+      (async () => {
+        if (chown) await fh.chown(e.uid, e.gid);
+        if (chmod) await fh.chmod(e.mode);
+      })(),
+      fh.utimes(e.atime ?? e.mtime, e.mtime),
+    ]);
+  }
+
+  /** Creates (or keeps) a directory; its mode, owner and times are applied by `finishDirs`. */
+  async mkdir(rel: string, e: Meta): Promise<void> {
+    await this.#parents(rel, true);
+    if (!(await this.#clear(rel, true))) await this.#mkdir(rel, 0o700);
+    this.#dirs.add(rel);
+    this.#dirMeta.push({
+      rel,
+      depth: ancestors(rel).length,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime,
+      atime: e.atime,
+    });
+  }
+
+  async symlink(rel: string, target: string, e: Meta): Promise<void> {
+    await this.#prepare(rel);
+    const abs = this.abs(rel);
+    await fsp.symlink(target, abs);
+    this.#made.add(rel);
+    if (this.#owner) await fsp.lchown(abs, e.uid, e.gid);
+    await fsp.lutimes(abs, e.atime ?? e.mtime, e.mtime);
+  }
+
+  /** Links `rel` to `target`, which must be a non-directory this run extracted, reached without symlinks. */
+  async hardlink(rel: string, target: string): Promise<void> {
+    const refuse = (why: string) => new IntegrityError(`refusing hardlink ${rel} -> ${target}: ${why}`);
+    if (target === rel || target === ROOT) throw refuse('it points to itself');
+    await this.#parents(target, false, `hardlink ${rel} -> ${target}`);
+    const st = await fsp.lstat(this.abs(target)).catch(() => undefined);
+    if (!st || !this.#made.has(target)) {
+      throw new BoError(
+        `cannot restore hardlink ${rel}: its target ${target} was not extracted by this restore`,
+        {
+          hint: `restore ${target} too (hardlinked files share their content with it)`,
+        },
+      );
+    }
+    if (st.isDirectory()) throw refuse('the target is a directory');
+    await this.#prepare(rel);
+    await fsp.link(this.abs(target), this.abs(rel));
+    this.#made.add(rel);
+  }
+
+  /** Creates a fifo with mkfifo(1) (Node has no mkfifo); false when that is not possible. */
+  async fifo(rel: string, e: Meta): Promise<boolean> {
+    await this.#prepare(rel);
+    const abs = this.abs(rel);
+    try {
+      await run('mkfifo', ['-m', '600', '--', abs]);
+    } catch {
+      return false;
+    }
+    const st = await fsp.lstat(abs);
+    if (!st.isFIFO()) throw new IntegrityError(`${rel} changed while it was being restored`);
+    this.#made.add(rel);
+    if (this.#owner) await fsp.lchown(abs, e.uid, e.gid);
+    await fsp.chmod(abs, e.mode);
+    await fsp.lutimes(abs, e.atime ?? e.mtime, e.mtime);
+    return true;
+  }
+
+  /** Applies directory metadata, deepest first, through O_NOFOLLOW descriptors. */
+  async finishDirs(): Promise<void> {
+    const dirs = this.#dirMeta.sort((a, b) => b.depth - a.depth);
+    for (const d of dirs) {
+      let fh: FileHandle;
+      try {
+        fh = await fsp.open(this.abs(d.rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      } catch {
+        continue; // replaced by a later entry of the archive
+      }
+      try {
+        if (this.#owner) await fh.chown(d.uid, d.gid);
+        await fh.chmod(d.mode);
+        await fh.utimes(d.atime ?? d.mtime, d.mtime);
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  async #prepare(rel: string): Promise<void> {
+    if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
+    await this.#parents(rel, true);
+    await this.#clear(rel, false);
+  }
+
+  async #mkdir(rel: string, mode: number): Promise<void> {
+    await fsp.mkdir(this.abs(rel), mode);
+    if (this.#plain.has(parentOf(rel))) this.#plain.add(rel);
+  }
+
+  /** Every ancestor of `rel` must be a real directory; missing ones are created when `create`. */
+  async #parents(rel: string, create: boolean, entry = rel): Promise<void> {
+    for (const dir of ancestors(rel)) {
+      if (this.#dirs.has(dir)) continue;
+      const st = await fsp.lstat(this.abs(dir)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (!st) {
+        if (!create) throw new IntegrityError(`refusing archive entry ${entry}: ${dir} does not exist`);
+        await this.#mkdir(dir, 0o755);
+      } else if (!st.isDirectory()) {
+        const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
+        throw new IntegrityError(
+          `refusing archive entry ${entry}: ${dir} is ${what}, nothing is written through it`,
+        );
+      }
+      this.#dirs.add(dir);
+    }
+  }
+
+  /** Removes what is at `rel` without following it; returns true when it is a directory kept (`keepDir`). */
+  async #clear(rel: string, keepDir: boolean): Promise<boolean> {
+    const abs = this.abs(rel);
+    const st = await fsp.lstat(abs).catch(() => undefined);
+    if (!st) return false;
+    if (!st.isDirectory()) {
+      await fsp.unlink(abs);
+      return false;
+    }
+    if (keepDir) return true;
+    try {
+      await fsp.rmdir(abs);
+    } catch (err) {
+      throw new BoError(`cannot restore ${rel}: a non-empty directory is in the way`, { cause: err });
+    }
+    this.#dirs.delete(rel);
+    this.#plain.delete(rel);
+    return false;
+  }
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i === -1 ? ROOT : rel.slice(0, i);
+}
