@@ -16,6 +16,7 @@ export function createCompressor(c: Compression, level?: number): Transform {
   const lvl = level ?? DEFAULT_LEVEL[c];
   if (c === 'zstd') {
     return createZstdCompress({
+      chunkSize: CHUNK,
       params: {
         [constants.ZSTD_c_compressionLevel]: lvl,
         // A content checksum lets `zstd -d` detect corruption even without bo.
@@ -23,12 +24,15 @@ export function createCompressor(c: Compression, level?: number): Transform {
       },
     });
   }
-  if (c === 'gzip') return createGzip({ level: lvl });
+  if (c === 'gzip') return createGzip({ level: lvl, chunkSize: CHUNK });
   return new PassThrough();
 }
 
+/** Output chunks of 256 KiB instead of zlib's 16 KiB: 16× fewer callbacks and buffers downstream. */
+const CHUNK = 256 * 1024;
+
 export function createDecompressor(c: Compression): Transform {
-  if (c === 'zstd') return createZstdDecompress();
-  if (c === 'gzip') return createGunzip();
+  if (c === 'zstd') return createZstdDecompress({ chunkSize: CHUNK });
+  if (c === 'gzip') return createGunzip({ chunkSize: CHUNK });
   return new PassThrough();
 }
