@@ -17,13 +17,16 @@ import { ensureDataset } from './lib/dataset.ts';
 import { type Measured, mbps, measure } from './lib/measure.ts';
 
 const root = new URL('./.data/', import.meta.url).pathname;
-const scales = (process.argv.find((a) => a.startsWith('--scales='))?.split('=')[1] ?? '1,4').split(',').map(Number);
+const scales = (process.argv.find((a) => a.startsWith('--scales='))?.split('=')[1] ?? '1,4')
+  .split(',')
+  .map(Number);
 const bo = new URL('../bin/bo', import.meta.url).pathname;
 
 const s3 = await startS3Server();
 const sshd = await startSshd();
 const aws = awsCli();
-if (!s3 || !sshd || !aws) throw new Error('bench needs moto (or s3rver), sshd and the aws CLI: run bash .ci/run once');
+if (!s3 || !sshd || !aws)
+  throw new Error('bench needs moto (or s3rver), sshd and the aws CLI: run bash .ci/run once');
 const creds = S3_CREDENTIALS[s3.kind];
 const client = new S3Client({
   endpoint: s3.endpoint,
@@ -66,7 +69,14 @@ try {
     const dir = join(root, `run-x${scale}`);
     mkdirSync(dir, { recursive: true });
     const { recipient } = generateIdentity();
-    const storage = { type: 's3', endpoint: s3.endpoint, bucket, forcePathStyle: true, accessKeyId: { env: 'BENCH_KEY' }, secretAccessKey: { env: 'BENCH_SECRET' } };
+    const storage = {
+      type: 's3',
+      endpoint: s3.endpoint,
+      bucket,
+      forcePathStyle: true,
+      accessKeyId: { env: 'BENCH_KEY' },
+      secretAccessKey: { env: 'BENCH_SECRET' },
+    };
     const config = join(dir, 'bo.yaml');
     writeFileSync(
       config,
@@ -93,13 +103,27 @@ try {
       env,
     );
     if (base.code !== 0) throw new Error(`baseline failed: ${base.stderr}`);
-    const baseSize = (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'baseline/archive.tar.zst' }))).ContentLength ?? 0;
-    rows.push({ name: 'baseline ssh|tar|zstd -3|aws s3 cp', scale, m: base, bytes: ds.bytes, stored: baseSize });
+    const baseSize =
+      (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'baseline/archive.tar.zst' })))
+        .ContentLength ?? 0;
+    rows.push({
+      name: 'baseline ssh|tar|zstd -3|aws s3 cp',
+      scale,
+      m: base,
+      bytes: ds.bytes,
+      stored: baseSize,
+    });
 
     for (const job of ['plain', 'encrypted']) {
       const m = await measure(process.execPath, [bo, '--config', config, 'backup', 'now', job], env);
       if (m.code !== 0) throw new Error(`bo ${job} failed: ${m.stderr}`);
-      rows.push({ name: `bo (${job === 'plain' ? 'index+hash' : 'index+hash+age'})`, scale, m, bytes: ds.bytes, stored: await storedBytes(bucket, `${job}/`) });
+      rows.push({
+        name: `bo (${job === 'plain' ? 'index+hash' : 'index+hash+age'})`,
+        scale,
+        m,
+        bytes: ds.bytes,
+        stored: await storedBytes(bucket, `${job}/`),
+      });
     }
   }
 } finally {
@@ -112,7 +136,9 @@ console.log('scale  what                                  MB/s    vs baseline  p
 for (const r of rows) {
   const baseline = rows.find((x) => x.scale === r.scale && x.name.startsWith('baseline'))!;
   const ratio = (baseline.m.ms / r.m.ms).toFixed(2);
-  const rss = r.name.startsWith('baseline') ? '     -' : `${(r.m.peakRss / 2 ** 20).toFixed(0).padStart(4)} MiB`;
+  const rss = r.name.startsWith('baseline')
+    ? '     -'
+    : `${(r.m.peakRss / 2 ** 20).toFixed(0).padStart(4)} MiB`;
   console.log(
     `x${r.scale}     ${r.name.padEnd(36)}  ${mbps(r.bytes, r.m.ms).padStart(6)}  ${ratio.padStart(6)}x     ${rss}   ${(r.stored / 1e6).toFixed(0)} MB`,
   );

@@ -46,7 +46,14 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
 const OMIT = new Set(['level', 'time', 'app', 'msg', 'pid', 'hostname', 'runId']);
 
 /** "warning: Could not remove object key=…" — for people at a terminal; JSON stays the default. */
@@ -57,7 +64,9 @@ function prettyDestination(out: NodeJS.WritableStream): { write(line: string): v
       const fields = Object.entries(rec)
         .filter(([k]) => !OMIT.has(k))
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      out.write(`${LEVELS[rec.level as number] ?? 'log'}: ${String(rec.msg)}${fields.length ? `  ${fields.join(' ')}` : ''}\n`);
+      out.write(
+        `${LEVELS[rec.level as number] ?? 'log'}: ${String(rec.msg)}${fields.length ? `  ${fields.join(' ')}` : ''}\n`,
+      );
     },
   };
 }

@@ -25,7 +25,7 @@ async function writeLines(path: string, bytes: number, line: (i: number) => stri
     let chunk = '';
     while (chunk.length < 1 << 20) chunk += `${line(i++)}\n`;
     written += chunk.length;
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r, j) => out.end((e?: Error) => (e ? j(e) : r())));
 }
@@ -56,12 +56,17 @@ export async function ensureDataset(root: string, scale: number): Promise<{ dir:
       return `${new Date(t * 1000).toISOString()} mx1 postfix/smtpd[${Math.floor(Math.random() * 99999)}]: ${sentence(8)}ip=10.${Math.floor(Math.random() * 255)}.${Math.floor(Math.random() * 255)}.7`;
     });
   }
-  await writeLines(join(dir, 'dump.sql'), sizes.dump, (i) => `INSERT INTO orders VALUES (${i}, ${Math.floor(Math.random() * 1e6)}, '${sentence(5)}', ${(Math.random() * 1000).toFixed(2)});`);
+  await writeLines(
+    join(dir, 'dump.sql'),
+    sizes.dump,
+    (i) =>
+      `INSERT INTO orders VALUES (${i}, ${Math.floor(Math.random() * 1e6)}, '${sentence(5)}', ${(Math.random() * 1000).toFixed(2)});`,
+  );
   const out = createWriteStream(join(dir, 'random.bin'));
   for (let w = 0; w < sizes.random; w += 1 << 20) {
-    if (!out.write(randomBytes(1 << 20))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(randomBytes(1 << 20))) await new Promise<void>((r) => out.once('drain', () => r()));
   }
-  await new Promise<void>((r) => out.end(r));
+  await new Promise<void>((r) => out.end(() => r()));
   writeFileSync(join(dir, '.complete'), '');
   return { dir, bytes };
 }

@@ -20,7 +20,11 @@ function vmHwm(pid: number): number {
 }
 
 /** Runs a command, sampling its peak RSS (VmHWM is a high-water mark, so sampling loses little). */
-export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
+export function measure(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,5 +49,5 @@ export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pr
 
 export const MB = 1e6;
 export function mbps(bytes: number, ms: number): string {
-  return ((bytes / MB) * 1000 / ms).toFixed(1);
+  return (((bytes / MB) * 1000) / ms).toFixed(1);
 }

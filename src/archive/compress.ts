@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream';
-import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import { PassThrough } from 'node:stream';
+import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 

@@ -18,7 +18,10 @@ export type StoredObject = z.infer<typeof StoredObject>;
 
 export const DumpRecord = z.object({
   name: z.string(),
+  /** postgres | mysql | command */
   type: z.string(),
+  /** The database dumped (postgres/mysql); absent for all databases and for command dumps. */
+  database: z.string().optional(),
   object: StoredObject,
 });
 export type DumpRecord = z.infer<typeof DumpRecord>;

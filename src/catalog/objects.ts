@@ -1,7 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
-import { chainStreams } from '../archive/chain.ts';
-import { createDecryptStream } from '../archive/age/index.ts';
 import type { AgeIdentity } from '../archive/age/index.ts';
+import { createDecryptStream } from '../archive/age/index.ts';
+import { chainStreams } from '../archive/chain.ts';
 import { createDecompressor } from '../archive/compress.ts';
 import { HashingStream } from '../archive/hash.ts';
 import { type IndexEntry, parseIndexLine } from '../archive/tar-index.ts';
@@ -36,18 +36,26 @@ export async function openVerified(
         );
       }
       if (hasher.digest() !== obj.sha256) {
-        throw new IntegrityError(`${key} is corrupted: SHA-256 ${hasher.digest()} does not match the manifest's ${obj.sha256}`);
+        throw new IntegrityError(
+          `${key} is corrupted: SHA-256 ${hasher.digest()} does not match the manifest's ${obj.sha256}`,
+        );
       }
     },
   };
 }
 
 /** Plain bytes of a stored object: decrypt (age) then decompress, as the manifest says. */
-export function decodeStages(manifest: Manifest, compression: Manifest['compression'], identities: AgeIdentity[] | undefined): Duplex[] {
+export function decodeStages(
+  manifest: Manifest,
+  compression: Manifest['compression'],
+  identities: AgeIdentity[] | undefined,
+): Duplex[] {
   const stages: Duplex[] = [];
   if (manifest.encryption) {
     if (!identities?.length) {
-      throw new UsageError(`backup ${manifest.job}/${manifest.id} is encrypted; pass --identity FILE with the age identity`);
+      throw new UsageError(
+        `backup ${manifest.job}/${manifest.id} is encrypted; pass --identity FILE with the age identity`,
+      );
     }
     stages.push(createDecryptStream(identities));
   }

@@ -3,7 +3,10 @@ import { type AgeIdentity, parseIdentities } from '../archive/age/index.ts';
 import { UsageError } from '../errors.ts';
 
 /** Age identities from --identity files (or $BO_IDENTITY_FILE); undefined when none given. */
-export function loadIdentities(files: string[] | undefined, env: NodeJS.ProcessEnv): AgeIdentity[] | undefined {
+export function loadIdentities(
+  files: string[] | undefined,
+  env: NodeJS.ProcessEnv,
+): AgeIdentity[] | undefined {
   const paths = files?.length ? files : env.BO_IDENTITY_FILE ? [env.BO_IDENTITY_FILE] : [];
   if (paths.length === 0) return undefined;
   return paths.flatMap((p) => {
@@ -11,7 +14,9 @@ export function loadIdentities(files: string[] | undefined, env: NodeJS.ProcessE
     try {
       text = readFileSync(p, 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read identity file ${p} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new UsageError(
+        `cannot read identity file ${p} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     return parseIdentities(text);
   });

@@ -1,10 +1,21 @@
 import { Command } from 'commander';
 import { registerBackup } from './commands/backup.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDaemon } from './commands/daemon.ts';
+import { registerDrill } from './commands/drill.ts';
+import { registerHealth } from './commands/health.ts';
+import { registerHosts } from './commands/hosts.ts';
+import { registerJobs } from './commands/jobs.ts';
 import { registerKey } from './commands/key.ts';
 import { registerList } from './commands/list.ts';
+import { registerLocks } from './commands/locks.ts';
 import { registerLs } from './commands/ls.ts';
+import { registerPrune } from './commands/prune.ts';
+import { registerReport } from './commands/report.ts';
 import { registerRestore } from './commands/restore.ts';
+import { registerSnapshot } from './commands/snapshot.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerVerify } from './commands/verify.ts';
 import type { CliContext } from './context.ts';
 
 export const EXIT_CODES_HELP = `
@@ -25,7 +36,18 @@ const commands: RegisterCommand[] = [
   registerList,
   registerLs,
   registerRestore,
+  registerSnapshot,
+  registerPrune,
+  registerVerify,
+  registerDrill,
+  registerLocks,
+  registerDaemon,
+  registerStatus,
+  registerJobs,
   registerConfig,
+  registerHealth,
+  registerReport,
+  registerHosts,
   registerKey,
 ];
 

@@ -3,7 +3,11 @@ import { formatBytes, formatRate } from './format.ts';
 import type { Output } from './output.ts';
 
 /** Renders job progress as one redrawn status line on a terminal; silent otherwise. */
-export function progressRenderer(out: Output, label: string, now: () => number = Date.now): (p: JobProgress) => void {
+export function progressRenderer(
+  out: Output,
+  label: string,
+  now: () => number = Date.now,
+): (p: JobProgress) => void {
   const start = now();
   return (p) => {
     const ms = now() - start;

@@ -40,7 +40,9 @@ export function renderReference(): string {
     '',
     '| key | type | default | description |',
     '| --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.path}\`${r.required ? ' (required)' : ''} | ${r.type} | ${r.def} | ${r.description} |`),
+    ...rows.map(
+      (r) => `| \`${r.path}\`${r.required ? ' (required)' : ''} | ${r.type} | ${r.def} | ${r.description} |`,
+    ),
     '',
   ];
   return lines.join('\n');
@@ -63,7 +65,9 @@ function typeOf(s: JsonSchema): string {
 
 function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void {
   const alts = s.oneOf ?? s.anyOf;
-  const isSecret = alts?.every((a) => a.type === 'object' && a.properties && Object.keys(a.properties).length === 1);
+  const isSecret = alts?.every(
+    (a) => a.type === 'object' && a.properties && Object.keys(a.properties).length === 1,
+  );
   if (path) {
     rows.push({
       path,
@@ -75,9 +79,11 @@ function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void
   }
   if (isSecret) return;
   if (s.properties) {
-    for (const [k, v] of Object.entries(s.properties)) walk(v, path ? `${path}.${k}` : k, s.required?.includes(k) ?? false, rows);
+    for (const [k, v] of Object.entries(s.properties))
+      walk(v, path ? `${path}.${k}` : k, s.required?.includes(k) ?? false, rows);
   }
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}.<name>`, false, rows);
+  if (s.additionalProperties && typeof s.additionalProperties === 'object')
+    walk(s.additionalProperties, `${path}.<name>`, false, rows);
   if (alts && !isSecret) {
     // Union members (job kinds, storage types) each get their keys listed under the same path.
     for (const a of alts) {
@@ -90,5 +96,6 @@ function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void
       }
     }
   }
-  if (s.items?.properties) walk({ ...s.items, description: undefined, default: undefined }, `${path}[]`, false, rows);
+  if (s.items?.properties)
+    walk({ ...s.items, description: undefined, default: undefined }, `${path}[]`, false, rows);
 }

@@ -43,6 +43,66 @@ export function crossCheck(raw: unknown): ConfigProblem[] {
       });
     }
   }
+  problems.push(...healthReferences(raw, hosts, jobs));
+  return problems;
+}
+
+/** health.checks, health.notify, jobs.*.notify and health jobs: hosts, roles, jobs and notifiers must exist. */
+function healthReferences(raw: Raw, hosts: Raw, jobs: Raw): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const notify = isObj(raw.notify) ? raw.notify : {};
+  const roles = new Set(
+    Object.values(hosts).flatMap((h) =>
+      isObj(h) && Array.isArray(h.roles) ? h.roles.filter((r) => typeof r === 'string') : [],
+    ),
+  );
+  const names = (v: unknown) =>
+    Array.isArray(v) ? v.map((x, i) => [x, i] as const).filter(([x]) => typeof x === 'string') : [];
+  const refs = (at: string, v: unknown, known: string[], what: string, allow: string[] = []) => {
+    for (const [x, i] of names(v)) {
+      if (!known.includes(x as string) && !allow.includes(x as string)) {
+        const head = what === 'role' ? `no host has role "${x}"` : `unknown ${what} "${x}"`;
+        problems.push({ path: `${at}.${i}`, message: `${head}${suggest(x as string, known)}` });
+      }
+    }
+  };
+  const health = isObj(raw.health) ? raw.health : {};
+  const checks = Array.isArray(health.checks) ? health.checks : [];
+  checks.forEach((c, i) => {
+    if (!isObj(c)) return;
+    const at = `health.checks.${i}`;
+    refs(`${at}.hosts`, c.hosts, Object.keys(hosts), 'host', ['local']);
+    refs(`${at}.roles`, c.roles, [...roles], 'role');
+    const backupJobs = Object.keys(jobs).filter(
+      (j) => isObj(jobs[j]) && (jobs[j].kind ?? 'backup') === 'backup',
+    );
+    refs(`${at}.jobs`, c.jobs, backupJobs, 'backup job');
+    const [warn, crit] = c.check === 'tls' ? [c.critDays, c.warnDays] : [c.warn, c.crit];
+    if (typeof warn === 'number' && typeof crit === 'number' && warn > crit) {
+      problems.push({
+        path: at,
+        message: c.check === 'tls' ? 'warnDays must not be below critDays' : 'warn must not exceed crit',
+      });
+    }
+  });
+  refs('health.notify', health.notify, Object.keys(notify), 'notifier');
+  names(health.notify).forEach(([n, i]) => {
+    const cfg = notify[n as string];
+    if (isObj(cfg) && cfg.type === 'healthchecks') {
+      problems.push({
+        path: `health.notify.${i}`,
+        message: `"${n}" is a healthchecks pinger: list it in a job's notify instead`,
+      });
+    }
+  });
+  for (const [name, j] of Object.entries(jobs)) {
+    if (!isObj(j)) continue;
+    refs(`jobs.${name}.notify`, j.notify, Object.keys(notify), 'notifier');
+    if (j.kind === 'health') {
+      refs(`jobs.${name}.hosts`, j.hosts, Object.keys(hosts), 'host', ['local']);
+      refs(`jobs.${name}.roles`, j.roles, [...roles], 'role');
+    }
+  }
   return problems;
 }
 

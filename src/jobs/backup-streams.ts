@@ -1,14 +1,14 @@
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
-import { chainStreams } from '../archive/chain.ts';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../archive/age/index.ts';
+import { chainStreams } from '../archive/chain.ts';
 import { createCompressor, createDecompressor } from '../archive/compress.ts';
 import { HashingStream } from '../archive/hash.ts';
 import { createTarIndexer, type IndexEntry, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
-import { allOrAbort } from './all-or-abort.ts';
 import type { BackupPlan } from '../plan/backup.ts';
 import type { PutResult, Storage } from '../storage/storage.ts';
+import { allOrAbort } from './all-or-abort.ts';
 
 export interface StreamProgress {
   sourceBytes: number;
@@ -55,7 +55,8 @@ export async function streamArchive(opts: {
 
   // Archive branch: what is stored is exactly what `tar`/`zstd -d`/`age -d` can read back.
   const archiveStages: NodeJS.ReadWriteStream[] = [];
-  if (plan.compression !== 'none' && !plan.compressRemotely) archiveStages.push(createCompressor(plan.compression, opts.level));
+  if (plan.compression !== 'none' && !plan.compressRemotely)
+    archiveStages.push(createCompressor(plan.compression, opts.level));
   if (plan.encrypted) archiveStages.push(createEncryptStream(opts.recipients));
   const archiveOut = archiveStages.length ? chain(archiveBody, archiveStages) : archiveBody;
 
@@ -79,17 +80,20 @@ export async function streamArchive(opts: {
 
   const ticker = setInterval(report, 500);
   try {
-    const [archive, index] = await allOrAbort([
-      storage.put(`${plan.folder}${plan.archiveName}`, archiveOut, {
-        signal,
-        onProgress: (n) => {
-          progress.storedBytes = n;
-        },
-      }),
-      storage.put(`${plan.folder}${plan.indexName}`, indexOut, { signal }),
-      pipeline(opts.source, counter, createTee([archiveBody, indexTar]), { signal }),
-      indexFeed.then(() => indexLines.end()),
-    ] as const, opts.abort);
+    const [archive, index] = await allOrAbort(
+      [
+        storage.put(`${plan.folder}${plan.archiveName}`, archiveOut, {
+          signal,
+          onProgress: (n) => {
+            progress.storedBytes = n;
+          },
+        }),
+        storage.put(`${plan.folder}${plan.indexName}`, indexOut, { signal }),
+        pipeline(opts.source, counter, createTee([archiveBody, indexTar]), { signal }),
+        indexFeed.then(() => indexLines.end()),
+      ] as const,
+      opts.abort,
+    );
     const stats = await indexer.done;
     report();
     return { archive, index, stats };

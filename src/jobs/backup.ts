@@ -1,14 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { type BackupJob } from '../config/schema.ts';
-import { type Manifest, MANIFEST_VERSION, manifestKey, newBackupId } from '../catalog/manifest.ts';
-import { BoError, errorMessage, isAbortError, CancelledError } from '../errors.ts';
+import { catalogAfterBackup } from '../catalog/catalog.ts';
+import { MANIFEST_VERSION, type Manifest, manifestKey, newBackupId } from '../catalog/manifest.ts';
+import type { BackupJob } from '../config/schema.ts';
+import { BoError, CancelledError, errorMessage, isAbortError } from '../errors.ts';
 import { planBackup } from '../plan/backup.ts';
-import { classifyTarResult, parseCaps, pathCheckCommand, parsePathCheck, probeCommand, tarCreateCommand } from '../plan/tar.ts';
+import {
+  classifyTarResult,
+  parseCaps,
+  parsePathCheck,
+  pathCheckCommand,
+  probeCommand,
+  tarCreateCommand,
+} from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { type BackupExtras, runBackupWithExtras } from './backup-extras.ts';
 import { streamArchive } from './backup-streams.ts';
+import { BACKUP_LOCK_WAIT_MS, withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 
 /**
@@ -18,6 +28,32 @@ import type { JobRunContext, JobRunResult } from './kinds.ts';
  * backup, and no half-backup is left looking like one.
  */
 export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext): Promise<JobRunResult> {
+  // The job's storage lock: a prune of this job (from any machine) never runs meanwhile.
+  const storage = ctx.services.storage(job.storage);
+  return await withJobLock(
+    ctx,
+    storage,
+    name,
+    'backup',
+    async (signal) => {
+      const result = await runBackupLocked(name, job, { ...ctx, signal });
+      await catalogAfterBackup(storage, name, ctx.services.clock.now(), ctx.log); // list cache; best effort
+      return result;
+    },
+    { waitMs: BACKUP_LOCK_WAIT_MS },
+  );
+}
+
+async function runBackupLocked(
+  name: string,
+  job: BackupJob,
+  ctx: JobRunContext,
+  extras?: BackupExtras,
+): Promise<JobRunResult> {
+  // Hooks, dumps and the snapshot (backup-extras.ts) wrap the run and call back in with `extras`.
+  if (!extras) {
+    return runBackupWithExtras(name, job, ctx, (x) => runBackupLocked(name, job, ctx, x));
+  }
   const { services } = ctx;
   const storage = services.storage(job.storage);
   const host = services.host(job.host);
@@ -41,21 +77,26 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
   }
 
   const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip });
-  const command = tarCreateCommand({
-    paths: job.paths,
-    exclude: job.exclude,
-    oneFileSystem: job.oneFileSystem,
-    compression: plan.compression,
-    level: job.compressionLevel,
-    compressRemotely: plan.compressRemotely,
-    caps,
-  });
-  log.info({ storage: storage.name, compressRemotely: plan.compressRemotely, encrypted: plan.encrypted }, 'Backup started');
-  log.debug({ command }, 'Remote command');
+  log.info(
+    { storage: storage.name, compressRemotely: plan.compressRemotely, encrypted: plan.encrypted },
+    'Backup started',
+  );
 
   const written: string[] = [`${plan.folder}${plan.archiveName}`, `${plan.folder}${plan.indexName}`];
   let proc: Awaited<ReturnType<Host['exec']>> | undefined;
   try {
+    const prepared = await extras.prepare({ host, storage, plan, signal, log, written });
+    const command = tarCreateCommand({
+      paths: job.paths,
+      exclude: job.exclude,
+      oneFileSystem: job.oneFileSystem,
+      compression: plan.compression,
+      level: job.compressionLevel,
+      compressRemotely: plan.compressRemotely,
+      caps,
+      transform: prepared.transform,
+    });
+    log.debug({ command }, 'Remote command');
     proc = await host.exec(command, { signal });
     const stderr = collectTail(proc.stderr);
     const exited = proc.done;
@@ -72,7 +113,12 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
         proc?.kill();
       },
       onProgress: (p) =>
-        ctx.onProgress?.({ phase: 'streaming', bytes: p.sourceBytes, storedBytes: p.storedBytes, files: p.files }),
+        ctx.onProgress?.({
+          phase: 'streaming',
+          bytes: p.sourceBytes,
+          storedBytes: p.storedBytes,
+          files: p.files,
+        }),
     });
     const exit = await exited;
     const verdict = classifyTarResult({ exit, stderr: stderr() });
@@ -82,6 +128,7 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
     await verifyStored(storage, [
       [written[0]!, streamed.archive.size],
       [written[1]!, streamed.index.size],
+      ...prepared.dumps.map((d): [string, number] => [`${plan.folder}${d.object.key}`, d.object.size]),
     ]);
     const manifest: Manifest = {
       format: 'bo-backup',
@@ -99,15 +146,15 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
       encryption: plan.encrypted ? { type: 'age', recipients: job.encryption!.recipients } : null,
       archive: { key: plan.archiveName, size: streamed.archive.size, sha256: streamed.archive.sha256 },
       index: { key: plan.indexName, size: streamed.index.size, sha256: streamed.index.sha256 },
-      dumps: [],
+      dumps: prepared.dumps,
       stats: {
         files: streamed.stats.files,
         dirs: streamed.stats.dirs,
         bytes: streamed.stats.bytes,
         tarBytes: streamed.stats.tarBytes,
       },
-      warnings: verdict.warnings,
-      snapshot: null,
+      warnings: [...prepared.warnings, ...verdict.warnings],
+      snapshot: prepared.snapshot,
     };
     signal.throwIfAborted();
     // The commit point: from here on the backup exists.
@@ -129,7 +176,8 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
     ac.abort(err);
     proc?.kill();
     await removeObjects(storage, written, log);
-    if (ctx.signal.aborted || isAbortError(err)) throw new CancelledError(`backup of ${name} cancelled; nothing was kept`);
+    if (ctx.signal.aborted || isAbortError(err))
+      throw new CancelledError(`backup of ${name} cancelled; nothing was kept`);
     if (err instanceof BoError) throw err;
     throw new BoError(`backup of ${name} failed: ${errorMessage(err)}`, { cause: err });
   }
@@ -139,7 +187,9 @@ async function verifyStored(storage: Storage, expected: Array<[string, number]>)
   for (const [key, size] of expected) {
     const info = await storage.stat(key);
     if (!info || info.size !== size) {
-      throw new BoError(`stored object ${key} is ${info ? `${info.size} bytes, expected ${size}` : 'missing'}`);
+      throw new BoError(
+        `stored object ${key} is ${info ? `${info.size} bytes, expected ${size}` : 'missing'}`,
+      );
     }
   }
 }

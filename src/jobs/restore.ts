@@ -1,8 +1,8 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { chainStreams } from '../archive/chain.ts';
 import { pipeline } from 'node:stream/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
+import { chainStreams } from '../archive/chain.ts';
 import { extractTar } from '../archive/extract.ts';
 import { createTarGuard } from '../archive/tar-guard.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
@@ -61,7 +61,8 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   const wanted = new Map<string, IndexEntry>();
   for (const e of index) if (selected(e.path, include)) wanted.set(e.path, e);
   for (const i of include) {
-    if (!index.some((e) => selected(e.path, [i]))) throw new UsageError(`path /${i} is not in backup ${ref.job}/${ref.id}`);
+    if (!index.some((e) => selected(e.path, [i])))
+      throw new UsageError(`path /${i} is not in backup ${ref.job}/${ref.id}`);
   }
   const wantedFiles = [...wanted.values()].filter((e) => e.type === 'file');
   const totalBytes = wantedFiles.reduce((n, e) => n + e.size, 0);
@@ -77,11 +78,19 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
   const archive = await openVerified(storage, ref, ref.manifest.archive, sig);
-  const plain = chainStreams(archive.stream, decodeStages(ref.manifest, ref.manifest.compression, req.identities));
+  const plain = chainStreams(
+    archive.stream,
+    decodeStages(ref.manifest, ref.manifest.compression, req.identities),
+  );
   log.info({ job: ref.job, backupId: ref.id, target: describe(req.target) }, 'Restore started');
   try {
     if (req.target.kind === 'local') {
-      await extractTar(plain, req.target.dir, { signal: sig, include, expect: (p) => wanted.get(p), onEntry });
+      await extractTar(plain, req.target.dir, {
+        signal: sig,
+        include,
+        expect: (p) => wanted.get(p),
+        onEntry,
+      });
     } else {
       await extractOnHost(plain, req.target, include, wanted, onEntry, sig, () => ac.abort());
     }
@@ -107,7 +116,9 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   if (missing.length > 0) {
     throw failed(
       req.target,
-      new IntegrityError(`${missing.length} file(s) listed in the index are missing from the archive, e.g. /${missing[0]!.path}`),
+      new IntegrityError(
+        `${missing.length} file(s) listed in the index are missing from the archive, e.g. /${missing[0]!.path}`,
+      ),
     );
   }
   log.info({ files: seen.size, bytes }, 'Restore verified');
@@ -136,7 +147,9 @@ async function prepareTarget(t: RestoreTarget, force: boolean, signal: AbortSign
   const r = await t.host.run(`mkdir -p ${q} && ls -A ${q} | head -n 1`, { signal });
   if (r.code !== 0) throw new BoError(`cannot create ${t.host.name}:${t.dir}: ${r.stderr.trim()}`);
   if (!force && r.stdout.trim() !== '') {
-    throw new UsageError(`target ${t.host.name}:${t.dir} is not empty; pass --force to restore into it anyway`);
+    throw new UsageError(
+      `target ${t.host.name}:${t.dir} is not empty; pass --force to restore into it anyway`,
+    );
   }
 }
 
@@ -150,9 +163,12 @@ async function extractOnHost(
   abort: () => void,
 ): Promise<void> {
   const caps = parseCaps((await target.host.run(probeCommand(), { signal })).stdout);
-  const proc = await target.host.exec(tarExtractCommand({ dir: target.dir, asRoot: caps.root, caps, paths: include }), {
-    signal,
-  });
+  const proc = await target.host.exec(
+    tarExtractCommand({ dir: target.dir, asRoot: caps.root, caps, paths: include }),
+    {
+      signal,
+    },
+  );
   const stderr = collectTail(proc.stderr);
   const guard = createTarGuard({
     signal,
@@ -172,5 +188,6 @@ async function extractOnHost(
       proc.kill();
     },
   );
-  if (exit.code !== 0) throw new BoError(`tar -x on ${target.host.name} exited ${exit.code}: ${stderr().trim().slice(-2000)}`);
+  if (exit.code !== 0)
+    throw new BoError(`tar -x on ${target.host.name} exited ${exit.code}: ${stderr().trim().slice(-2000)}`);
 }

@@ -59,7 +59,10 @@ export async function runJobsInline(
           ...(err instanceof BoError && err.hint ? { hint: err.hint } : {}),
         };
         if (!(err instanceof BoError) && !cancelled) {
-          opts.log.error({ job: name, err }, 'Job failed with an unexpected error (this is a bug, please report it)');
+          opts.log.error(
+            { job: name, err },
+            'Job failed with an unexpected error (this is a bug, please report it)',
+          );
         }
       }
     }

@@ -19,7 +19,12 @@ export interface ServerCompressors {
   gzip: boolean;
 }
 
-export function planBackup(job: BackupJob, jobName: string, id: string, server: ServerCompressors): BackupPlan {
+export function planBackup(
+  job: BackupJob,
+  jobName: string,
+  id: string,
+  server: ServerCompressors,
+): BackupPlan {
   const compression = job.compression;
   const encrypted = Boolean(job.encryption);
   const age = encrypted ? '.age' : '';

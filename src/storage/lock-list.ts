@@ -29,8 +29,15 @@ export async function listLocks(
   for (const [scope, t] of [...top].sort(([a], [b]) => a.localeCompare(b))) {
     try {
       const record = await readRecord(storage, t);
-      if (!record) views.push({ scope, ...t, status: 'unreadable', error: 'not a lock record (or removed meanwhile)' });
-      else views.push({ scope, ...t, status: lockStatus(record, now, opts.skewMs ?? DEFAULT_LOCK_SKEW_MS), record });
+      if (!record)
+        views.push({ scope, ...t, status: 'unreadable', error: 'not a lock record (or removed meanwhile)' });
+      else
+        views.push({
+          scope,
+          ...t,
+          status: lockStatus(record, now, opts.skewMs ?? DEFAULT_LOCK_SKEW_MS),
+          record,
+        });
     } catch (err) {
       views.push({ scope, ...t, status: 'unreadable', error: errorMessage(err) });
     }

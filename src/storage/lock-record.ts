@@ -106,7 +106,12 @@ export function ownerIsDeadHere(owner: LockOwner): boolean {
  * more than `skewMs` ago (clocks of two machines are never exactly equal), or at once when its
  * owner is a dead process on this machine.
  */
-export function lockStatus(rec: LockRecord, now: Date, skewMs: number, deadHere = ownerIsDeadHere): LockStatus {
+export function lockStatus(
+  rec: LockRecord,
+  now: Date,
+  skewMs: number,
+  deadHere = ownerIsDeadHere,
+): LockStatus {
   if (rec.released) return 'released';
   if (now.getTime() > Date.parse(rec.expiresAt) + skewMs) return 'stale';
   return deadHere(rec.owner) ? 'stale' : 'held';

@@ -86,22 +86,31 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
   const owner = opts.owner ?? localOwner(opts.runId ?? randomUUID(), opts.purpose);
   const deadline = clock.now().getTime() + (opts.waitMs ?? 0);
 
+  // Rounds lost to another contender; a listing that never shows the winner must not spin forever.
+  let contended = 0;
   for (;;) {
     opts.signal?.throwIfAborted();
+    if (contended > 100)
+      throw new LockBusyError(`${scope}: too much contention, the lock did not settle`, undefined);
     const epochs = await listEpochs(storage, scope, opts.signal);
     const top = epochs.at(-1);
     let rec: LockRecord | undefined;
     if (top) {
       rec = await readRecord(storage, top);
       const now = clock.now();
-      const status = rec ? lockStatus(rec, now, skewMs, opts.deadHere) : unreadableStatus(top, now, ttlMs + skewMs);
+      const status = rec
+        ? lockStatus(rec, now, skewMs, opts.deadHere)
+        : unreadableStatus(top, now, ttlMs + skewMs);
       if (status === 'held') {
         if (now.getTime() >= deadline) throw busy(scope, rec);
         await clock.sleep(Math.min(opts.pollMs ?? 2000, Math.max(1, deadline - now.getTime())), opts.signal);
         continue;
       }
       if (status === 'stale') {
-        log.warn({ scope, epoch: top.epoch, holder: rec?.owner, expiresAt: rec?.expiresAt }, 'Taking over a stale lock');
+        log.warn(
+          { scope, epoch: top.epoch, holder: rec?.owner, expiresAt: rec?.expiresAt },
+          'Taking over a stale lock',
+        );
       }
     }
     const epoch = (top?.epoch ?? 0) + 1;
@@ -121,16 +130,23 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
     try {
       await storage.put(epochKey(scope, epoch), body(record), { ifNoneMatch: true, signal: opts.signal });
     } catch (err) {
-      if (err instanceof AlreadyExistsError) continue; // another contender won this round: re-read
+      if (err instanceof AlreadyExistsError) {
+        contended++;
+        continue; // another contender won this round: re-read
+      }
       throw err;
     }
     const after = await listEpochs(storage, scope, opts.signal);
     if (after.some((e) => e.epoch > epoch)) {
       await storage.delete(epochKey(scope, epoch)).catch(() => {});
+      contended++;
       continue; // we acted on an old view; a newer round exists
     }
     for (const old of after) {
-      if (old.epoch < epoch) await storage.delete(old.key).catch((e) => log.debug({ key: old.key, err: errorMessage(e) }, 'Cannot remove old lock epoch'));
+      if (old.epoch < epoch)
+        await storage
+          .delete(old.key)
+          .catch((e) => log.debug({ key: old.key, err: errorMessage(e) }, 'Cannot remove old lock epoch'));
     }
     log.debug({ scope, epoch }, 'Lock acquired');
     return startHolding(deps, record, opts.heartbeatMs ?? Math.floor(ttlMs / 4));
@@ -145,17 +161,43 @@ function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number):
   let current = initial;
   let released = false;
 
-  const refresh = async () => {
-    const epochs = await listEpochs(storage, current.scope);
+  let inflight: Promise<unknown> = Promise.resolve();
+  const refresh = async (signal?: AbortSignal) => {
+    const epochs = await listEpochs(storage, current.scope, signal);
     const higher = epochs.find((e) => e.epoch > current.epoch);
     if (higher) {
       const by = await readRecord(storage, higher);
-      throw new LockLostError(`lock ${current.scope} was taken over${by ? ` by ${describeOwner(by.owner)}` : ''}`);
+      throw new LockLostError(
+        `lock ${current.scope} was taken over${by ? ` by ${describeOwner(by.owner)}` : ''}`,
+      );
     }
     const now = clock.now();
-    const next = { ...current, refreshedAt: now.toISOString(), expiresAt: new Date(now.getTime() + current.ttlMs).toISOString() };
-    await storage.put(key, body(next));
+    const next = {
+      ...current,
+      refreshedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + current.ttlMs).toISOString(),
+    };
+    await storage.put(key, body(next), signal ? { signal } : {});
     current = next;
+  };
+
+  /** One refresh, given up (and the lock lost) if it has not succeeded when the lease ends. */
+  const refreshBeforeExpiry = async () => {
+    const ac = new AbortController();
+    const attempt = refresh(ac.signal);
+    inflight = attempt.catch(() => {});
+    const left = Math.max(0, Date.parse(current.expiresAt) - clock.now().getTime());
+    const watchdog = clock.sleep(left, AbortSignal.any([stop.signal, ac.signal])).then(
+      () => 'expired' as const,
+      () => 'done' as const,
+    );
+    try {
+      if ((await Promise.race([attempt.then(() => 'done' as const), watchdog])) === 'expired') {
+        throw new Error('no answer from the storage before the lease ended');
+      }
+    } finally {
+      ac.abort();
+    }
   };
 
   const beat = async () => {
@@ -166,19 +208,27 @@ function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number):
         return;
       }
       try {
-        await refresh();
+        await refreshBeforeExpiry();
       } catch (err) {
         if (err instanceof LockLostError) lost.abort(err);
         else if (clock.now().getTime() >= Date.parse(current.expiresAt)) {
-          lost.abort(new LockLostError(`lock ${current.scope} expired: it could not be refreshed (${errorMessage(err)})`));
+          lost.abort(
+            new LockLostError(
+              `lock ${current.scope} expired: it could not be refreshed (${errorMessage(err)})`,
+            ),
+          );
         } else log.warn({ scope: current.scope, err: errorMessage(err) }, 'Lock refresh failed; retrying');
       }
     }
   };
   void beat();
-  lost.signal.addEventListener('abort', () => log.error({ scope: current.scope, err: errorMessage(lost.signal.reason) }, 'Lock lost'), {
-    once: true,
-  });
+  lost.signal.addEventListener(
+    'abort',
+    () => log.error({ scope: current.scope, err: errorMessage(lost.signal.reason) }, 'Lock lost'),
+    {
+      once: true,
+    },
+  );
 
   return {
     scope: initial.scope,
@@ -187,7 +237,9 @@ function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number):
     signal: lost.signal,
     refresh: async () => {
       try {
-        await refresh();
+        const attempt = refresh();
+        inflight = attempt.catch(() => {});
+        await attempt;
       } catch (err) {
         if (err instanceof LockLostError) lost.abort(err);
         throw err;
@@ -197,13 +249,17 @@ function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number):
       if (released) return;
       released = true;
       stop.abort();
+      await inflight; // a refresh landing after the release would revive the lock
       if (lost.signal.aborted) return;
       const now = clock.now().toISOString();
       try {
         await storage.put(key, body({ ...current, released: true, refreshedAt: now, expiresAt: now }));
         log.debug({ scope: current.scope, epoch: current.epoch }, 'Lock released');
       } catch (err) {
-        log.warn({ scope: current.scope, err: errorMessage(err) }, 'Cannot release lock; it expires by itself');
+        log.warn(
+          { scope: current.scope, err: errorMessage(err) },
+          'Cannot release lock; it expires by itself',
+        );
       }
     },
   };

@@ -6,7 +6,9 @@ import { formatBytes } from '../format.ts';
 import { progressRenderer } from '../progress.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
-  const backup = program.command('backup').description('Back up now (the daemon runs the same jobs on schedule)');
+  const backup = program
+    .command('backup')
+    .description('Back up now (the daemon runs the same jobs on schedule)');
   backup
     .command('now')
     .description('Run backup jobs now and wait for them')
@@ -30,15 +32,23 @@ Examples:
         .filter(([, j]) => j.kind === 'backup')
         .map(([n]) => n);
       if (opts.all) jobs = backupJobs;
-      if (jobs.length === 0) throw new UsageError('name at least one job, or pass --all', { hint: `jobs: ${backupJobs.join(', ') || 'none configured'}` });
+      if (jobs.length === 0)
+        throw new UsageError('name at least one job, or pass --all', {
+          hint: `jobs: ${backupJobs.join(', ') || 'none configured'}`,
+        });
       for (const j of jobs) {
-        if (!config.jobs[j]) throw new UsageError(`unknown job "${j}"`, { hint: `backup jobs: ${backupJobs.join(', ')}` });
-        if (config.jobs[j].kind !== 'backup') throw new UsageError(`job "${j}" is a ${config.jobs[j].kind} job, not a backup`);
+        if (!config.jobs[j])
+          throw new UsageError(`unknown job "${j}"`, { hint: `backup jobs: ${backupJobs.join(', ')}` });
+        if (config.jobs[j].kind !== 'backup')
+          throw new UsageError(`job "${j}" is a ${config.jobs[j].kind} job, not a backup`);
       }
       const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
       function render(job: string) {
         let r = renderers.get(job);
-        if (!r) renderers.set(job, (r = progressRenderer(ctx.out, job)));
+        if (!r) {
+          r = progressRenderer(ctx.out, job);
+          renderers.set(job, r);
+        }
         return r;
       }
       const outcomes = await runJobsInline(jobs, {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listBackups } from '../../catalog/backups.ts';
+import { listStorageBackups } from '../../catalog/catalog.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
 
@@ -10,51 +10,66 @@ export function registerList(program: Command, ctx: CliContext): void {
     .option('-j, --job <job>', 'only this job')
     .option('-H, --host <host>', 'only backups of this host')
     .option('-s, --storage <name>', 'only this storage target')
+    .option(
+      '--full',
+      'read every manifest instead of the per-job catalog (slower; the manifests are the truth)',
+    )
     .option('--json', 'print as JSON')
-    .action(async (opts: { job?: string; host?: string; storage?: string; json?: boolean }) => {
-      const services = ctx.services();
-      const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
-      const rows: Array<Record<string, unknown>> = [];
-      const unreadable: Array<{ storage: string; key: string; error: string }> = [];
-      for (const name of names) {
-        const storage = services.storage(name);
-        const listing = await listBackups(storage, { job: opts.job, signal: ctx.signal });
-        for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
-        for (const b of listing.backups) {
-          if (opts.host && b.manifest.host !== opts.host) continue;
-          const m = b.manifest;
-          rows.push({
-            storage: name,
-            job: b.job,
-            id: b.id,
-            host: m.host,
-            finishedAt: m.finishedAt,
-            files: m.stats.files,
-            bytes: m.stats.bytes,
-            storedBytes: m.archive.size + m.index.size + m.dumps.reduce((n, d) => n + d.object.size, 0),
-            encrypted: m.encryption !== null,
-            warnings: m.warnings.length,
+    .action(
+      async (opts: { job?: string; host?: string; storage?: string; full?: boolean; json?: boolean }) => {
+        const services = ctx.services();
+        const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
+        const rows: Array<Record<string, unknown>> = [];
+        const unreadable: Array<{ storage: string; key: string; error: string }> = [];
+        for (const name of names) {
+          const storage = services.storage(name);
+          const jobs = Object.entries(services.config.jobs)
+            .filter(([, j]) => j.kind === 'backup' && j.storage === name)
+            .map(([n]) => n);
+          const listing = await listStorageBackups(storage, {
+            jobs,
+            job: opts.job,
+            full: opts.full ?? false,
+            signal: ctx.signal,
           });
+          for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
+          for (const b of listing.backups) {
+            if (opts.host && b.manifest.host !== opts.host) continue;
+            const m = b.manifest;
+            rows.push({
+              storage: name,
+              job: b.job,
+              id: b.id,
+              host: m.host,
+              finishedAt: m.finishedAt,
+              files: m.stats.files,
+              bytes: m.stats.bytes,
+              storedBytes: m.archive.size + m.index.size + m.dumps.reduce((n, d) => n + d.object.size, 0),
+              encrypted: m.encryption !== null,
+              warnings: m.warnings.length,
+            });
+          }
         }
-      }
-      if (opts.json) return ctx.out.json({ backups: rows, unreadable });
-      const now = ctx.clock.now();
-      if (rows.length === 0) ctx.out.print('no backups found');
-      else
-        ctx.out.print(
-          table(
-            rows.map((r) => [
-              `${r.job}/${r.id}`,
-              String(r.host),
-              formatAge(new Date(String(r.finishedAt)), now),
-              String(r.files),
-              formatBytes(Number(r.bytes)),
-              formatBytes(Number(r.storedBytes)),
-              `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
-            ]),
-            ['BACKUP', 'HOST', 'AGE', 'FILES', 'SIZE', 'STORED', 'STORAGE'],
-          ),
-        );
-      for (const u of unreadable) ctx.out.note(`warning: unreadable manifest ${u.storage}:${u.key}: ${u.error}`);
-    });
+        if (opts.json) return ctx.out.json({ backups: rows, unreadable });
+        const now = ctx.clock.now();
+        if (rows.length === 0) ctx.out.print('no backups found');
+        else
+          ctx.out.print(
+            table(
+              rows.map((r) => [
+                `${r.job}/${r.id}`,
+                String(r.host),
+                formatAge(new Date(String(r.finishedAt)), now),
+                String(r.files),
+                formatBytes(Number(r.bytes)),
+                formatBytes(Number(r.storedBytes)),
+                `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
+              ]),
+              ['BACKUP', 'HOST', 'AGE', 'FILES', 'SIZE', 'STORED', 'STORAGE'],
+            ),
+          );
+        for (const u of unreadable)
+          ctx.out.note(`warning: unreadable manifest ${u.storage}:${u.key}: ${u.error}`);
+      },
+    );
 }

@@ -9,38 +9,45 @@ import { collect, loadIdentities } from '../identity.ts';
 export function registerLs(program: Command, ctx: CliContext): void {
   program
     .command('ls')
-    .description("List files in a backup, from its index")
+    .description('List files in a backup, from its index')
     .argument('<backup>', 'backup id, job/id, or job name (latest backup)')
     .argument('[path]', 'only entries under this path')
     .option('-i, --identity <file>', 'age identity file, for encrypted backups (repeatable)', collect)
     .option('--json', 'print entries as JSON lines')
-    .action(async (backup: string, path: string | undefined, opts: { identity?: string[]; json?: boolean }) => {
-      const services = ctx.services();
-      const { storage, ref } = await resolveBackup(services, backup, undefined, ctx.signal);
-      const entries = await readIndex(storage, ref, loadIdentities(opts.identity, ctx.env), ctx.signal);
-      const prefix = path ? memberPath(path) : '';
-      const shown = entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
-      if (opts.json) {
-        for (const e of shown) ctx.out.print(JSON.stringify(e));
-        return;
-      }
-      ctx.out.print(
-        table(
-          shown.map((e) => [
-            modeString(e.type, e.mode),
-            `${e.uname ?? e.uid}/${e.gname ?? e.gid}`,
-            e.type === 'file' ? formatBytes(e.size) : '',
-            new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' '),
-            `/${e.path}${e.linkpath ? ` -> ${e.linkpath}` : ''}`,
-          ]),
-        ),
-      );
-    });
+    .action(
+      async (backup: string, path: string | undefined, opts: { identity?: string[]; json?: boolean }) => {
+        const services = ctx.services();
+        const { storage, ref } = await resolveBackup(services, backup, undefined, ctx.signal);
+        const entries = await readIndex(storage, ref, loadIdentities(opts.identity, ctx.env), ctx.signal);
+        const prefix = path ? memberPath(path) : '';
+        const shown = entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
+        if (opts.json) {
+          for (const e of shown) ctx.out.print(JSON.stringify(e));
+          return;
+        }
+        ctx.out.print(
+          table(
+            shown.map((e) => [
+              modeString(e.type, e.mode),
+              `${e.uname ?? e.uid}/${e.gname ?? e.gid}`,
+              e.type === 'file' ? formatBytes(e.size) : '',
+              new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' '),
+              `/${e.path}${e.linkpath ? ` -> ${e.linkpath}` : ''}`,
+            ]),
+          ),
+        );
+      },
+    );
 }
 
 function modeString(type: string, mode: number): string {
   const t = { dir: 'd', symlink: 'l', hardlink: 'h', char: 'c', block: 'b', fifo: 'p' }[type] ?? '-';
   const rwx = (m: number, s: boolean, sc: string) =>
     `${m & 4 ? 'r' : '-'}${m & 2 ? 'w' : '-'}${s ? (m & 1 ? sc : sc.toUpperCase()) : m & 1 ? 'x' : '-'}`;
-  return t + rwx(mode >> 6, Boolean(mode & 0o4000), 's') + rwx(mode >> 3, Boolean(mode & 0o2000), 's') + rwx(mode, Boolean(mode & 0o1000), 't');
+  return (
+    t +
+    rwx(mode >> 6, Boolean(mode & 0o4000), 's') +
+    rwx(mode >> 3, Boolean(mode & 0o2000), 's') +
+    rwx(mode, Boolean(mode & 0o1000), 't')
+  );
 }

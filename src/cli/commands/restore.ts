@@ -6,6 +6,7 @@ import { type RestoreTarget, restoreBackup } from '../../jobs/restore.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
+import { restoreDumpCommand } from './restore-dump.ts';
 
 interface RestoreOpts {
   backup?: string;
@@ -15,6 +16,8 @@ interface RestoreOpts {
   force?: boolean;
   identity?: string[];
   json?: boolean;
+  dump?: string;
+  intoDb?: string;
 }
 
 export function registerRestore(program: Command, ctx: CliContext): void {
@@ -27,7 +30,19 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--to <dir>', 'extract into this local directory')
     .option('--to-host <host:dir>', 'extract onto a configured host with its own tar (keeps xattrs/ACLs)')
     .option('-f, --force', 'restore into a non-empty target, replacing files with the same names')
-    .option('-i, --identity <file>', 'age identity file for encrypted backups (repeatable; or $BO_IDENTITY_FILE)', collect)
+    .option(
+      '-i, --identity <file>',
+      'age identity file for encrypted backups (repeatable; or $BO_IDENTITY_FILE)',
+      collect,
+    )
+    .option(
+      '--dump <name>',
+      'restore this database dump instead of files: --to FILE (- for stdout) or --to-host HOST (psql/mysql there)',
+    )
+    .option(
+      '--into-db <name>',
+      'with --dump --to-host: the database to restore into (default: the one dumped)',
+    )
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
@@ -43,10 +58,16 @@ Examples:
   bo restore files1-share --to-host files1:/srv/restore -i /root/bo-identity.txt`,
     )
     .action(async (what: string, opts: RestoreOpts) => {
-      if (Boolean(opts.to) === Boolean(opts.toHost)) throw new UsageError('give exactly one of --to DIR or --to-host HOST:DIR');
+      if (Boolean(opts.to) === Boolean(opts.toHost))
+        throw new UsageError('give exactly one of --to DIR or --to-host HOST:DIR');
+      if (opts.dump !== undefined || opts.intoDb !== undefined) return restoreDumpCommand(ctx, what, opts);
       const services = ctx.services();
       const identities = loadIdentities(opts.identity, ctx.env);
-      const target = resolveTarget(opts, services.host.bind(services), (name) => name in services.config.hosts || name === 'local');
+      const target = resolveTarget(
+        opts,
+        services.host.bind(services),
+        (name) => name in services.config.hosts || name === 'local',
+      );
       const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal);
       const started = Date.now();
       const result = await restoreBackup({
@@ -59,12 +80,17 @@ Examples:
         signal: ctx.signal,
         log: ctx.log,
         onProgress: (p) =>
-          ctx.out.status(`restoring ${ref.job}/${ref.id}: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`),
+          ctx.out.status(
+            `restoring ${ref.job}/${ref.id}: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
+          ),
       });
       ctx.out.status(undefined);
       const seconds = (Date.now() - started) / 1000;
       if (opts.json) ctx.out.json({ backup: `${ref.job}/${ref.id}`, ...result, verified: true, seconds });
-      else ctx.out.print(`restored ${ref.job}/${ref.id} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)`);
+      else
+        ctx.out.print(
+          `restored ${ref.job}/${ref.id} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)`,
+        );
     });
 }
 

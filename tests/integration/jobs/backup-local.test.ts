@@ -31,10 +31,18 @@ describe('backup and restore on the local host into a filesystem repository', ()
     expect(out.jobs[0]!.outcome).toBe('ok');
     const id = out.jobs[0]!.result.backupId;
 
-    const list = JSON.parse((await runBo(['--config', config, 'list', '--json'])).stdout) as { backups: Array<{ id: string }> };
+    const list = JSON.parse((await runBo(['--config', config, 'list', '--json'])).stdout) as {
+      backups: Array<{ id: string }>;
+    };
     expect(list.backups.map((x) => x.id)).toEqual([id]);
     const manifest = JSON.parse(readFileSync(join(repo, 'tree', id, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'bo-backup', version: 1, job: 'tree', host: 'local', paths: [src] });
+    expect(manifest).toMatchObject({
+      format: 'bo-backup',
+      version: 1,
+      job: 'tree',
+      host: 'local',
+      paths: [src],
+    });
 
     const dest = join(work, 'restored');
     const r = await runBo(['--config', config, 'restore', 'tree', '--to', dest]);
@@ -47,7 +55,16 @@ describe('backup and restore on the local host into a filesystem repository', ()
 
   it('restores a single path and refuses a non-empty target without --force', async () => {
     const dest = join(work, 'partial');
-    const r = await runBo(['--config', config, 'restore', 'tree', '--path', join(src, 'modes'), '--to', dest]);
+    const r = await runBo([
+      '--config',
+      config,
+      'restore',
+      'tree',
+      '--path',
+      join(src, 'modes'),
+      '--to',
+      dest,
+    ]);
     expect(r.code).toBe(0);
     expect(readdirSync(join(dest, src))).toEqual(['modes']);
     const again = await runBo(['--config', config, 'restore', 'tree', '--to', dest]);
@@ -77,7 +94,10 @@ describe('backup and restore on the local host into a filesystem repository', ()
     const cfg = writeConfig(
       {
         storage: { repo: { type: 'filesystem', path: join(dir, 'repo') } },
-        jobs: { web1: { host: 'local', storage: 'rpeo' }, x: { host: 'nowhere', paths: ['/x'], storage: 'repo', bogus: 1 } },
+        jobs: {
+          web1: { host: 'local', storage: 'rpeo' },
+          x: { host: 'nowhere', paths: ['/x'], storage: 'repo', bogus: 1 },
+        },
       },
       dir,
     );

@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../../src/archive/age/index.ts';
 import { awsCli } from '../../fixtures/aws-cli.ts';
@@ -12,7 +17,9 @@ import { hasCommand, missing } from '../../fixtures/require.ts';
 import { type SshdFixture, startSshd } from '../../fixtures/sshd.ts';
 import { compareTrees, makeFidelityTree } from '../../fixtures/tree.ts';
 
-const skip = s3Missing() ?? missing('age and zstd CLIs', hasCommand('age') && hasCommand('zstd'), 'Debian packages age zstd');
+const skip =
+  s3Missing() ??
+  missing('age and zstd CLIs', hasCommand('age') && hasCommand('zstd'), 'Debian packages age zstd');
 
 /** The spine end to end: a real sshd, a real S3-compatible server, the real `bo` executable. */
 describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
@@ -46,7 +53,8 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     const r = await bo(['backup', 'now', 'share', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    backupId = (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result.backupId;
+    backupId = (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result
+      .backupId;
   });
   afterAll(async () => {
     await sshd?.stop();
@@ -55,7 +63,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
   });
 
   it('stores archive, index and manifest under <prefix><job>/<id>/, manifest describing everything', async () => {
-    const listed = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/share/' }));
+    const listed = await bucket.client.send(
+      new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/share/' }),
+    );
     const keys = (listed.Contents ?? []).map((o) => o.Key!.replace(`bo/share/${backupId}/`, '')).sort();
     expect(keys).toEqual(['archive.tar.zst.age', 'index.jsonl.zst.age', 'manifest.json']);
     const body = await bucket.client.send(
@@ -76,7 +86,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
   });
 
   it('lists backups from the bucket alone and shows the index with the identity', async () => {
-    const list = JSON.parse((await bo(['list', '--json'])).stdout) as { backups: Array<{ id: string; encrypted: boolean }> };
+    const list = JSON.parse((await bo(['list', '--json'])).stdout) as {
+      backups: Array<{ id: string; encrypted: boolean }>;
+    };
     expect(list.backups).toEqual([expect.objectContaining({ id: backupId, encrypted: true })]);
     const noKey = await bo(['ls', 'share']);
     expect(noKey.code).toBe(2);
@@ -99,12 +111,14 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     const r = await bo(['restore', `share/${backupId}`, '--to-host', `files1:${dest}`, '-i', keyFile]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await compareTrees(src, join(dest, src), { sparse: true, owners: true, xattrs: true })).toEqual([]);
+    expect(await compareTrees(src, join(dest, src), { sparse: true, owners: true, xattrs: true })).toEqual(
+      [],
+    );
   });
 
   it('restores from the bucket with standard tools only: aws s3 cp | age -d | zstd -d | tar -x', async (ctx) => {
     const aws = awsCli();
-    if (missing('aws CLI', aws !== undefined, "pip install awscli (into the moto venv)")) return ctx.skip();
+    if (missing('aws CLI', aws !== undefined, 'pip install awscli (into the moto venv)')) return ctx.skip();
     const dest = join(work, 'restore-no-bo');
     mkdirSync(dest);
     const url = `s3://${bucket.name}/bo/share/${backupId}/archive.tar.zst.age`;
@@ -137,7 +151,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
 
     const key = `bo/share/${backupId}/archive.tar.zst.age`;
     const original = Buffer.from(
-      await (await bucket.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }))).Body!.transformToByteArray(),
+      await (
+        await bucket.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key }))
+      ).Body!.transformToByteArray(),
     );
     try {
       const flipped = Buffer.from(original);
@@ -149,7 +165,11 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
       expect(corrupt.stderr).not.toMatch(/\n\s+at /);
 
       await bucket.client.send(
-        new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: original.subarray(0, original.length - 1000) }),
+        new PutObjectCommand({
+          Bucket: bucket.name,
+          Key: key,
+          Body: original.subarray(0, original.length - 1000),
+        }),
       );
       const truncated = await bo(['restore', 'share', '--to', join(work, 'w3'), '-i', keyFile]);
       expect(truncated.code).toBe(1);
@@ -160,14 +180,21 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
   });
 
   it('refuses a changed host key, an unknown host key, a wrong client key and an unreachable host', async () => {
-    const wrongPin = cfg({ hosts: { files1: { ...sshd.hostConfig(), hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } } });
+    const wrongPin = cfg({
+      hosts: {
+        files1: { ...sshd.hostConfig(), hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      },
+    });
     const changed = await bo(['backup', 'now', 'share'], wrongPin);
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain(sshd.hostKeyFingerprint);
     expect(changed.stderr).toMatch(/MISMATCH/i);
 
     const { hostKey: _pin, ...unpinned } = sshd.hostConfig();
-    const unknown = await bo(['backup', 'now', 'share'], cfg({ hosts: { files1: { ...unpinned, knownHosts: join(work, 'empty_known_hosts') } } }));
+    const unknown = await bo(
+      ['backup', 'now', 'share'],
+      cfg({ hosts: { files1: { ...unpinned, knownHosts: join(work, 'empty_known_hosts') } } }),
+    );
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(sshd.hostKeyFingerprint);
     expect(unknown.stderr).toMatch(/not trusted/);
@@ -175,7 +202,10 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
 
     const otherKey = join(work, 'other_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
-    const badKey = await bo(['backup', 'now', 'share'], cfg({ hosts: { files1: { ...sshd.hostConfig(), privateKey: otherKey } } }));
+    const badKey = await bo(
+      ['backup', 'now', 'share'],
+      cfg({ hosts: { files1: { ...sshd.hostConfig(), privateKey: otherKey } } }),
+    );
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(/authentication failed/);
 
@@ -185,7 +215,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     );
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot reach files1/);
-    const listed = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/share/' }));
+    const listed = await bucket.client.send(
+      new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/share/' }),
+    );
     expect((listed.Contents ?? []).filter((o) => o.Key!.endsWith('manifest.json'))).toHaveLength(1);
   });
 
@@ -205,7 +237,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     );
     expect(noBucket.code).toBe(1);
     expect(noBucket.stderr).toMatch(/does not exist/);
-    const listed = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/gone/' }));
+    const listed = await bucket.client.send(
+      new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/gone/' }),
+    );
     expect(listed.Contents ?? []).toEqual([]);
   });
 
@@ -213,12 +247,16 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     const bigDir = join(work, 'big');
     mkdirSync(bigDir);
     execFileSync('sh', ['-c', `head -c 400000000 /dev/urandom > ${bigDir}/random.bin`]);
-    const c = cfg({ jobs: { big: { host: 'files1', paths: [bigDir], storage: 'offsite', compression: 'none' } } });
+    const c = cfg({
+      jobs: { big: { host: 'files1', paths: [bigDir], storage: 'offsite', compression: 'none' } },
+    });
     let kill: ((s: NodeJS.Signals) => void) | undefined;
     const run = runBo(['--config', c, 'backup', 'now', 'big'], { onSpawn: (_pid, k) => (kill = k) });
     // Interrupt once a multipart upload is under way.
     for (let i = 0; i < 300; i++) {
-      const u = await bucket.client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'bo/big/' }));
+      const u = await bucket.client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'bo/big/' }),
+      );
       if ((u.Uploads ?? []).length > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -226,9 +264,13 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     const r = await run;
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/cancel/i);
-    const listed = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/big/' }));
+    const listed = await bucket.client.send(
+      new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/big/' }),
+    );
     expect(listed.Contents ?? []).toEqual([]);
-    const uploads = await bucket.client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'bo/big/' }));
+    const uploads = await bucket.client.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'bo/big/' }),
+    );
     expect(uploads.Uploads ?? []).toEqual([]);
     rmSync(bigDir, { recursive: true });
   });

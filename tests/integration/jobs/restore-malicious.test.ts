@@ -30,9 +30,9 @@ describe('restore of a planted malicious backup', () => {
         entries
           .map((e) => {
             const data = Buffer.from(e.data ?? '');
-            const type = ({ File: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink' } as const)[
-              (e.type ?? 'File') as 'File'
-            ];
+            const type = (
+              { File: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink' } as const
+            )[(e.type ?? 'File') as 'File'];
             return `${indexLine({
               path: e.path.replace(/^\/+/, ''),
               type,
@@ -52,7 +52,11 @@ describe('restore of a planted malicious backup', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'archive.tar.zst'), archive);
     writeFileSync(join(dir, 'index.jsonl.zst'), index);
-    const obj = (key: string, b: Buffer) => ({ key, size: b.length, sha256: createHash('sha256').update(b).digest('hex') });
+    const obj = (key: string, b: Buffer) => ({
+      key,
+      size: b.length,
+      sha256: createHash('sha256').update(b).digest('hex'),
+    });
     writeFileSync(
       join(dir, 'manifest.json'),
       JSON.stringify({
@@ -93,17 +97,20 @@ describe('restore of a planted malicious backup', () => {
     ],
   ];
 
-  it.each(cases)('refuses %s, exits non-zero, and writes nothing outside the target', async (_label, entries) => {
-    rmSync(outside, { recursive: true, force: true });
-    mkdirSync(outside);
-    const id = `20260101T000000Z-${Math.random().toString(16).slice(2, 8)}`;
-    plant(id, entries);
-    const dest = join(work, `dest-${id}`);
-    const r = await runBo(['--config', config, 'restore', `victim/${id}`, '--to', dest]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/restore FAILED/);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(readdirSync(outside)).toEqual([]);
-    expect(existsSync('/etc/passwd')).toBe(true);
-  });
+  it.each(cases)(
+    'refuses %s, exits non-zero, and writes nothing outside the target',
+    async (_label, entries) => {
+      rmSync(outside, { recursive: true, force: true });
+      mkdirSync(outside);
+      const id = `20260101T000000Z-${Math.random().toString(16).slice(2, 8)}`;
+      plant(id, entries);
+      const dest = join(work, `dest-${id}`);
+      const r = await runBo(['--config', config, 'restore', `victim/${id}`, '--to', dest]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/restore FAILED/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(readdirSync(outside)).toEqual([]);
+      expect(existsSync('/etc/passwd')).toBe(true);
+    },
+  );
 });

@@ -71,7 +71,11 @@ describe.each([
     if (skip) return;
     if (kind === 'fs') {
       dir = await mkdtemp(join(tmpdir(), 'bo-lock-'));
-      storage = createFsStorage('repo', { type: 'filesystem', path: join(dir, 'repo') }, { log: silentLogger() });
+      storage = createFsStorage(
+        'repo',
+        { type: 'filesystem', path: join(dir, 'repo') },
+        { log: silentLogger() },
+      );
     } else {
       bucket = await newBucket({ prefix: 'bo/' });
       storage = createS3Storage('repo', bucket.parsed, { log: silentLogger() });
@@ -96,64 +100,95 @@ describe.each([
     const views = await listLocks(storage, new Date());
     expect(views.find((v) => v.scope === s)).toMatchObject({ status: 'held', epoch: 1 });
     await won[0]!.value.release();
-    expect((await listLocks(storage, new Date())).find((v) => v.scope === s)).toMatchObject({ status: 'released' });
+    expect((await listLocks(storage, new Date())).find((v) => v.scope === s)).toMatchObject({
+      status: 'released',
+    });
     // Released: the next run takes it at once, in a new epoch.
     const next = await acquireLock(deps(), s, { purpose: 'prune' });
     expect(next.epoch).toBe(2);
     await next.release();
   });
 
-  it.skipIf(skip)('takes over a stale lock (its TTL expired), logs it, and removes the old epoch', async () => {
-    const s = scope();
-    const dead = fakeOwner('crashed');
-    await storage.put(epochKey(s, 1), Buffer.from(JSON.stringify(record(s, 1, dead, new Date(Date.now() - 60_000)))));
-    const { log, lines } = capture();
-    const lock = await acquireLock(deps(systemClock, log), s, { purpose: 'prune' });
-    expect(lock.epoch).toBe(2);
-    expect(lines.find((l) => l.msg === 'Taking over a stale lock')).toMatchObject({ scope: s, epoch: 1, holder: { runId: 'crashed' } });
-    expect(await storage.stat(epochKey(s, 1))).toBeUndefined();
-    await lock.release();
-  });
+  it.skipIf(skip)(
+    'takes over a stale lock (its TTL expired), logs it, and removes the old epoch',
+    async () => {
+      const s = scope();
+      const dead = fakeOwner('crashed');
+      await storage.put(
+        epochKey(s, 1),
+        Buffer.from(JSON.stringify(record(s, 1, dead, new Date(Date.now() - 60_000)))),
+      );
+      const { log, lines } = capture();
+      const lock = await acquireLock(deps(systemClock, log), s, { purpose: 'prune' });
+      expect(lock.epoch).toBe(2);
+      expect(lines.find((l) => l.msg === 'Taking over a stale lock')).toMatchObject({
+        scope: s,
+        epoch: 1,
+        holder: { runId: 'crashed' },
+      });
+      expect(await storage.stat(epochKey(s, 1))).toBeUndefined();
+      await lock.release();
+    },
+  );
 
   it.skipIf(skip)('lets exactly one of many contenders take over the same stale lock', async () => {
     const s = scope();
-    await storage.put(epochKey(s, 1), Buffer.from(JSON.stringify(record(s, 1, fakeOwner('gone'), new Date(Date.now() - 60_000)))));
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => acquireLock(deps(), s, { purpose: 'backup' })));
+    await storage.put(
+      epochKey(s, 1),
+      Buffer.from(JSON.stringify(record(s, 1, fakeOwner('gone'), new Date(Date.now() - 60_000)))),
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => acquireLock(deps(), s, { purpose: 'backup' })),
+    );
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     expect(won[0]!.value.epoch).toBe(2);
     await won[0]!.value.release();
   });
 
-  it.skipIf(skip)('respects a live lock within the clock-skew allowance, and takes a dead local owner over at once', async () => {
-    const s = scope();
-    // Expired 5 s ago by its own clock: still inside the 30 s skew allowance → busy.
-    await storage.put(epochKey(s, 1), Buffer.from(JSON.stringify(record(s, 1, fakeOwner('skewed'), new Date(Date.now() - 5_000)))));
-    await expect(acquireLock(deps(), s, { purpose: 'backup' })).rejects.toBeInstanceOf(LockBusyError);
-    // Far from expiry, but its owner is a process of this machine that no longer exists.
-    const s2 = scope();
-    const pid = spawnSync('true').pid!;
-    const bootId = currentBootId();
-    const owner = fakeOwner('killed', { host: hostname(), pid, ...(bootId ? { bootId } : {}) });
-    await storage.put(epochKey(s2, 1), Buffer.from(JSON.stringify(record(s2, 1, owner, new Date(Date.now() + 600_000)))));
-    if (!bootId) return; // no /proc boot id: only the TTL frees it
-    const lock = await acquireLock(deps(), s2, { purpose: 'backup' });
-    expect(lock.epoch).toBe(2);
-    await lock.release();
-  });
+  it.skipIf(skip)(
+    'respects a live lock within the clock-skew allowance, and takes a dead local owner over at once',
+    async () => {
+      const s = scope();
+      // Expired 5 s ago by its own clock: still inside the 30 s skew allowance → busy.
+      await storage.put(
+        epochKey(s, 1),
+        Buffer.from(JSON.stringify(record(s, 1, fakeOwner('skewed'), new Date(Date.now() - 5_000)))),
+      );
+      await expect(acquireLock(deps(), s, { purpose: 'backup' })).rejects.toBeInstanceOf(LockBusyError);
+      // Far from expiry, but its owner is a process of this machine that no longer exists.
+      const s2 = scope();
+      const pid = spawnSync('true').pid!;
+      const bootId = currentBootId();
+      const owner = fakeOwner('killed', { host: hostname(), pid, ...(bootId ? { bootId } : {}) });
+      await storage.put(
+        epochKey(s2, 1),
+        Buffer.from(JSON.stringify(record(s2, 1, owner, new Date(Date.now() + 600_000)))),
+      );
+      if (!bootId) return; // no /proc boot id: only the TTL frees it
+      const lock = await acquireLock(deps(), s2, { purpose: 'backup' });
+      expect(lock.epoch).toBe(2);
+      await lock.release();
+    },
+  );
 
-  it.skipIf(skip)('stays held past its TTL while the heartbeat refreshes it, and is free once released', async () => {
-    const s = scope();
-    const lock = await acquireLock(deps(), s, { purpose: 'backup', ttlMs: 1200, heartbeatMs: 150 });
-    await new Promise((r) => setTimeout(r, 2500)); // two TTLs
-    expect(lock.signal.aborted).toBe(false);
-    await expect(acquireLock(deps(), s, { purpose: 'prune', skewMs: 0 })).rejects.toBeInstanceOf(LockBusyError);
-    const waiting = acquireLock(deps(), s, { purpose: 'prune', skewMs: 0, waitMs: 30_000, pollMs: 50 });
-    await lock.release();
-    const next = await waiting;
-    expect(next.epoch).toBe(2);
-    await next.release();
-  });
+  it.skipIf(skip)(
+    'stays held past its TTL while the heartbeat refreshes it, and is free once released',
+    async () => {
+      const s = scope();
+      const lock = await acquireLock(deps(), s, { purpose: 'backup', ttlMs: 2000, heartbeatMs: 200 });
+      await new Promise((r) => setTimeout(r, 4500)); // over two TTLs: alive only thanks to the heartbeat
+      expect(lock.signal.aborted).toBe(false);
+      await expect(acquireLock(deps(), s, { purpose: 'prune', skewMs: 0 })).rejects.toBeInstanceOf(
+        LockBusyError,
+      );
+      const waiting = acquireLock(deps(), s, { purpose: 'prune', skewMs: 0, waitMs: 30_000, pollMs: 50 });
+      await lock.release();
+      const next = await waiting;
+      expect(next.epoch).toBe(2);
+      await next.release();
+    },
+  );
 
   it.skipIf(skip)('tells a holder that stalled past its TTL that it lost the lock', async () => {
     const s = scope();
@@ -166,7 +201,9 @@ describe.each([
     expect(holder.signal.aborted).toBe(true);
     expect(holder.signal.reason).toBeInstanceOf(LockLostError);
     await holder.release(); // must not touch the new owner's lock
-    expect((await listLocks(storage, new Date(Date.now() + 120_000), { skewMs: 0 })).find((v) => v.scope === s)).toMatchObject({
+    expect(
+      (await listLocks(storage, new Date(Date.now() + 120_000), { skewMs: 0 })).find((v) => v.scope === s),
+    ).toMatchObject({
       status: 'held',
       epoch: 2,
     });

@@ -27,8 +27,8 @@ describe('createTee', () => {
 
   it('fails when a destination fails', async () => {
     const bad = new Writable({ write: (_c, _e, cb) => cb(new Error('disk full')) });
-    await expect(pipeline(Readable.from([Buffer.from('x')]), createTee([new PassThrough().resume(), bad]))).rejects.toThrow(
-      'disk full',
-    );
+    await expect(
+      pipeline(Readable.from([Buffer.from('x')]), createTee([new PassThrough().resume(), bad])),
+    ).rejects.toThrow('disk full');
   });
 });

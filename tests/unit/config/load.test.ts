@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { locateConfig, parseConfig } from '../../../src/config/load.ts';
-import { ConfigError, UsageError } from '../../../src/errors.ts';
 import type { SecretSources } from '../../../src/config/secret.ts';
+import { ConfigError, UsageError } from '../../../src/errors.ts';
 
 const secrets: SecretSources = {
   env: { BO_S3_ACCESS_KEY_ID: 'AKIAEXAMPLE' },

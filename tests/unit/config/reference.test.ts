@@ -10,7 +10,12 @@ describe('config/REFERENCE.md', () => {
 
   it('documents every top-level section', () => {
     const text = renderReference();
-    for (const key of ['`stateDir`', '`storage.<name>[type=s3].bucket`', '`hosts.<name>.hostKey`', '`jobs.<name>[kind=backup].paths`']) {
+    for (const key of [
+      '`stateDir`',
+      '`storage.<name>[type=s3].bucket`',
+      '`hosts.<name>.hostKey`',
+      '`jobs.<name>[kind=backup].paths`',
+    ]) {
       expect(text).toContain(key);
     }
   });

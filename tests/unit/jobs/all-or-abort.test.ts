@@ -3,7 +3,10 @@ import { allOrAbort } from '../../../src/jobs/all-or-abort.ts';
 
 describe('allOrAbort', () => {
   it('resolves all values when every task succeeds', async () => {
-    await expect(allOrAbort([Promise.resolve(1), Promise.resolve('a')] as const, () => {})).resolves.toEqual([1, 'a']);
+    await expect(allOrAbort([Promise.resolve(1), Promise.resolve('a')] as const, () => {})).resolves.toEqual([
+      1,
+      'a',
+    ]);
   });
 
   it('aborts on the first failure and waits for the others to settle before rejecting', async () => {

@@ -9,20 +9,33 @@ const job = (extra: object = {}) =>
 describe('planBackup', () => {
   it('names objects after compression and encryption', () => {
     const p = planBackup(job(), 'files1-share', 'ID', { zstd: true, gzip: true });
-    expect(p).toMatchObject({ folder: 'files1-share/ID/', archiveName: 'archive.tar.zst', indexName: 'index.jsonl.zst' });
+    expect(p).toMatchObject({
+      folder: 'files1-share/ID/',
+      archiveName: 'archive.tar.zst',
+      indexName: 'index.jsonl.zst',
+    });
     const enc = planBackup(
-      job({ compression: 'gzip', encryption: { recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'] } }),
+      job({
+        compression: 'gzip',
+        encryption: { recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'] },
+      }),
       'j',
       'ID',
       { zstd: false, gzip: true },
     );
-    expect(enc).toMatchObject({ archiveName: 'archive.tar.gz.age', indexName: 'index.jsonl.zst.age', encrypted: true });
+    expect(enc).toMatchObject({
+      archiveName: 'archive.tar.gz.age',
+      indexName: 'index.jsonl.zst.age',
+      encrypted: true,
+    });
   });
 
   it('compresses on the server only when the server has the compressor', () => {
     expect(planBackup(job(), 'j', 'I', { zstd: true, gzip: true }).compressRemotely).toBe(true);
     expect(planBackup(job(), 'j', 'I', { zstd: false, gzip: true }).compressRemotely).toBe(false);
-    expect(planBackup(job({ compression: 'none' }), 'j', 'I', { zstd: true, gzip: true }).compressRemotely).toBe(false);
+    expect(
+      planBackup(job({ compression: 'none' }), 'j', 'I', { zstd: true, gzip: true }).compressRemotely,
+    ).toBe(false);
   });
 });
 

@@ -1,0 +1,240 @@
+/**
+ * Health benchmark: the full check set against 100 simulated hosts. The hosts are 100 entries
+ * pointing at 4 loopback sshd instances, each behind a counting TCP proxy, so every SSH
+ * connection bo opens is counted. Rows:
+ *   - baseline: what a sysadmin's loop costs, OpenSSH `ssh host '<same probe script>'`, 16 at a time;
+ *   - `bo health` as a CLI child process: wall time, peak RSS, SSH connections opened;
+ *   - the daemon's way, in this process: two runs sharing one set of connections (the second
+ *     run must open none).
+ * Every host gets load, memory, disk, inodes, systemd, ntp, uptime, raid, smart, zfs, btrfs,
+ * mailqueue (one exec), plus tcp, tls and http from here, plus backup-freshness for its job.
+ * Target: < 10 s for 100 hosts, one connection per host, reused.
+ *   node bench/health.ts [HOSTS]   (default 100)
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { systemClock } from '../src/clock.ts';
+import { Config } from '../src/config/schema.ts';
+import type { ProbeCheck } from '../src/health/check.ts';
+import { planHealth } from '../src/health/plan.ts';
+import { buildProbeScript } from '../src/health/probe.ts';
+import { checkFor } from '../src/health/registry.ts';
+import { performHealth } from '../src/health/service.ts';
+import { silentLogger } from '../src/log.ts';
+import { createServices } from '../src/services.ts';
+import { writeConfig } from '../tests/fixtures/bo.ts';
+import { makeTestCerts } from '../tests/fixtures/health/certs.ts';
+import { type SshdFixture, startSshd } from '../tests/fixtures/sshd.ts';
+import { countingProxy } from '../tests/integration/health/env.ts';
+import { measure } from './lib/measure.ts';
+
+const HOSTS = Number(process.argv[2] ?? 100);
+const SSHDS = 4;
+const MB = 1024 * 1024;
+
+async function main() {
+  const loadAtStart = loadavg()[0]!;
+  const dir = mkdtempSync(join(tmpdir(), 'bo-bench-health-'));
+  const sshds: SshdFixture[] = [];
+  for (let i = 0; i < SSHDS; i++) {
+    const s = await startSshd();
+    if (!s) throw new Error('OpenSSH sshd is needed for this benchmark');
+    sshds.push(s);
+  }
+  const proxies = await Promise.all(sshds.map((s) => countingProxy(s.port)));
+  const certs = makeTestCerts();
+  const tls = createTlsServer({ key: certs!.valid.key, cert: certs!.valid.cert }, (s) => s.end());
+  const http = createHttpServer((_req, res) => res.end('ok'));
+  const listen = (srv: typeof tls | typeof http) =>
+    new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+  const [tlsPort, httpPort] = [await listen(tls), await listen(http)];
+  mkdirSync(join(dir, 'repo'), { recursive: true });
+
+  const hosts: Record<string, unknown> = {};
+  const jobs: Record<string, unknown> = {};
+  for (let i = 0; i < HOSTS; i++) {
+    const name = `host${String(i).padStart(3, '0')}`;
+    const s = sshds[i % SSHDS]!;
+    hosts[name] = { ...s.hostConfig(), port: proxies[i % SSHDS]!.port, roles: ['storage', 'transmission'] };
+    jobs[`${name}-etc`] = { host: name, paths: ['/etc'], storage: 'repo', schedule: '0 2 * * *' };
+  }
+  const raw = {
+    stateDir: join(dir, 'state'),
+    storage: { repo: { type: 'filesystem', path: join(dir, 'repo') } },
+    hosts,
+    jobs,
+    health: {
+      checks: [
+        ...['raid', 'smart', 'zfs', 'btrfs', 'mailqueue'].map((check) => ({ check, roles: ['storage'] })),
+        // Every host's tcp check dials its sshd through the proxy: counted apart from bo's own SSH connections.
+        {
+          check: 'tcp',
+          roles: ['transmission'],
+          address: '127.0.0.1',
+          port: sshds[0]!.port,
+          banner: '^SSH-2.0-',
+        },
+        {
+          check: 'tls',
+          roles: ['transmission'],
+          address: '127.0.0.1',
+          port: tlsPort,
+          servername: 'localhost',
+          ca: certs!.caFile,
+        },
+        { check: 'http', roles: ['transmission'], url: `http://{address}:${httpPort}/` },
+      ],
+    },
+  };
+  const cfgFile = writeConfig(raw, dir);
+  const config = Config.parse(raw);
+  const connections = () => proxies.reduce((a, p) => a + p.connections(), 0);
+
+  // Baseline: OpenSSH client, the same batched probe script, 16 hosts at a time.
+  const plan = planHealth(config);
+  const sections = plan.hosts[0]!.specs.filter((s) => checkFor(s.check).type === 'probe').map((s, i) => {
+    const c = checkFor(s.check) as ProbeCheck;
+    return { id: `s${i}`, command: c.command(s as never), bounded: c.mayHang };
+  });
+  const script = buildProbeScript(sections, 10);
+  const c0 = connections();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < HOSTS) {
+        const i = next++;
+        const s = sshds[i % SSHDS]!;
+        await new Promise<void>((resolve, reject) => {
+          const ssh = spawn(
+            'ssh',
+            [
+              '-q',
+              '-p',
+              String(proxies[i % SSHDS]!.port),
+              '-i',
+              s.clientKeyPath,
+              '-o',
+              'BatchMode=yes',
+              '-o',
+              'StrictHostKeyChecking=no',
+              '-o',
+              'UserKnownHostsFile=/dev/null',
+              `${s.user}@127.0.0.1`,
+              script,
+            ],
+            { stdio: ['ignore', 'ignore', 'ignore'] },
+          );
+          ssh.on('error', reject);
+          ssh.on('close', () => resolve());
+        });
+      }
+    }),
+  );
+  const baseline = { ms: performance.now() - t0, conns: connections() - c0 };
+
+  // bo health as the user runs it.
+  const c1 = connections();
+  const cli = await measure(process.execPath, ['bin/bo', '--config', cfgFile, 'health', '--json'], {
+    ...process.env,
+    BO_LOG_LEVEL: 'error',
+  });
+  const cliConns = connections() - c1;
+  const cliReport = JSON.parse(cli.stdout) as {
+    summary: { line: string; ok: number; warn: number; crit: number; unknown: number };
+    hosts: Array<{ results: Array<{ check: string; status: string; message: string }> }>;
+  };
+  // What is not ok on this machine (the same on every simulated host): print once per check.
+  const seen = new Set<string>();
+  for (const r of cliReport.hosts.flatMap((h) => h.results)) {
+    if (r.status === 'ok' || seen.has(r.check)) continue;
+    seen.add(r.check);
+    console.log(`  ${r.status} ${r.check}: ${r.message}`);
+  }
+
+  // The daemon's way: one Services for both runs.
+  const services = createServices({ config, log: silentLogger(), clock: systemClock });
+  const runs: Array<{ ms: number; conns: number; results: number; cpuMs: number }> = [];
+  for (let i = 0; i < 2; i++) {
+    const c = connections();
+    const t = performance.now();
+    const cpu = process.cpuUsage();
+    const { report } = await performHealth(services, {
+      log: silentLogger(),
+      signal: new AbortController().signal,
+    });
+    const s = report.summary;
+    const used = process.cpuUsage(cpu);
+    runs.push({
+      cpuMs: (used.user + used.system) / 1000,
+      ms: performance.now() - t,
+      conns: connections() - c,
+      results: s.ok + s.warn + s.crit + s.unknown,
+    });
+  }
+  await services.close();
+  const rss = process.resourceUsage().maxRSS * 1024;
+
+  const resultCount =
+    cliReport.summary.ok + cliReport.summary.warn + cliReport.summary.crit + cliReport.summary.unknown;
+  const rows = [
+    ['run', 'wall', 'bo CPU', 'peak RSS', 'SSH conns', 'results'],
+    [
+      'baseline: ssh client loop, 16 parallel (probe script only)',
+      `${(baseline.ms / 1000).toFixed(2)} s`,
+      '-',
+      '-',
+      String(baseline.conns),
+      '-',
+    ],
+    [
+      'bo health (CLI process, full check set)',
+      `${(cli.ms / 1000).toFixed(2)} s`,
+      '-',
+      `${(cli.peakRss / MB).toFixed(0)} MiB`,
+      String(cliConns),
+      String(resultCount),
+    ],
+    [
+      'daemon-style run 1 (in process)',
+      `${(runs[0]!.ms / 1000).toFixed(2)} s`,
+      `${(runs[0]!.cpuMs / 1000).toFixed(2)} s`,
+      `${(rss / MB).toFixed(0)} MiB*`,
+      String(runs[0]!.conns),
+      String(runs[0]!.results),
+    ],
+    [
+      'daemon-style run 2, same connections',
+      `${(runs[1]!.ms / 1000).toFixed(2)} s`,
+      `${(runs[1]!.cpuMs / 1000).toFixed(2)} s`,
+      '',
+      String(runs[1]!.conns),
+      String(runs[1]!.results),
+    ],
+  ];
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(
+    `\nhealth: ${HOSTS} hosts on ${SSHDS} loopback sshd, ${config.health.concurrency} hosts at a time; ${availableParallelism()} cores, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
+  );
+  for (const r of rows)
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  console.log(
+    `bo health: ${cliReport.summary.line}; * peak RSS of the whole bench process (servers and proxies included)`,
+  );
+  console.log(
+    `target: < 10 s for ${HOSTS} hosts, ${HOSTS} connections (one per host), 0 new connections on the second run`,
+  );
+
+  tls.close();
+  http.close();
+  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all(sshds.map((s) => s.stop()));
+  certs?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();

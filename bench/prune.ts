@@ -1,0 +1,200 @@
+/**
+ * Prune planning and backup listing at scale.
+ *   node bench/prune.ts [--manifests 100000] [--backups 10000]
+ *
+ * 1. Prune planning over N manifests: parse N manifest documents (as read from storage), plan a
+ *    grandfather-father-son policy in Europe/Berlin, with a baseline in the same run: just
+ *    sorting N timestamps, the least any planner does. Each row in its own child process, so its
+ *    peak RSS is its own.
+ * 2. Listing M backups in S3 (a fresh moto server): one GET per manifest (listBackups, what
+ *    `bo list` does today) against the job catalog (one GET plus the recent day prefixes).
+ */
+import { execFileSync } from 'node:child_process';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { listBackups } from '../src/catalog/backups.ts';
+import { listJobBackups, writeCatalog } from '../src/catalog/catalog.ts';
+import { Manifest } from '../src/catalog/manifest.ts';
+import { S3Storage } from '../src/config/schema.ts';
+import { SecretValue } from '../src/config/secret.ts';
+import { silentLogger } from '../src/log.ts';
+import { planPrune } from '../src/plan/prune.ts';
+import { createS3Storage } from '../src/storage/s3.ts';
+import { startS3Server } from '../tests/fixtures/s3-server.ts';
+
+const HOUR = 3_600_000;
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+
+/** A realistic manifest of backup number i, hourly, newest at `end`. */
+function manifest(job: string, i: number, n: number, end: number): Manifest {
+  const t = new Date(end - (n - 1 - i) * HOUR);
+  const id = `${t
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${(i % 0xffffff).toString(16).padStart(6, '0')}`;
+  const obj = (key: string) => ({ key, size: 123456 + i, sha256: 'ab'.repeat(32) });
+  return {
+    format: 'bo-backup',
+    version: 1,
+    id,
+    job,
+    host: 'files1',
+    hostAddress: '10.0.0.5',
+    paths: ['/srv/share', '/etc'],
+    exclude: ['*.tmp'],
+    startedAt: t.toISOString(),
+    finishedAt: new Date(t.getTime() + 60_000).toISOString(),
+    tool: { name: 'bo', version: '0.1.0' },
+    compression: 'zstd',
+    encryption: { type: 'age', recipients: [`age1${'q'.repeat(58)}`] },
+    archive: obj('archive.tar.zst.age'),
+    index: obj('index.jsonl.zst.age'),
+    dumps: [],
+    stats: { files: 1234, dirs: 56, bytes: 9_999_999, tarBytes: 10_000_000 },
+    warnings: [],
+    snapshot: null,
+  };
+}
+
+function planChild(which: string, n: number): void {
+  const end = Date.now();
+  const texts = Array.from({ length: n }, (_, i) => JSON.stringify(manifest('files1', i, n, end), null, 2));
+  const t0 = performance.now();
+  if (which === 'baseline') {
+    const times = texts.map((_, i) => new Date(end - i * HOUR));
+    times.sort((a, b) => b.getTime() - a.getTime());
+    report({ parseMs: 0, planMs: performance.now() - t0 });
+    return;
+  }
+  const manifests = texts.map((t) => Manifest.parse(JSON.parse(t)));
+  const t1 = performance.now();
+  const plan = planPrune({
+    job: 'files1',
+    now: new Date(end),
+    policy: {
+      last: 24,
+      hourly: 48,
+      daily: 30,
+      weekly: 12,
+      monthly: 24,
+      yearly: 10,
+      timezone: 'Europe/Berlin',
+    },
+    garbageAgeMs: 24 * HOUR,
+    backups: manifests.map((m) => ({
+      id: m.id,
+      time: new Date(m.startedAt),
+      keys: [
+        `files1/${m.id}/manifest.json`,
+        `files1/${m.id}/${m.archive.key}`,
+        `files1/${m.id}/${m.index.key}`,
+      ],
+      bytes: m.archive.size + m.index.size,
+    })),
+    orphans: [],
+    incomplete: [],
+  });
+  report({
+    parseMs: t1 - t0,
+    planMs: performance.now() - t1,
+    kept: plan.totals.kept,
+    deleted: plan.totals.deleted,
+  });
+}
+
+function report(x: Record<string, number>): void {
+  process.stdout.write(`${JSON.stringify({ ...x, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+function runChild(args: string[]): Record<string, number> {
+  const out = execFileSync(process.execPath, [import.meta.filename, '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+}
+
+async function listBench(m: number): Promise<void> {
+  const server = await startS3Server();
+  if (server?.kind !== 'moto')
+    throw new Error('the listing benchmark needs moto (see tests/fixtures/s3-server.ts)');
+  const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: creds,
+  });
+  const bucket = 'bench-list';
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const end = Date.now();
+    const manifests = Array.from({ length: m }, (_, i) => manifest('files1', i, m, end));
+    const objects = manifests.flatMap((x) => [
+      [`bo/files1/${x.id}/${x.archive.key}`, 'a'],
+      [`bo/files1/${x.id}/${x.index.key}`, 'i'],
+      [`bo/files1/${x.id}/manifest.json`, JSON.stringify(x, null, 2)],
+    ]);
+    let t = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < objects.length) {
+          const [Key, Body] = objects[next++]!;
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+        }
+      }),
+    );
+    console.log(
+      `  populated ${m} backups (${objects.length} objects) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const cfg = S3Storage.parse({
+      type: 's3',
+      endpoint: server.endpoint,
+      bucket,
+      prefix: 'bo/',
+      forcePathStyle: true,
+    });
+    cfg.accessKeyId = new SecretValue('test', 'bench');
+    cfg.secretAccessKey = new SecretValue('test', 'bench');
+    const storage = createS3Storage('bench', cfg, { log: silentLogger() });
+    await writeCatalog(storage, 'files1', manifests, new Date());
+
+    const row = async (label: string, fn: () => Promise<{ backups: unknown[] }>) => {
+      t = performance.now();
+      const r = await fn();
+      const s = (performance.now() - t) / 1000;
+      console.log(
+        `  ${label.padEnd(44)} ${String(r.backups.length).padStart(6)} backups  ${s.toFixed(2).padStart(7)} s`,
+      );
+    };
+    await row('catalog + recent prefixes (listJobBackups)', () => listJobBackups(storage, 'files1'));
+    await row('GET per manifest, concurrency 16 (listBackups)', () =>
+      listBackups(storage, { job: 'files1', concurrency: 16 }),
+    );
+    await storage.close();
+  } finally {
+    client.destroy();
+    await server.stop();
+  }
+}
+
+if (process.argv[2] === '--child') {
+  planChild(process.argv[3]!, Number(process.argv[4]));
+} else {
+  const n = arg('--manifests', 100_000);
+  const m = arg('--backups', 10_000);
+  console.log(`prune planning over ${n} manifests (GFS policy, Europe/Berlin), each row a fresh process`);
+  const base = runChild(['baseline', String(n)]);
+  console.log(
+    `  baseline: sort ${n} timestamps            ${base.planMs!.toFixed(0).padStart(6)} ms   peak RSS ${base.maxRssMiB!.toFixed(0)} MiB`,
+  );
+  const p = runChild(['plan', String(n)]);
+  console.log(
+    `  parse manifests ${p.parseMs!.toFixed(0)} ms + plan ${p.planMs!.toFixed(0)} ms = ${(p.parseMs! + p.planMs!).toFixed(0)} ms   peak RSS ${p.maxRssMiB!.toFixed(0)} MiB   (keep ${p.kept}, delete ${p.deleted})`,
+  );
+  console.log(`listing ${m} backups in S3 (moto)`);
+  await listBench(m);
+}

@@ -1,0 +1,216 @@
+/**
+ * The job catalog: a cache of a job's manifests in one object, `_bo/catalog/<job>.json.zst`, so
+ * listing 10,000 backups costs one GET instead of 10,000. The manifests stay the truth:
+ *
+ * - It is written only under the job's lock: by a backup after its manifest is committed, and by
+ *   prune after it deleted backups. A missing or unreadable catalog just means the slow path.
+ * - Reading (`listJobBackups`) takes the catalog, then lists the day prefixes from the newest
+ *   cataloged backup's date to today (backup ids start with their UTC date) and reads any
+ *   manifest found there that the catalog lacks: backups committed by a run that died before
+ *   updating the catalog are still listed.
+ * - What it cannot see is a backup deleted by hand since the catalog was written: it stays listed
+ *   until the next prune. Everything that *uses* a backup (restore, verify, drill) reads its
+ *   manifest and objects first, so such an entry fails loudly, never silently. `full: true`
+ *   (`bo list --full`) lists everything and trusts nothing cached.
+ */
+import { buffer } from 'node:stream/consumers';
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { z } from 'zod';
+import { errorMessage, NotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Storage } from '../storage/storage.ts';
+import {
+  type BackupListing,
+  type BackupRef,
+  type BadManifest,
+  listBackups,
+  parseManifestKey,
+  readManifest,
+} from './backups.ts';
+import { Manifest } from './manifest.ts';
+
+export const CATALOG_ROOT = '_bo/catalog/';
+const CatalogFile = z.object({
+  format: z.literal('bo-catalog'),
+  version: z.literal(1),
+  job: z.string(),
+  updatedAt: z.string(),
+  backups: z.array(Manifest),
+});
+
+export function catalogKey(job: string): string {
+  return `${CATALOG_ROOT}${job}.json.zst`;
+}
+
+/** The cached manifests, or undefined when there is no usable catalog. */
+export async function readCatalog(
+  storage: Storage,
+  job: string,
+  signal?: AbortSignal,
+): Promise<Manifest[] | undefined> {
+  try {
+    const body = await buffer(await storage.get(catalogKey(job), { signal }));
+    const parsed = CatalogFile.safeParse(JSON.parse(zstdDecompressSync(body).toString('utf8')));
+    return parsed.success && parsed.data.job === job ? parsed.data.backups : undefined;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return undefined; // missing, truncated, from a future version: fall back to the manifests
+  }
+}
+
+/** Replaces the catalog; call only while holding the job's lock. */
+export async function writeCatalog(
+  storage: Storage,
+  job: string,
+  manifests: readonly Manifest[],
+  now: Date,
+): Promise<void> {
+  const doc = { format: 'bo-catalog', version: 1, job, updatedAt: now.toISOString(), backups: manifests };
+  await storage.put(catalogKey(job), zstdCompressSync(Buffer.from(JSON.stringify(doc))), {
+    contentType: 'application/zstd',
+  });
+}
+
+/** After a backup committed (under the lock): add it, and anything else missed, to the catalog. Never throws. */
+export async function catalogAfterBackup(
+  storage: Storage,
+  job: string,
+  now: Date,
+  log: Logger,
+): Promise<void> {
+  try {
+    const cached = await readCatalog(storage, job);
+    const listing = cached
+      ? await withRecent(storage, job, cached, now)
+      : await listBackups(storage, { job });
+    await writeCatalog(
+      storage,
+      job,
+      listing.backups.map((b) => b.manifest),
+      now,
+    );
+  } catch (err) {
+    log.warn(
+      { job, err: errorMessage(err) },
+      'Cannot update the job catalog; listings read the manifests instead',
+    );
+  }
+}
+
+/** A job's backups, oldest first: from the catalog plus recent prefixes, or in full (see the file comment). */
+export async function listJobBackups(
+  storage: Storage,
+  job: string,
+  opts: { signal?: AbortSignal | undefined; full?: boolean; now?: Date } = {},
+): Promise<BackupListing> {
+  const cached = opts.full ? undefined : await readCatalog(storage, job, opts.signal);
+  if (!cached) return await listBackups(storage, { job, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return await withRecent(storage, job, cached, opts.now ?? new Date(), opts.signal);
+}
+
+/**
+ * Every backup in a storage target for `bo list`: per job through listJobBackups, for the jobs
+ * given (the configured ones using this storage) and every job with a catalog here. `full` lists
+ * the whole target and reads every manifest, also finding jobs neither configured nor cataloged.
+ */
+export async function listStorageBackups(
+  storage: Storage,
+  opts: {
+    jobs: readonly string[];
+    job?: string | undefined;
+    full?: boolean;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<BackupListing> {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  if (opts.full) return await listBackups(storage, { job: opts.job, ...signal });
+  const names = opts.job
+    ? [opts.job]
+    : [...new Set([...opts.jobs, ...(await catalogedJobs(storage, opts.signal))])];
+  const all: BackupListing = { backups: [], unreadable: [] };
+  for (const job of names) {
+    const l = await listJobBackups(storage, job, signal);
+    all.backups.push(...l.backups);
+    all.unreadable.push(...l.unreadable);
+  }
+  all.backups.sort(
+    (a, b) => a.manifest.finishedAt.localeCompare(b.manifest.finishedAt) || a.id.localeCompare(b.id),
+  );
+  return all;
+}
+
+/** Jobs that have a catalog in this storage. */
+export async function catalogedJobs(storage: Storage, signal?: AbortSignal): Promise<string[]> {
+  const jobs: string[] = [];
+  for await (const o of storage.list(CATALOG_ROOT, signal ? { signal } : {})) {
+    const m = /^_bo\/catalog\/([^/]+)\.json\.zst$/.exec(o.key);
+    if (m) jobs.push(m[1]!);
+  }
+  return jobs;
+}
+
+async function withRecent(
+  storage: Storage,
+  job: string,
+  cached: Manifest[],
+  now: Date,
+  signal?: AbortSignal,
+): Promise<BackupListing> {
+  const known = new Map(cached.map((m) => [m.id, m]));
+  const newest = newestOf(cached.map((m) => m.id));
+  const fresh: string[] = [];
+  for (const prefix of recentPrefixes(job, newest, now)) {
+    for await (const o of storage.list(prefix, signal ? { signal } : {})) {
+      const ref = parseManifestKey(o.key);
+      if (ref && ref.job === job && !known.has(ref.id)) fresh.push(ref.id);
+    }
+  }
+  const backups: BackupRef[] = cached.map((manifest) => ({ job, id: manifest.id, manifest }));
+  const unreadable: BadManifest[] = [];
+  for (const id of fresh) {
+    try {
+      backups.push({ job, id, manifest: await readManifest(storage, job, id, signal) });
+    } catch (err) {
+      if (signal?.aborted || err instanceof NotFoundError) continue; // pruned meanwhile
+      unreadable.push({ key: `${job}/${id}/manifest.json`, error: errorMessage(err) });
+    }
+  }
+  backups.sort(
+    (a, b) => a.manifest.finishedAt.localeCompare(b.manifest.finishedAt) || a.id.localeCompare(b.id),
+  );
+  return { backups, unreadable };
+}
+
+/**
+ * Key prefixes covering every backup id from `newestId`'s UTC day to tomorrow (ids start with
+ * YYYYMMDD): one per day for up to 62 days, else one per month for up to 36 months, else the job.
+ */
+export function recentPrefixes(job: string, newestId: string, now: Date): string[] {
+  const m = /^(\d{4})(\d{2})(\d{2})T/.exec(newestId);
+  if (!m) return [`${job}/`];
+  const from = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const to = now.getTime() + 86_400_000;
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10).replaceAll('-', '');
+  if (to - from <= 62 * 86_400_000) {
+    const out: string[] = [];
+    for (let t = from; t <= to; t += 86_400_000) out.push(`${job}/${day(t)}`);
+    return out;
+  }
+  const out: string[] = [];
+  for (
+    let d = new Date(from);
+    d.getTime() <= to;
+    d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))
+  ) {
+    out.push(`${job}/${day(d.getTime()).slice(0, 6)}`);
+    if (out.length > 36) return [`${job}/`];
+  }
+  return out;
+}
+
+/** The greatest of some ISO-like strings ('' for none). */
+function newestOf(values: readonly string[]): string {
+  let max = '';
+  for (const v of values) if (v > max) max = v;
+  return max;
+}

@@ -1,0 +1,136 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../config/duration.ts';
+import type { BackupJob } from '../../config/schema.ts';
+import { EXIT, UsageError } from '../../errors.ts';
+import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs } from '../../jobs/prune.ts';
+import { backupJobTargets } from '../../jobs/targets.ts';
+import { systemTimeZone } from '../../plan/calendar.ts';
+import type { PruneRow } from '../../plan/prune.ts';
+import type { CliContext } from '../context.ts';
+import { formatBytes, table } from '../format.ts';
+
+interface PruneOpts {
+  dryRun?: boolean;
+  json?: boolean;
+  force?: boolean;
+  garbageAge?: string;
+  wait?: string;
+}
+
+export function registerPrune(program: Command, ctx: CliContext): void {
+  program
+    .command('prune')
+    .description('Delete backups the retention policy no longer keeps, and the garbage of failed runs')
+    .argument('[jobs...]', 'backup jobs (default: every backup job)')
+    .option('-n, --dry-run', 'show the plan, delete nothing')
+    .option('--json', 'print the plan and outcome as JSON')
+    .option('--garbage-age <duration>', 'remove incomplete uploads and orphan objects older than this', '24h')
+    .option(
+      '--wait <duration>',
+      'wait this long for a running backup of a job to finish (default: do not wait)',
+    )
+    .option('--force', 'prune even though the listing looks incomplete (read the refusal first)')
+    .addHelpText(
+      'after',
+      `
+Per job, under the job's lock (a backup of the same job never runs meanwhile): list the storage,
+plan with the job's \`retention\` policy, delete exactly the plan. A backup's manifest is deleted
+first, so a half-deleted backup is never listed as restorable. The newest backup of a job is
+always kept. Objects under S3 Object Lock are skipped and shown as "locked until …".
+
+prune refuses to delete anything when the listing looks incomplete: unreadable manifests, a
+backup known to exist (last prune, run history) missing with nothing newer listed, or fewer than
+half the backups the last prune left. Exit code 1 when a job was refused or failed.
+
+Examples:
+  bo prune --dry-run
+  bo prune files1-share --json`,
+    )
+    .action(async (jobs: string[], opts: PruneOpts) => {
+      const garbageAgeMs = opts.garbageAge ? parseDuration(opts.garbageAge) : DEFAULT_GARBAGE_AGE_MS;
+      if (garbageAgeMs === undefined)
+        throw new UsageError(`invalid --garbage-age "${opts.garbageAge}" (examples: 12h, 2d)`);
+      const lockWaitMs = opts.wait ? parseDuration(opts.wait) : 0;
+      if (lockWaitMs === undefined) throw new UsageError(`invalid --wait "${opts.wait}" (examples: 10m, 1h)`);
+      const services = ctx.services();
+      const names = backupJobTargets(services, jobs);
+      if (names.length === 0) return ctx.out.print('no backup jobs configured');
+      const reports = await pruneJobs(services, names, {
+        dryRun: opts.dryRun ?? false,
+        force: opts.force ?? false,
+        garbageAgeMs,
+        lockWaitMs,
+        signal: ctx.signal,
+        log: ctx.log,
+      });
+      if (reports.some((r) => r.error || r.refused || r.execution?.failures.length))
+        ctx.setExit(EXIT.jobFailed);
+      if (opts.json) return ctx.out.json({ dryRun: opts.dryRun ?? false, jobs: reports.map(jsonReport) });
+      const zoneOf = (job: string) => {
+        const j = services.config.jobs[job] as BackupJob;
+        return j.retention?.timezone ?? j.timezone ?? systemTimeZone();
+      };
+      ctx.out.print(reports.map((r) => render(r, zoneOf(r.job), opts.dryRun ?? false)).join('\n\n'));
+    });
+}
+
+function render(r: PruneReport, zone: string, dryRun: boolean): string {
+  const lines = [`${r.job} (storage ${r.storage}${r.plan ? `, policy: ${r.plan.policy}` : ''})`];
+  if (r.error) return [...lines, `  FAILED: ${r.error}`].join('\n');
+  const plan = r.plan!;
+  const when = dateIn(zone);
+  const rows = plan.rows.map((row) => [
+    label(row),
+    when(row.time),
+    action(row, dryRun || !!r.refused),
+    row.reason,
+  ]);
+  if (rows.length) lines.push(table(rows, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON']));
+  else lines.push('  nothing stored yet');
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  const t = plan.totals;
+  lines.push(
+    `  plan: keep ${t.kept}, delete ${t.deleted} backup(s), ${t.locked} locked, ${t.garbage} garbage object(s), ${formatBytes(t.bytesFreed)} freed`,
+  );
+  if (r.refused)
+    lines.push(...r.refused.map((p) => `  REFUSED: ${p}`), '  nothing was deleted (see `bo prune --help`)');
+  else if (dryRun) lines.push('  dry run: nothing was deleted');
+  else if (r.execution) {
+    const e = r.execution;
+    lines.push(
+      `  done: deleted ${e.backupsDeleted} backup(s), removed ${e.garbageRemoved} garbage item(s), ${formatBytes(e.bytesFreed)} freed`,
+    );
+    for (const f of e.failures) lines.push(`  FAILED: ${f.what}: ${f.error}`);
+  }
+  return lines.join('\n');
+}
+
+function label(row: PruneRow): string {
+  if (row.kind === 'backup') return row.id;
+  return row.kind === 'upload' ? `upload ${row.key}` : row.key;
+}
+
+function action(row: PruneRow, planOnly: boolean): string {
+  if (row.action === 'keep' || row.action === 'locked') return row.action;
+  const verb = row.kind === 'upload' ? 'abort' : 'delete';
+  return planOnly ? `(${verb})` : verb;
+}
+
+function dateIn(timeZone: string): (d: Date) => string {
+  const fmt = new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'short' });
+  return (d) => fmt.format(d);
+}
+
+function jsonReport(r: PruneReport) {
+  return {
+    job: r.job,
+    storage: r.storage,
+    policy: r.plan?.policy,
+    error: r.error,
+    refused: r.refused,
+    notes: r.notes,
+    totals: r.plan?.totals,
+    rows: r.plan?.rows.map((row) => ({ ...row, time: row.time.toISOString() })),
+    execution: r.execution,
+  };
+}

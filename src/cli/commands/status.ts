@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Command } from 'commander';
+import type { Config } from '../../config/schema.ts';
+import { connectDaemon } from '../../daemon/client.ts';
+import { buildStatus, type JobStatus, type StatusReport } from '../../daemon/status.ts';
+import { EXIT } from '../../errors.ts';
+import type { CliContext } from '../context.ts';
+import { formatAge, formatBytes, table } from '../format.ts';
+
+export function registerStatus(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description('Show each job: last run, next run, and live progress of running jobs')
+    .option('--json', 'print the status report as JSON')
+    .addHelpText(
+      'after',
+      `
+Asks the running daemon (daemon.socket); without one, reads the state database in stateDir.
+Exits 1 when any job's last run failed or a job is overdue, so it works as a monitoring probe.`,
+    )
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = ctx.config();
+      const daemon = await connectDaemon(config);
+      const report = daemon ? await daemon.status() : offlineStatus(config, ctx.clock.now());
+      if (opts.json) ctx.out.json(report);
+      else ctx.out.print(render(report, ctx.clock.now(), config));
+      if (report.problems.length > 0) ctx.setExit(EXIT.jobFailed);
+    });
+}
+
+/** The status from the state database alone, read-only (no daemon running). */
+export function offlineStatus(config: Config, now: Date): StatusReport {
+  const file = join(config.stateDir, 'state.db');
+  let db: DatabaseSync | undefined;
+  try {
+    if (existsSync(file)) db = new DatabaseSync(file, { readOnly: true });
+    return buildStatus({ config, db, now });
+  } catch (err) {
+    return {
+      ...buildStatus({ config, db: undefined, now }),
+      historyError: `cannot open ${file}: ${(err as Error).message}`,
+    };
+  } finally {
+    db?.close();
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function formatIn(at: string | undefined, now: Date): string {
+  if (!at) return '-';
+  const ms = Date.parse(at) - now.getTime();
+  if (ms <= 0) return 'now';
+  return `in ${formatDuration(ms).replace(/^(\d+[hm])\d+[ms]$/, '$1')}`;
+}
+
+function lastRun(j: JobStatus, now: Date): string {
+  const previous = finished(j, now);
+  if (j.run?.startedAt) {
+    const p = j.run.progress;
+    const live = p ? ` · ${p.phase} · ${formatBytes(p.bytes)} read · ${p.files} files` : '';
+    const took = formatDuration(now.getTime() - Date.parse(j.run.startedAt));
+    return `RUNNING for ${took}${live}${previous ? ` (before: ${previous})` : ''}`;
+  }
+  if (j.run)
+    return `QUEUED${j.run.position ? ` #${j.run.position}` : ''}${previous ? ` (before: ${previous})` : ''}`;
+  return previous ?? 'never ran';
+}
+
+function finished(j: JobStatus, now: Date): string | undefined {
+  const r = j.lastRun;
+  if (!r?.finishedAt) return undefined;
+  const age = formatAge(new Date(r.finishedAt), now);
+  if (r.outcome !== 'ok') return `${r.outcome?.toUpperCase()} ${age}: ${(r.error ?? '').split('\n')[0]}`;
+  const took = r.startedAt ? ` · ${formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
+  const size = r.bytes === undefined ? '' : ` · ${formatBytes(r.bytes)}`;
+  return `ok ${age}${took}${size}`;
+}
+
+function render(report: StatusReport, now: Date, config: Config): string {
+  const rows = report.jobs.map((j) => [
+    j.job,
+    j.kind,
+    j.host ?? '-',
+    lastRun(j, now),
+    j.state === 'retry-wait'
+      ? `retry ${formatIn(j.retryAt, now)}`
+      : j.enabled
+        ? formatIn(j.nextRunAt, now)
+        : 'disabled',
+    j.overdueSince ? 'OVERDUE' : '',
+  ]);
+  const lines = [
+    rows.length
+      ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST RUN', 'NEXT RUN', '']))
+      : 'no jobs configured',
+  ];
+  const d = report.daemon;
+  if (d) {
+    const waiting = d.queue.length
+      ? `, ${d.queue.length} queued (${d.queue.map((q) => q.job).join(', ')})`
+      : '';
+    lines.push('', `daemon: pid ${d.pid}, up since ${d.startedAt}, ${d.running} running${waiting}`);
+  } else {
+    lines.push('', `daemon: not running; history from ${join(config.stateDir, 'state.db')}`);
+  }
+  if (report.historyError) lines.push(`history: ${report.historyError}`);
+  for (const p of report.problems) lines.push(`problem: ${p}`);
+  return lines.join('\n');
+}
+
+export function trimLines(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
+}

@@ -1,0 +1,192 @@
+/**
+ * The daemon's control endpoint: HTTP/JSON on a unix socket (see protocol.ts for the routes and
+ * why a socket). One stale socket file from a crashed daemon is removed; a live one means another
+ * daemon is running, which is refused.
+ */
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import type { RunRecord } from '../catalog/runs.ts';
+import { BoError, errorMessage, UsageError } from '../errors.ts';
+import type { JobProgress } from '../jobs/kinds.ts';
+import type { Logger } from '../log.ts';
+import type { RunWatcher } from './active-run.ts';
+import { API_PREFIX, type EnqueueResponse, type ErrorBody, type FollowEvent } from './protocol.ts';
+import type { JobInfo, StatusReport } from './status.ts';
+
+/** What the endpoint serves; the daemon wires these to its scheduler and history. */
+export interface ControlHandlers {
+  ping(): { pid: number; version: string };
+  status(): StatusReport;
+  jobs(): JobInfo[];
+  enqueue(job: string): EnqueueResponse;
+  run(id: string): RunRecord | undefined;
+  watch(id: string, w: RunWatcher): (() => void) | undefined;
+  cancel(id: string): boolean;
+}
+
+export interface ControlServer {
+  path: string;
+  close(): Promise<void>;
+}
+
+/** Progress lines per follower at most this often; the last one always gets through. */
+const PROGRESS_EVERY_MS = 250;
+
+export async function startControlServer(opts: {
+  path: string;
+  log: Logger;
+  handlers: ControlHandlers;
+}): Promise<ControlServer> {
+  const { path, log, handlers: h } = opts;
+  await clearStaleSocket(path);
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => fail(res, err));
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://bo');
+    const parts = url.pathname.startsWith(`${API_PREFIX}/`)
+      ? url.pathname.slice(API_PREFIX.length + 1).split('/')
+      : [];
+    const [what, id, sub] = parts;
+    if (req.method === 'GET' && what === 'ping') return send(res, 200, h.ping());
+    if (req.method === 'GET' && what === 'status') return send(res, 200, h.status());
+    if (req.method === 'GET' && what === 'jobs') return send(res, 200, { jobs: h.jobs() });
+    if (what === 'runs' && id === undefined && req.method === 'POST') {
+      const body = (await readJson(req)) as { job?: unknown };
+      if (typeof body.job !== 'string') throw new UsageError('body must be {"job": NAME}');
+      const r = h.enqueue(body.job);
+      log.info({ job: body.job, runId: r.runId, joined: r.alreadyRunning }, 'Run requested');
+      return send(res, 202, r);
+    }
+    if (what === 'runs' && id !== undefined) {
+      if (req.method === 'GET' && sub === undefined) {
+        const r = h.run(id);
+        return r ? send(res, 200, r) : send(res, 404, notFound(id));
+      }
+      if (req.method === 'GET' && sub === 'events') return follow(id, req, res);
+      if (req.method === 'POST' && sub === 'cancel') return send(res, 200, { cancelled: h.cancel(id) });
+    }
+    send(res, 404, {
+      error: `no such endpoint: ${req.method} ${url.pathname}`,
+      code: 'not-found',
+    } satisfies ErrorBody);
+  }
+
+  function follow(id: string, req: IncomingMessage, res: ServerResponse): void {
+    const run = h.run(id);
+    if (!run) {
+      send(res, 404, notFound(id));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const line = (e: FollowEvent) => res.write(`${JSON.stringify(e)}\n`);
+    let pending: JobProgress | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      if (pending) line({ type: 'progress', progress: pending });
+      pending = undefined;
+    };
+    if (run.outcome !== undefined) {
+      line({ type: 'done', run });
+      res.end();
+      return;
+    }
+    line({ type: 'state', run });
+    const stop = h.watch(id, {
+      onStart: (r) => line({ type: 'state', run: r }),
+      onProgress: (p) => {
+        pending = p;
+        timer ??= setTimeout(flush, PROGRESS_EVERY_MS);
+      },
+      onDone: (r) => {
+        clearTimeout(timer);
+        flush();
+        line({ type: 'done', run: r });
+        res.end();
+      },
+    });
+    if (!stop) {
+      line({ type: 'done', run: h.run(id) ?? run });
+      res.end();
+      return;
+    }
+    req.on('close', () => {
+      clearTimeout(timer);
+      stop();
+    });
+  }
+
+  await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o660);
+  server.on('error', (err) => log.error({ err }, 'Control endpoint error'));
+  log.info({ socket: path }, 'Control endpoint listening');
+  return {
+    path,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function notFound(id: string): ErrorBody {
+  return { error: `no run ${id}`, code: 'not-found' };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function fail(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) res.destroy();
+  else if (err instanceof UsageError)
+    send(res, 400, { error: err.message, hint: err.hint, code: 'usage' } satisfies ErrorBody);
+  else if (err instanceof BoError)
+    send(res, 503, { error: err.message, hint: err.hint, code: 'unavailable' } satisfies ErrorBody);
+  else send(res, 500, { error: errorMessage(err), code: 'internal' } satisfies ErrorBody);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 65_536) throw new UsageError('request body too large');
+  }
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    throw new UsageError('request body is not JSON');
+  }
+}
+
+/** Removes a socket file nobody listens on; refuses when another daemon answers on it. */
+async function clearStaleSocket(path: string): Promise<void> {
+  const live = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (live) {
+    throw new UsageError(`another bo daemon is already listening on ${path}`, {
+      hint: 'stop it first (systemctl stop bo), or give this one another daemon.socket',
+    });
+  }
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}

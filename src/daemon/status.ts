@@ -1,0 +1,192 @@
+/**
+ * What `bo status` and `bo jobs` show, built from the config, the run history and (when a daemon
+ * runs) its live scheduler state. The same code serves the daemon's control endpoint and the CLI
+ * reading the state database directly, so both give the same answer.
+ */
+import type { StateDb } from '../catalog/db.ts';
+import {
+  latestFinished,
+  ownerAlive,
+  type RunRecord,
+  readJobsFirstSeen,
+  unfinishedRuns,
+} from '../catalog/runs.ts';
+import type { Config, Job } from '../config/schema.ts';
+import { type CronSchedule, compileCron } from '../plan/cron.ts';
+import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
+import { catchUpBaseline, jobHost, overdueSince } from './timing.ts';
+
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  configFile: string;
+  socket: string;
+}
+
+export interface JobStatus {
+  job: string;
+  kind: string;
+  host?: string | undefined;
+  schedule?: string | undefined;
+  timezone?: string | undefined;
+  enabled: boolean;
+  state: LiveJob['state'] | 'disabled' | 'on-demand';
+  nextRunAt?: string | undefined;
+  retryAt?: string | undefined;
+  /** The queued or running run, with live progress when the daemon serves this. */
+  run?: LiveJob['run'];
+  /** The newest finished run (any outcome) and the newest successful one. */
+  lastRun?: RunRecord | undefined;
+  lastSuccess?: RunRecord | undefined;
+  /** Set when a scheduled time passed more than the grace ago without a success since. */
+  overdueSince?: string | undefined;
+  skippedStarts?: number | undefined;
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  /** Who answered: the running daemon, or the state database read directly. */
+  source: 'daemon' | 'state-db';
+  daemon?:
+    | (DaemonInfo & { running: number; queue: QueuedRun[]; limits: SchedulerSnapshot['limits'] })
+    | undefined;
+  /** Set when the state database could not be read (no history shown). */
+  historyError?: string | undefined;
+  jobs: JobStatus[];
+  /** One line per job whose last run failed or that is overdue; empty means healthy. */
+  problems: string[];
+}
+
+export interface JobInfo {
+  job: string;
+  kind: string;
+  host?: string | undefined;
+  schedule?: string | undefined;
+  timezone?: string | undefined;
+  enabled: boolean;
+  catchUp: boolean;
+  retries: number;
+  jitterMs: number;
+  nextRunAt?: string | undefined;
+}
+
+function cronOf(job: Job): CronSchedule | undefined {
+  if (!job.schedule) return undefined;
+  try {
+    return compileCron(job.schedule, job.timezone);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Configured jobs with their next run: the daemon's (jitter included) or computed from now. */
+export function listJobs(config: Config, now: Date, live?: SchedulerSnapshot): JobInfo[] {
+  const liveBy = new Map(live?.jobs.map((j) => [j.job, j]));
+  return Object.entries(config.jobs).map(([name, job]) => {
+    const cron = job.enabled ? cronOf(job) : undefined;
+    const next = live ? liveBy.get(name)?.nextRunAt : cron?.next(now)?.toISOString();
+    return {
+      job: name,
+      kind: job.kind,
+      host: jobHost(job),
+      schedule: job.schedule,
+      timezone: job.timezone,
+      enabled: job.enabled,
+      catchUp: job.catchUp,
+      retries: job.retries,
+      jitterMs: job.jitter,
+      nextRunAt: next,
+    };
+  });
+}
+
+interface History {
+  last: Map<string, RunRecord>;
+  ok: Map<string, RunRecord>;
+  firstSeen: Map<string, string>;
+  /** Runs of processes still alive (offline view only: a `bo backup now` running inline). */
+  inProgress: Map<string, RunRecord>;
+}
+
+function readHistory(db: StateDb, offline: boolean): History {
+  const last = latestFinished(db);
+  const inProgress = new Map<string, RunRecord>();
+  if (offline) {
+    for (const r of unfinishedRuns(db)) {
+      const { owner, ...rec } = r;
+      if (ownerAlive(owner)) inProgress.set(r.job, rec);
+      else if (!last.has(r.job) || (last.get(r.job)!.finishedAt ?? '') < r.queuedAt)
+        last.set(r.job, { ...rec, outcome: 'abandoned', error: 'bo stopped while the run was in progress' });
+    }
+  }
+  return { last, ok: latestFinished(db, { ok: true }), firstSeen: readJobsFirstSeen(db), inProgress };
+}
+
+export function buildStatus(opts: {
+  config: Config;
+  db: StateDb | undefined;
+  now: Date;
+  live?: SchedulerSnapshot | undefined;
+  daemon?: DaemonInfo | undefined;
+}): StatusReport {
+  const { config, live, now } = opts;
+  let history: History | undefined;
+  let historyError: string | undefined;
+  try {
+    if (opts.db) history = readHistory(opts.db, !live);
+    else historyError = 'no state database yet';
+  } catch (err) {
+    historyError = `cannot read the run history: ${(err as Error).message}`;
+  }
+  const liveBy = new Map(live?.jobs.map((j) => [j.job, j]));
+  const problems: string[] = [];
+  const jobs = Object.entries(config.jobs).map(([name, job]): JobStatus => {
+    const cron = job.enabled ? cronOf(job) : undefined;
+    const l = liveBy.get(name);
+    const inline = history?.inProgress.get(name);
+    const lastRun = history?.last.get(name);
+    const lastSuccess = history?.ok.get(name);
+    const busy = l ? l.state === 'running' || l.state === 'queued' : Boolean(inline);
+    const baseline = catchUpBaseline(lastSuccess, history?.firstSeen.get(name));
+    const overdue = cron && !busy ? overdueSince(cron, baseline, now.getTime()) : undefined;
+    if (lastRun?.outcome === 'failed')
+      problems.push(`${name}: last run failed: ${lastRun.error ?? 'unknown error'}`);
+    else if (overdue) problems.push(`${name}: overdue (due ${overdue.toISOString()})`);
+    const state: JobStatus['state'] =
+      l?.state ?? (inline ? 'running' : !job.enabled ? 'disabled' : cron ? 'idle' : 'on-demand');
+    return {
+      job: name,
+      kind: job.kind,
+      host: jobHost(job),
+      schedule: job.schedule,
+      timezone: job.timezone,
+      enabled: job.enabled,
+      state: l && l.state === 'idle' && !cron ? (job.enabled ? 'on-demand' : 'disabled') : state,
+      nextRunAt: live ? l?.nextRunAt : cron?.next(now)?.toISOString(),
+      retryAt: l?.retryAt,
+      run:
+        l?.run ??
+        (inline && {
+          id: inline.id,
+          trigger: inline.trigger,
+          attempt: inline.attempt,
+          queuedAt: inline.queuedAt,
+          startedAt: inline.startedAt,
+        }),
+      lastRun,
+      lastSuccess,
+      overdueSince: overdue?.toISOString(),
+      skippedStarts: l?.skippedStarts,
+    };
+  });
+  return {
+    generatedAt: now.toISOString(),
+    source: live ? 'daemon' : 'state-db',
+    daemon: opts.daemon &&
+      live && { ...opts.daemon, running: live.running, queue: live.queue, limits: live.limits },
+    historyError,
+    jobs,
+    problems,
+  };
+}

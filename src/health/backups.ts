@@ -1,0 +1,89 @@
+import { listBackups } from '../catalog/backups.ts';
+import type { Config } from '../config/schema.ts';
+import { errorMessage, throwIfAborted } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/** What the manifests in storage say about one backup job: no local state involved. */
+export interface BackupStatus {
+  job: string;
+  host: string;
+  storage: string;
+  schedule?: string;
+  timezone?: string;
+  /** Backups stored for the job. */
+  count: number;
+  /** The newest backup (a manifest exists only for a complete, verified backup). */
+  last?: { id: string; finishedAt: string; archiveBytes: number; files: number; warnings: number };
+  /** Archive sizes of the newest backups, oldest first (at most 10): the size trend. */
+  sizes: number[];
+  /** Manifests that exist but cannot be read. */
+  unreadable: number;
+  /** Why the storage could not be listed. */
+  error?: string;
+}
+
+/** Lists every selected backup job's manifests, a few jobs at a time; one failing storage never hides the rest. */
+export async function collectBackupStatus(
+  config: Config,
+  jobs: readonly string[],
+  deps: { storage(name: string): Storage; log: Logger; signal: AbortSignal; concurrency?: number },
+): Promise<BackupStatus[]> {
+  const out: BackupStatus[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await statusOf(config, jobs[i]!, deps);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 4, jobs.length) }, worker));
+  throwIfAborted(deps.signal);
+  return out;
+}
+
+async function statusOf(
+  config: Config,
+  name: string,
+  deps: { storage(name: string): Storage; log: Logger; signal: AbortSignal },
+): Promise<BackupStatus> {
+  const job = config.jobs[name];
+  if (job?.kind !== 'backup') throw new Error(`${name} is not a backup job`);
+  const base: BackupStatus = {
+    job: name,
+    host: job.host,
+    storage: job.storage,
+    count: 0,
+    sizes: [],
+    unreadable: 0,
+    ...(job.schedule ? { schedule: job.schedule } : {}),
+    ...(job.timezone ? { timezone: job.timezone } : {}),
+  };
+  try {
+    const { backups, unreadable } = await listBackups(deps.storage(job.storage), {
+      job: name,
+      signal: deps.signal,
+    });
+    base.count = backups.length;
+    base.unreadable = unreadable.length;
+    base.sizes = backups.slice(-10).map((b) => b.manifest.archive.size);
+    const last = backups.at(-1);
+    if (last) {
+      base.last = {
+        id: last.id,
+        finishedAt: last.manifest.finishedAt,
+        archiveBytes: last.manifest.archive.size,
+        files: last.manifest.stats.files,
+        warnings: last.manifest.warnings.length,
+      };
+    }
+  } catch (err) {
+    if (deps.signal.aborted) throw err;
+    base.error = errorMessage(err);
+    deps.log.warn(
+      { job: name, storage: job.storage, error: base.error },
+      'Cannot list backups for the health report',
+    );
+  }
+  return base;
+}

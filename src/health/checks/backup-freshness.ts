@@ -1,0 +1,78 @@
+import type { BackupStatus } from '../backups.ts';
+import type { FleetCheck, SpecOf } from '../check.ts';
+import { bytes, span } from '../format.ts';
+import { schedulePeriodMs } from '../schedule.ts';
+import type { CheckResult, Status } from '../types.ts';
+
+const HOUR = 3_600_000;
+
+/** The newest backup of each job against its schedule: overdue → warn, twice overdue → crit. */
+export const backupFreshnessCheck: FleetCheck<'backup-freshness'> = {
+  type: 'fleet',
+  name: 'backup-freshness',
+  evaluate(spec, ctx) {
+    return ctx.backups
+      .filter((b) => !spec.jobs || spec.jobs.includes(b.job))
+      .map((b) => judge(b, spec, ctx.now));
+  },
+};
+
+export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Date): CheckResult {
+  const base = { host: b.host, check: 'backup-freshness', subject: b.job };
+  if (b.error)
+    return {
+      ...base,
+      status: 'unknown',
+      message: `cannot list backups of ${b.job} in ${b.storage}: ${b.error}`,
+    };
+  const period = b.schedule ? schedulePeriodMs(b.schedule, b.timezone) : undefined;
+  const grace = spec.grace ?? (period ? Math.min(period / 2, 2 * HOUR) : 0);
+  const limit = spec.maxAge ?? (period !== undefined ? period + grace : undefined);
+  if (!b.last) {
+    return {
+      ...base,
+      status: limit === undefined ? 'unknown' : 'crit',
+      message: `${b.job}: no backup in ${b.storage} yet: run \`bo backup now ${b.job}\` and check its log`,
+    };
+  }
+  const age = now.getTime() - Date.parse(b.last.finishedAt);
+  const threshold =
+    limit !== undefined
+      ? { warn: Math.round(limit / 1000), crit: Math.round((2 * limit) / 1000) }
+      : undefined;
+  let status: Status =
+    limit === undefined ? 'unknown' : age > 2 * limit ? 'crit' : age > limit ? 'warn' : 'ok';
+  const parts = [
+    `${b.job}: last backup ${span(age)} ago (${bytes(b.last.archiveBytes)}, ${b.last.files} files)`,
+  ];
+  if (limit === undefined) parts.push('no schedule and no maxAge: cannot tell when it is overdue');
+  else if (status !== 'ok')
+    parts.push(`overdue (expected within ${span(limit)}): see \`bo status\` and the job log`);
+  const shrink = shrinkage(b.sizes);
+  if (shrink !== undefined && shrink >= 0.5) {
+    if (status === 'ok') status = 'warn';
+    parts.push(
+      `newest archive is ${Math.round(shrink * 100)}% smaller than usual: did a path or mount vanish?`,
+    );
+  }
+  if (b.last.warnings > 0) parts.push(`${b.last.warnings} tar warning(s)`);
+  return {
+    ...base,
+    status,
+    value: Math.round(age / 1000),
+    unit: 's',
+    ...(threshold ? { threshold } : {}),
+    message: parts.join('; '),
+    data: { bytes: b.last.archiveBytes, id: b.last.id },
+  };
+}
+
+/** How much smaller the newest archive is than the median of the previous ones (0..1), if it is. */
+export function shrinkage(sizes: readonly number[]): number | undefined {
+  if (sizes.length < 3) return undefined;
+  const prev = [...sizes.slice(0, -1)].sort((a, b) => a - b);
+  const median = prev[Math.floor(prev.length / 2)]!;
+  if (median <= 0) return undefined;
+  const last = sizes.at(-1)!;
+  return last < median ? (median - last) / median : 0;
+}

@@ -1,0 +1,61 @@
+import { type ProbeCheck, probeFailed, result } from '../check.ts';
+import { forecastFull } from '../forecast.ts';
+import { approx, bytes } from '../format.ts';
+import { PSEUDO_FS, parseDfSpace, usedPercent } from '../parsers/df.ts';
+import { gradeAbove, gradeBelow, thresholdText } from '../thresholds.ts';
+import { worst } from '../types.ts';
+import { selectMounts } from './mounts.ts';
+
+/** Used space per mount; the history gives a fill-rate forecast ("full in ~3 days"). */
+export const diskCheck: ProbeCheck<'disk'> = {
+  type: 'probe',
+  mayHang: true,
+  name: 'disk',
+  command: () => 'df -PT -B1',
+  historyWindow: () => 7 * 86_400_000,
+  evaluate(out, spec, ctx) {
+    const rows = parseDfSpace(out.stdout);
+    if (rows.length === 0) return [probeFailed(ctx, 'disk', out, 'df')];
+    const selected = selectMounts(rows, spec, (r) => !PSEUDO_FS.has(r.type) && r.used + r.avail > 0);
+    if (selected.length === 0) {
+      return [result(ctx, 'disk', { status: 'unknown', message: 'no matching filesystems in df output' })];
+    }
+    return selected.map((r) => {
+      const used = usedPercent(r.used, r.avail);
+      const byUse = gradeAbove(used, spec.warn, spec.crit);
+      const forecast = forecastFull(ctx.history(r.mount), {
+        at: ctx.now.getTime(),
+        used: r.used,
+        avail: r.avail,
+      });
+      const byTrend = forecast ? gradeBelow(forecast.fullInMs, spec.forecastWarn, spec.forecastCrit) : 'ok';
+      const status = worst([byUse, byTrend]);
+      // Rounded up like df's Capacity column, so the numbers match what on-call sees there.
+      const parts = [`${Math.ceil(used)}% used, ${bytes(r.avail)} free of ${bytes(r.size)}`];
+      if (byUse !== 'ok') parts[0] += ` (${thresholdText(byUse, spec, '%')})`;
+      if (forecast && forecast.fullInMs < 30 * 86_400_000) {
+        parts.push(`full in ${approx(forecast.fullInMs)} at +${bytes(forecast.bytesPerDay)}/day`);
+      }
+      if (status !== 'ok') parts.push(`find what grew: \`du -xh --max-depth=2 ${r.mount} | sort -h | tail\``);
+      return result(ctx, 'disk', {
+        subject: r.mount,
+        status,
+        value: round(used),
+        unit: '%',
+        threshold: { warn: spec.warn, crit: spec.crit },
+        message: parts.join('; '),
+        data: {
+          used: r.used,
+          avail: r.avail,
+          size: r.size,
+          fs: r.type,
+          ...(forecast ? { fullInHours: Math.round(forecast.fullInMs / 3_600_000) } : {}),
+        },
+      });
+    });
+  },
+};
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

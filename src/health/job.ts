@@ -1,0 +1,25 @@
+import type { HealthJob } from '../config/schema.ts';
+import type { JobRunContext, JobRunResult } from '../jobs/kinds.ts';
+import { performHealth } from './service.ts';
+
+/**
+ * The `kind: health` job: checks the selected hosts, records the history, alerts on state
+ * transitions through `health.notify`, and stores the report the daemon serves. Problems found
+ * on hosts are the report's business: the run itself succeeds unless it is cancelled.
+ */
+export async function runHealthJob(name: string, job: HealthJob, ctx: JobRunContext): Promise<JobRunResult> {
+  ctx.onProgress?.({ phase: 'checking', bytes: 0, files: 0 });
+  const { report, transitions, notifications } = await performHealth(ctx.services, {
+    log: ctx.log.child({ job: name }),
+    signal: ctx.signal,
+    select: { hosts: job.hosts, roles: job.roles },
+    alerts: true,
+    report: 'daemon',
+  });
+  const failed = notifications.filter((n) => !n.ok).length;
+  const alerts =
+    transitions.length > 0
+      ? `; ${transitions.length} alert(s)${failed ? `, ${failed} undelivered` : ''}`
+      : '';
+  return { summary: `${report.summary.line}${alerts}` };
+}

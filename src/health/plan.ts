@@ -1,0 +1,123 @@
+import { type CheckName, type Config, HealthCheckSpec } from '../config/schema.ts';
+import { UsageError } from '../errors.ts';
+import { DEFAULT_HOST_CHECKS, healthChecks, isSingleton } from './registry.ts';
+
+export const LOCAL = 'local';
+
+export interface HostPlan {
+  host: string;
+  /** Where tcp/tls/http checks connect: the configured address, 127.0.0.1 for "local". */
+  address: string;
+  roles: string[];
+  /** Probe and network checks for this host, in config order. */
+  specs: HealthCheckSpec[];
+}
+
+export interface HealthPlan {
+  hosts: HostPlan[];
+  /** backup-freshness per backup job in scope, with the entry that applies to it. */
+  backups: Array<{ job: string; spec: Extract<HealthCheckSpec, { check: 'backup-freshness' }> }>;
+}
+
+export interface HealthSelection {
+  /** Only these hosts ("local" allowed); unknown names are a usage error. */
+  hosts?: readonly string[] | undefined;
+  /** Only hosts with one of these roles. */
+  roles?: readonly string[] | undefined;
+}
+
+type Candidate = { spec: HealthCheckSpec; rank: number; order: number };
+
+/**
+ * Which checks run on which host, from `health.checks` and the defaults. Pure. For a check that
+ * measures the whole host, the most specific entry wins (hosts: > roles: > neither > default;
+ * then the later entry); tcp, tls and http entries all apply.
+ */
+export function planHealth(config: Config, select: HealthSelection = {}): HealthPlan {
+  const hosts = scope(config, select);
+  const entries = config.health.checks;
+  const defaults = config.health.defaults
+    ? DEFAULT_HOST_CHECKS.map((check) => HealthCheckSpec.parse({ check }))
+    : [];
+  const plans = hosts.map((host): HostPlan => {
+    const roles = config.hosts[host]?.roles ?? [];
+    const candidates: Candidate[] = defaults.map((spec, order) => ({ spec, rank: 0, order }));
+    entries.forEach((spec, order) => {
+      const rank = matchRank(spec, host, roles);
+      if (rank > 0 && spec.check !== 'backup-freshness') candidates.push({ spec, rank, order });
+    });
+    return { host, address: config.hosts[host]?.address ?? '127.0.0.1', roles, specs: pick(candidates) };
+  });
+  return { hosts: plans, backups: planBackups(config, new Set(hosts), select) };
+}
+
+function scope(config: Config, select: HealthSelection): string[] {
+  const configured = Object.keys(config.hosts);
+  const mentionsLocal = config.health.checks.some((c) => c.hosts?.includes(LOCAL));
+  const known = mentionsLocal ? [...configured, LOCAL] : configured;
+  let hosts = known;
+  if (select.hosts && select.hosts.length > 0) {
+    for (const h of select.hosts) {
+      if (h !== LOCAL && !configured.includes(h)) {
+        throw new UsageError(`unknown host ${h}`, {
+          hint: `configured hosts: ${configured.join(', ') || 'none'}`,
+        });
+      }
+    }
+    hosts = [...new Set(select.hosts)];
+  }
+  if (select.roles && select.roles.length > 0) {
+    hosts = hosts.filter((h) => config.hosts[h]?.roles.some((r) => select.roles!.includes(r)));
+  }
+  return hosts;
+}
+
+/** 3 when the entry names the host, 2 when it names one of its roles, 1 when it names neither, 0 no match. */
+function matchRank(
+  spec: { hosts?: string[] | undefined; roles?: string[] | undefined },
+  host: string,
+  roles: string[],
+): number {
+  if (!spec.hosts && !spec.roles) return 1;
+  if (spec.hosts?.includes(host)) return 3;
+  if (spec.roles?.some((r) => roles.includes(r))) return 2;
+  return 0;
+}
+
+function pick(candidates: Candidate[]): HealthCheckSpec[] {
+  const best = new Map<CheckName, Candidate>();
+  const all: Candidate[] = [];
+  for (const c of candidates) {
+    if (!isSingleton(c.spec.check)) {
+      all.push(c);
+      continue;
+    }
+    const cur = best.get(c.spec.check);
+    if (!cur || c.rank > cur.rank || (c.rank === cur.rank && c.order >= cur.order)) best.set(c.spec.check, c);
+  }
+  const chosen = [...best.values(), ...all];
+  const names = Object.keys(healthChecks);
+  return chosen
+    .sort((a, b) => names.indexOf(a.spec.check) - names.indexOf(b.spec.check) || a.order - b.order)
+    .map((c) => c.spec);
+}
+
+function planBackups(config: Config, hosts: Set<string>, select: HealthSelection): HealthPlan['backups'] {
+  const filtered = Boolean(select.hosts?.length || select.roles?.length);
+  const fallback = config.health.defaults ? HealthCheckSpec.parse({ check: 'backup-freshness' }) : undefined;
+  const out: HealthPlan['backups'] = [];
+  for (const [job, j] of Object.entries(config.jobs)) {
+    if (j.kind !== 'backup' || !j.enabled) continue;
+    if (filtered && !hosts.has(j.host)) continue;
+    const roles = config.hosts[j.host]?.roles ?? [];
+    let best: { spec: HealthCheckSpec; rank: number } | undefined = fallback && { spec: fallback, rank: 0 };
+    for (const spec of config.health.checks) {
+      if (spec.check !== 'backup-freshness') continue;
+      if (spec.jobs && !spec.jobs.includes(job)) continue;
+      const rank = spec.jobs ? 4 : matchRank(spec, j.host, roles);
+      if (rank > 0 && (!best || rank >= best.rank)) best = { spec, rank };
+    }
+    if (best && best.spec.check === 'backup-freshness') out.push({ job, spec: best.spec });
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import type { CheckResult, Status } from '../types.ts';
+
+/** "disk /srv", "tcp 25", "reachable". */
+export function checkLabel(r: Pick<CheckResult, 'check' | 'subject'>): string {
+  return r.subject ? `${r.check} ${r.subject}` : r.check;
+}
+
+export const STATUS_LABEL: Record<Status, string> = {
+  crit: 'CRIT',
+  warn: 'WARN',
+  unknown: 'UNKNOWN',
+  ok: 'ok',
+};
+
+/** "disk ×3" style compaction of ok results: one entry per check name, in first-seen order. */
+export function compactOk(results: readonly CheckResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.check, (counts.get(r.check) ?? 0) + 1);
+  return [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(', ');
+}
+
+/** "2026-11-22 08:15 UTC". */
+export function utc(iso: string): string {
+  return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,0 +1,62 @@
+import type { StateDb } from '../catalog/db.ts';
+import { statusesAt } from './history.ts';
+import { REPORT_FORMAT, type Report } from './report.ts';
+import { type CheckResult, resultKey, type Status } from './types.ts';
+
+/** Where a report came from: `bo report` (cli) or the daemon's health job. */
+export type ReportOrigin = 'cli' | 'daemon';
+
+const KEEP = 20;
+
+/** Stores a report, keeping the newest few per origin. */
+export function saveReport(db: StateDb, report: Report, origin: ReportOrigin): void {
+  db.prepare('INSERT INTO health_reports (at, origin, report) VALUES (?, ?, ?)').run(
+    Date.parse(report.generatedAt),
+    origin,
+    JSON.stringify(report),
+  );
+  db.prepare(
+    `DELETE FROM health_reports WHERE origin = ? AND id NOT IN
+       (SELECT id FROM health_reports WHERE origin = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+  ).run(origin, origin, KEEP);
+}
+
+/** The newest stored report (of an origin, or any). */
+export function latestReport(db: StateDb, origin?: ReportOrigin): Report | undefined {
+  const row = (
+    origin
+      ? db
+          .prepare('SELECT report FROM health_reports WHERE origin = ? ORDER BY at DESC, id DESC LIMIT 1')
+          .get(origin)
+      : db.prepare('SELECT report FROM health_reports ORDER BY at DESC, id DESC LIMIT 1').get()
+  ) as { report: string } | undefined;
+  if (!row) return undefined;
+  const report = JSON.parse(row.report) as Report;
+  return report.format === REPORT_FORMAT ? report : undefined;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * What "changes since the previous report" compares against. `bo report` (cli): the previous
+ * `bo report`. The daemon, which reports after every run: the statuses of 24 hours ago, from the
+ * history. `at` is absent when there is nothing to compare with yet.
+ */
+export function previousStatuses(
+  db: StateDb,
+  origin: ReportOrigin,
+  results: readonly CheckResult[],
+  now: number,
+): { at?: string; statuses: Map<string, Status> } {
+  if (origin === 'cli') {
+    const prev = latestReport(db, 'cli');
+    if (!prev) return { statuses: new Map() };
+    const statuses = new Map<string, Status>();
+    for (const h of prev.hosts) for (const r of h.results) statuses.set(resultKey(r), r.status);
+    return { at: prev.generatedAt, statuses };
+  }
+  const at = now - DAY;
+  if (!db.prepare('SELECT 1 FROM health_results WHERE at <= ? LIMIT 1').get(at))
+    return { statuses: new Map() };
+  return { at: new Date(at).toISOString(), statuses: statusesAt(db, results, at) };
+}

@@ -1,0 +1,144 @@
+import type { BackupStatus } from './backups.ts';
+import type { HealthRun } from './run.ts';
+import {
+  type CheckResult,
+  countStatuses,
+  resultKey,
+  type Status,
+  type StatusCounts,
+  worst,
+} from './types.ts';
+
+export const REPORT_FORMAT = 'bo-health-report';
+export const REPORT_VERSION = 1;
+
+export interface HostSection {
+  host: string;
+  address: string;
+  roles: string[];
+  /** Worst status of the host's results. */
+  status: Status;
+  reachable: boolean;
+  /** Worst first. */
+  results: CheckResult[];
+}
+
+export interface BackupRow {
+  job: string;
+  host: string;
+  storage: string;
+  /** The job's backup-freshness status. */
+  status: Status;
+  message: string;
+  /** finishedAt of the newest backup. */
+  lastGood?: string;
+  ageMs?: number;
+  sizeBytes?: number;
+  /** Archive sizes of recent backups, oldest first. */
+  sizes: number[];
+  /** Newest size vs the one before: +0.03 = 3% larger. */
+  trend?: number;
+  count: number;
+}
+
+export interface Change {
+  host: string;
+  check: string;
+  subject: string;
+  /** "new" when the check had no result at the previous report. */
+  from: Status | 'new';
+  to: Status;
+  message: string;
+}
+
+/** The on-call report: JSON is the model; md and html render it. Keep stable (format/version). */
+export interface Report {
+  format: typeof REPORT_FORMAT;
+  version: typeof REPORT_VERSION;
+  generatedAt: string;
+  durationMs: number;
+  summary: StatusCounts & { hosts: number; line: string };
+  hosts: HostSection[];
+  backups: BackupRow[];
+  changes: { since?: string; items: Change[] };
+}
+
+/** "2 crit, 3 warn on 14 hosts" / "all ok on 14 hosts". */
+export function summaryLine(c: StatusCounts, hosts: number): string {
+  const parts = (['crit', 'warn', 'unknown'] as const).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
+  const on = `on ${hosts} host${hosts === 1 ? '' : 's'}`;
+  return parts.length === 0 ? `all ${c.ok} checks ok ${on}` : `${parts.join(', ')} ${on}`;
+}
+
+/** Builds the report from a run and the statuses the checks had at the previous report. Pure. */
+export function buildReport(
+  run: HealthRun,
+  previous: { at?: string; statuses: ReadonlyMap<string, Status> } = { statuses: new Map() },
+): Report {
+  const results = run.hosts.flatMap((h) => h.results);
+  const counts = countStatuses(results);
+  const hosts = run.hosts.map((h) => ({
+    host: h.host,
+    address: h.address,
+    roles: h.roles,
+    status: worst(h.results.map((r) => r.status)),
+    reachable: h.reachable,
+    results: h.results,
+  }));
+  return {
+    format: REPORT_FORMAT,
+    version: REPORT_VERSION,
+    generatedAt: run.finishedAt,
+    durationMs: run.durationMs,
+    summary: { ...counts, hosts: hosts.length, line: summaryLine(counts, hosts.length) },
+    hosts,
+    backups: run.backups.map((b) => backupRow(b, results, Date.parse(run.finishedAt))),
+    changes: { ...(previous.at ? { since: previous.at } : {}), items: diffChanges(results, previous) },
+  };
+}
+
+function diffChanges(
+  results: CheckResult[],
+  previous: { at?: string; statuses: ReadonlyMap<string, Status> },
+): Change[] {
+  if (!previous.at) return [];
+  const out: Change[] = [];
+  for (const r of results) {
+    const before = previous.statuses.get(resultKey(r));
+    if (before === r.status) continue;
+    // New checks that are fine are not news.
+    if (before === undefined && r.status === 'ok') continue;
+    out.push({
+      host: r.host,
+      check: r.check,
+      subject: r.subject,
+      from: before ?? 'new',
+      to: r.status,
+      message: r.message,
+    });
+  }
+  return out;
+}
+
+function backupRow(b: BackupStatus, results: CheckResult[], now: number): BackupRow {
+  const r = results.find((x) => x.check === 'backup-freshness' && x.subject === b.job);
+  const row: BackupRow = {
+    job: b.job,
+    host: b.host,
+    storage: b.storage,
+    status: r?.status ?? 'unknown',
+    message: r?.message ?? b.error ?? '',
+    sizes: b.sizes,
+    count: b.count,
+  };
+  if (b.last) {
+    row.lastGood = b.last.finishedAt;
+    row.ageMs = now - Date.parse(b.last.finishedAt);
+    row.sizeBytes = b.last.archiveBytes;
+  }
+  if (b.sizes.length >= 2) {
+    const prev = b.sizes.at(-2)!;
+    if (prev > 0) row.trend = (b.sizes.at(-1)! - prev) / prev;
+  }
+  return row;
+}

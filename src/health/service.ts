@@ -1,0 +1,102 @@
+import { openStateDb, type StateDb } from '../catalog/db.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { type DeliveryOutcome, dispatch } from '../notify/dispatch.ts';
+import { notifiersFor } from '../notify/registry.ts';
+import type { Services } from '../services.ts';
+import { evaluateAlerts } from './alerts.ts';
+import { historyReader, pruneHistory, recordResults } from './history.ts';
+import { type HealthSelection, planHealth } from './plan.ts';
+import { buildReport, type Report } from './report.ts';
+import { previousStatuses, type ReportOrigin, saveReport } from './report-store.ts';
+import { allResults, type HealthRun, runHealth } from './run.ts';
+import type { Transition } from './transitions.ts';
+
+export interface PerformHealthOptions {
+  log: Logger;
+  signal: AbortSignal;
+  select?: HealthSelection;
+  /** Advance the alert state machine and notify `health.notify` (the health job does; the CLI does not). */
+  alerts?: boolean;
+  /** Store the report under this origin, with changes since the previous one. */
+  report?: ReportOrigin;
+}
+
+export interface HealthOutcome {
+  run: HealthRun;
+  report: Report;
+  transitions: Transition[];
+  /** False when the state database could not be opened: nothing recorded, no forecasts or changes. */
+  recorded: boolean;
+  notifications: DeliveryOutcome[];
+}
+
+/**
+ * A health run with its bookkeeping: plan, run, record the history, alert on transitions, build
+ * (and store) the report. Shared by `bo health`, `bo report` and the health job. The state
+ * database is optional: when it cannot be opened (a CLI user without access to stateDir) the
+ * checks still run and print.
+ */
+export async function performHealth(services: Services, opts: PerformHealthOptions): Promise<HealthOutcome> {
+  const { config, clock } = services;
+  const plan = planHealth(config, opts.select);
+  const db = openOptional(config.stateDir, opts.log);
+  try {
+    const run = await runHealth(plan, {
+      config,
+      log: opts.log,
+      clock,
+      signal: opts.signal,
+      host: (name) => services.host(name),
+      storage: (name) => services.storage(name),
+      history: db ? historyReader(db) : undefined,
+    });
+    const results = allResults(run);
+    const now = Date.parse(run.finishedAt);
+    let transitions: Transition[] = [];
+    let report: Report;
+    if (db) {
+      const previous = opts.report ? previousStatuses(db, opts.report, results, now) : undefined;
+      recordResults(db, results, now);
+      if (opts.alerts) {
+        transitions = evaluateAlerts(db, results, now, {
+          debounce: config.health.debounce,
+          reminderMs: config.health.reminder,
+        });
+      }
+      report = buildReport(run, previous);
+      if (opts.report) saveReport(db, report, opts.report);
+      pruneHistory(db, now, config.health.history);
+    } else {
+      report = buildReport(run);
+    }
+    let notifications: DeliveryOutcome[] = [];
+    if (transitions.length > 0) {
+      for (const t of transitions)
+        opts.log.info(
+          { host: t.host, check: t.check, subject: t.subject, from: t.from, to: t.to, kind: t.kind },
+          'Health state changed',
+        );
+      notifications = await dispatch(
+        notifiersFor(config, config.health.notify),
+        { type: 'health', alerts: transitions, summary: report.summary.line },
+        { log: opts.log, clock },
+      );
+    }
+    return { run, report, transitions, recorded: db !== undefined, notifications };
+  } finally {
+    db?.close();
+  }
+}
+
+function openOptional(stateDir: string, log: Logger): StateDb | undefined {
+  try {
+    return openStateDb(stateDir);
+  } catch (err) {
+    log.warn(
+      { stateDir, error: errorMessage(err) },
+      'State database unavailable; health results are not recorded',
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * `bo prune` and the prune job kind: per backup job, under the job's lock, list everything
+ * stored (scanJob), check the listing is believable (prune-guard.ts), plan (plan/prune.ts, with
+ * Object Lock retention looked up for everything it would delete) and carry out exactly that
+ * plan (prune-exec.ts). One job's failure never stops the others.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeCatalog } from '../catalog/catalog.ts';
+import { lastPruneSeen, recordPruneSeen, withStateDb } from '../catalog/checks.ts';
+import type { StateDb } from '../catalog/db.ts';
+import { type JobScan, scanJob } from '../catalog/scan.ts';
+import type { BackupJob, PruneJob } from '../config/schema.ts';
+import { BoError, errorMessage, NotFoundError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
+import type { Services } from '../services.ts';
+import type { Retention, Storage } from '../storage/storage.ts';
+import { withJobLock } from './job-lock.ts';
+import type { JobRunContext, JobRunResult } from './kinds.ts';
+import { executePrunePlan, type PruneExecution } from './prune-exec.ts';
+import { listingProblems } from './prune-guard.ts';
+import { lastCommittedBackup } from './run-history.ts';
+import { backupJobTargets } from './targets.ts';
+
+export const DEFAULT_GARBAGE_AGE_MS = 24 * 3_600_000;
+/** A scheduled prune waits this long for a running backup of a job before reporting it locked. */
+export const SCHEDULED_PRUNE_LOCK_WAIT_MS = 30 * 60_000;
+
+export interface PruneOptions {
+  dryRun?: boolean;
+  /** Override the listing guard (see prune-guard.ts). */
+  force?: boolean;
+  garbageAgeMs?: number;
+  /** How long to wait for a running backup of the job to release its lock; default 0. */
+  lockWaitMs?: number;
+  signal: AbortSignal;
+  log: Logger;
+  runId?: string;
+}
+
+export interface PruneReport {
+  job: string;
+  storage: string;
+  plan?: PrunePlan;
+  /** Why the guard refused to delete anything. */
+  refused?: string[];
+  /** The job could not be pruned at all (lock busy, listing failed …). */
+  error?: string;
+  execution?: PruneExecution;
+  /** Unreadable manifests and stray keys, shown but never touched. */
+  notes: string[];
+}
+
+export async function pruneJobs(
+  services: Services,
+  names: readonly string[],
+  opts: PruneOptions,
+): Promise<PruneReport[]> {
+  return await withStateDb(services.config, opts.log, async (db) => {
+    const reports: PruneReport[] = [];
+    for (const name of names) {
+      opts.signal.throwIfAborted();
+      const job = services.config.jobs[name] as BackupJob;
+      try {
+        reports.push(await pruneJob(services, db, name, job, opts));
+      } catch (err) {
+        if (opts.signal.aborted) throw err; // cancelled: stop the batch
+        if (!(err instanceof BoError))
+          opts.log.error(
+            { job: name, err },
+            'Prune failed with an unexpected error (this is a bug, please report it)',
+          );
+        reports.push({ job: name, storage: job.storage, error: errorMessage(err), notes: [] });
+      }
+    }
+    return reports;
+  });
+}
+
+async function pruneJob(
+  services: Services,
+  db: StateDb | undefined,
+  name: string,
+  job: BackupJob,
+  opts: PruneOptions,
+): Promise<PruneReport> {
+  const storage = services.storage(job.storage);
+  const log = opts.log.child({ job: name, storage: job.storage });
+  const work = async (signal: AbortSignal): Promise<PruneReport> => {
+    const scan = await scanJob(storage, name, { signal });
+    const now = services.clock.now();
+    const input = pruneInput(scan, job, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS);
+    const locks = await retentionOf(storage, keysToDelete(planPrune(input)));
+    const plan = planPrune({ ...input, locks });
+    const newest = scan.backups.at(-1);
+    if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
+      throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
+    }
+    const notes = [
+      ...scan.unreadable.map((u) => `unreadable manifest ${u.key}: ${u.error} (left alone)`),
+      ...scan.stray.map((o) => `unknown object ${o.key} (not bo's; left alone)`),
+    ];
+    const report: PruneReport = { job: name, storage: job.storage, plan, notes };
+    const refused = listingProblems({
+      job: name,
+      backups: scan.backups.map((b) => ({ id: b.id, at: b.manifest.startedAt })),
+      unreadable: scan.unreadable,
+      previous: db && lastPruneSeen(db, job.storage, name),
+      lastCommitted: db && lastCommittedBackup(db, name),
+    });
+    if (refused.length > 0 && !opts.force) return { ...report, refused };
+    if (refused.length > 0) log.warn({ problems: refused }, 'Prune guard overridden with --force');
+    if (opts.dryRun) return report;
+
+    const execution = await executePrunePlan(storage, plan, { signal, log });
+    const gone = new Set(execution.deletedIds);
+    await writeCatalog(
+      storage,
+      name,
+      scan.backups.filter((b) => !gone.has(b.id)).map((b) => b.manifest),
+      now,
+    ).catch((err) =>
+      log.warn(
+        { err: errorMessage(err) },
+        'Cannot update the job catalog; listings read the manifests instead',
+      ),
+    );
+    if (db && newest) {
+      recordPruneSeen(db, job.storage, name, {
+        at: now.toISOString(),
+        listed: scan.backups.length,
+        kept: scan.backups.length - execution.backupsDeleted,
+        newestId: newest.id,
+        newestAt: newest.manifest.startedAt,
+      });
+    }
+    log.info(
+      {
+        deleted: execution.backupsDeleted,
+        garbage: execution.garbageRemoved,
+        failures: execution.failures.length,
+      },
+      'Prune finished',
+    );
+    return { ...report, execution };
+  };
+  // A dry run changes nothing, so it takes no lock (its plan may be outdated by the time it is read).
+  if (opts.dryRun) return await work(opts.signal);
+  const deps = { services, log, signal: opts.signal, runId: opts.runId ?? randomUUID() };
+  return await withJobLock(deps, storage, name, 'prune', work, { waitMs: opts.lockWaitMs ?? 0 });
+}
+
+function pruneInput(scan: JobScan, job: BackupJob, now: Date, garbageAgeMs: number): PruneInput {
+  const policy = job.retention && { ...job.retention, timezone: job.retention.timezone ?? job.timezone };
+  return {
+    job: scan.job,
+    now,
+    policy,
+    garbageAgeMs,
+    backups: scan.backups.map((b) => {
+      const m = b.manifest;
+      const folder = `${b.job}/${b.id}/`;
+      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => `${folder}${o.key}`);
+      const listed = b.objects.map((o) => o.key);
+      const manifestKey = `${folder}manifest.json`;
+      const keys = [manifestKey, ...new Set([...named, ...listed].filter((k) => k !== manifestKey))];
+      return {
+        id: b.id,
+        time: new Date(m.startedAt),
+        keys,
+        bytes: b.objects.reduce((n, o) => n + o.size, 0),
+      };
+    }),
+    orphans: scan.orphans,
+    incomplete: scan.incomplete,
+  };
+}
+
+async function retentionOf(storage: Storage, keys: string[]): Promise<Map<string, Retention>> {
+  const out = new Map<string, Retention>();
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      const r = await storage.retention(key).catch((err) => {
+        if (err instanceof NotFoundError) return undefined; // named by the manifest but never stored
+        throw err;
+      });
+      if (r) out.set(key, r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
+  return out;
+}
+
+/** The prune job kind, as the daemon (and `bo run`) runs it. */
+export async function runPrune(name: string, job: PruneJob, ctx: JobRunContext): Promise<JobRunResult> {
+  const targets = backupJobTargets(ctx.services, job.jobs);
+  const reports = await pruneJobs(ctx.services, targets, {
+    garbageAgeMs: job.garbageAge,
+    lockWaitMs: SCHEDULED_PRUNE_LOCK_WAIT_MS,
+    signal: ctx.signal,
+    log: ctx.log,
+    runId: ctx.runId,
+  });
+  const deleted = reports.reduce((n, r) => n + (r.execution?.backupsDeleted ?? 0), 0);
+  const bad = reports.filter((r) => r.error || r.refused || r.execution?.failures.length);
+  const summary = `${name}: pruned ${targets.length} job(s), deleted ${deleted} backup(s)`;
+  if (bad.length > 0) {
+    const why = bad.map(
+      (r) => `${r.job}: ${r.error ?? r.refused?.join('; ') ?? r.execution!.failures[0]!.error}`,
+    );
+    throw new BoError(`${summary}; problems: ${why.join(' | ')}`);
+  }
+  return { summary };
+}

@@ -1,0 +1,143 @@
+/**
+ * `bo verify` and the verify job kind: choose backups, verify each (verify.ts), record the
+ * outcomes in the state database, report.
+ *
+ * `--sample 10%` samples *backups*, not files: a backup's archive is one compressed (and
+ * encrypted) stream, so checking any file means reading the whole archive anyway. Each job
+ * verifies ceil(10%) of its backups: always its newest, then those never verified, then the
+ * least recently verified, so repeated sampled runs cover every backup in turn.
+ */
+import type { AgeIdentity } from '../archive/age/index.ts';
+import { parseIdentities } from '../archive/age/index.ts';
+import { type BackupRef, listBackups, parseManifestKey } from '../catalog/backups.ts';
+import { lastVerified, recordCheck, withStateDb } from '../catalog/checks.ts';
+import type { StateDb } from '../catalog/db.ts';
+import { resolveBackup } from '../catalog/resolve.ts';
+import type { BackupJob, VerifyJob } from '../config/schema.ts';
+import { BoError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Services } from '../services.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { JobRunContext, JobRunResult } from './kinds.ts';
+import { backupJobTargets } from './targets.ts';
+import { type VerifyOutcome, verifyBackup } from './verify.ts';
+
+export interface VerifyRunOptions {
+  identities?: AgeIdentity[] | undefined;
+  /** Share of each job's backups, in (0, 1]; default all. */
+  sample?: number | undefined;
+  signal: AbortSignal;
+  log: Logger;
+  onResult?: (o: VerifyOutcome) => void;
+  random?: () => number;
+}
+
+/** Verifies `what` (a job, a backup id or job/id) or, when undefined, the given jobs' backups. */
+export async function verifyBackups(
+  services: Services,
+  what: string | undefined,
+  jobs: readonly string[] | undefined,
+  opts: VerifyRunOptions,
+): Promise<VerifyOutcome[]> {
+  return await withStateDb(services.config, opts.log, async (db) => {
+    const out: VerifyOutcome[] = [];
+    const run = async (storage: Storage, ref: BackupRef) => {
+      const started = new Date();
+      const o = await verifyBackup(storage, ref, { identities: opts.identities, signal: opts.signal });
+      if (db && o.status !== 'gone') record(db, o, started);
+      out.push(o);
+      opts.onResult?.(o);
+    };
+    if (what !== undefined && !(services.config.jobs[what]?.kind === 'backup')) {
+      const { storage, ref } = await resolveBackup(services, what, undefined, opts.signal);
+      await run(storage, ref);
+      return out;
+    }
+    for (const job of backupJobTargets(services, what !== undefined ? [what] : jobs)) {
+      const storageName = (services.config.jobs[job] as BackupJob).storage;
+      const storage = services.storage(storageName);
+      const listing = await listBackups(storage, { job, signal: opts.signal });
+      for (const u of listing.unreadable) {
+        const o = unreadableOutcome(storageName, job, u.key, u.error);
+        out.push(o);
+        opts.onResult?.(o);
+      }
+      const seen = db ? lastVerified(db, storageName, job) : new Map<string, string>();
+      const refs =
+        opts.sample === undefined
+          ? listing.backups
+          : pickSample(listing.backups, opts.sample, seen, opts.random ?? Math.random);
+      for (const ref of refs) await run(storage, ref);
+    }
+    return out;
+  });
+}
+
+/** The backups a sampled run verifies, oldest first (see the file comment). */
+export function pickSample<T extends { id: string }>(
+  oldestFirst: readonly T[],
+  share: number,
+  lastOk: ReadonlyMap<string, string>,
+  random: () => number,
+): T[] {
+  if (oldestFirst.length === 0) return [];
+  const n = Math.min(oldestFirst.length, Math.max(1, Math.ceil(oldestFirst.length * share)));
+  const newest = oldestFirst.at(-1)!;
+  const rest = oldestFirst.slice(0, -1).map((b) => ({ b, at: lastOk.get(b.id) ?? '', r: random() }));
+  rest.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : x.r - y.r));
+  const chosen = new Set<T>([newest, ...rest.slice(0, n - 1).map((x) => x.b)]);
+  return oldestFirst.filter((b) => chosen.has(b));
+}
+
+function unreadableOutcome(storage: string, job: string, key: string, error: string): VerifyOutcome {
+  const id = parseManifestKey(key)?.id ?? key;
+  return {
+    storage,
+    job,
+    id,
+    depth: 'manifest',
+    status: 'failed',
+    problems: [`manifest unreadable: ${error}`],
+    bytes: 0,
+    durationMs: 0,
+  };
+}
+
+function record(db: StateDb, o: VerifyOutcome, started: Date): void {
+  recordCheck(db, {
+    kind: 'verify',
+    storage: o.storage,
+    job: o.job,
+    backupId: o.id,
+    startedAt: started.toISOString(),
+    finishedAt: new Date(started.getTime() + o.durationMs).toISOString(),
+    durationMs: o.durationMs,
+    outcome: o.status === 'ok' ? 'ok' : 'failed',
+    depth: o.depth,
+    bytes: o.bytes,
+    files: o.entries,
+    detail: o.problems.join('\n') || undefined,
+  });
+}
+
+/** The verify job kind, as the daemon runs it. */
+export async function runVerify(name: string, job: VerifyJob, ctx: JobRunContext): Promise<JobRunResult> {
+  const identities = job.identity ? parseIdentities(job.identity.reveal()) : undefined;
+  const outcomes = await verifyBackups(ctx.services, undefined, job.jobs, {
+    identities,
+    sample: job.sample,
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  const failed = outcomes.filter((o) => o.status === 'failed');
+  const shallow = outcomes.some((o) => o.depth === 'ciphertext')
+    ? ' (encrypted backups: ciphertext only, no identity)'
+    : '';
+  const summary = `${name}: verified ${outcomes.length - failed.length} of ${outcomes.length} backup(s)${shallow}`;
+  if (failed.length > 0) {
+    throw new BoError(
+      `${summary}; FAILED: ${failed.map((o) => `${o.job}/${o.id}: ${o.problems[0]}`).join(' | ')}`,
+    );
+  }
+  return { summary, bytes: outcomes.reduce((n, o) => n + o.bytes, 0) };
+}

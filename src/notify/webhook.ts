@@ -1,0 +1,95 @@
+import type { WebhookNotifier } from '../config/schema.ts';
+import { errorMessage } from '../errors.ts';
+import type { Transition } from '../health/transitions.ts';
+import { alertLine, jobLine, what } from './message.ts';
+import { type Delivery, eventName, type Notifier, NotifyError, type NotifyEvent } from './notifier.ts';
+
+const EMOJI = { crit: ':red_circle:', warn: ':large_yellow_circle:', ok: ':large_green_circle:' } as const;
+
+/**
+ * POSTs JSON: one request per alert (each with a stable `key` a receiver can deduplicate on),
+ * one per job event. `format: slack` sends {"text": …}, which Slack, Mattermost and
+ * Rocket.Chat incoming webhooks all accept.
+ */
+export function createWebhookNotifier(name: string, cfg: WebhookNotifier): Notifier {
+  const url = typeof cfg.url === 'string' ? cfg.url : cfg.url.reveal();
+  const shown = redactUrl(url);
+  const post = (payload: unknown, label: string): Delivery => ({
+    what: `POST ${shown} (${label})`,
+    send: (signal) => postJson(url, payload, cfg, signal),
+  });
+  return {
+    name,
+    type: 'webhook',
+    deliveries(event: NotifyEvent) {
+      if (!cfg.events.includes(eventName(event))) return [];
+      if (event.type === 'job') {
+        const payload = cfg.format === 'slack' ? { text: jobLine(event) } : { source: 'bo', ...event };
+        return [post(payload, `${event.job} ${event.phase}`)];
+      }
+      return event.alerts.map((t) =>
+        post(
+          cfg.format === 'slack' ? { text: `${EMOJI[t.to]} ${alertLine(t)}` } : alertJson(t),
+          `${t.host} ${what(t)}`,
+        ),
+      );
+    },
+  };
+}
+
+function alertJson(t: Transition) {
+  return {
+    source: 'bo',
+    type: 'health',
+    key: `${t.host}/${t.check}/${t.subject}`,
+    kind: t.kind,
+    host: t.host,
+    check: t.check,
+    subject: t.subject,
+    from: t.from,
+    to: t.to,
+    status: t.to,
+    message: t.result.message,
+    ...(t.result.value !== undefined ? { value: t.result.value, unit: t.result.unit } : {}),
+    at: new Date(t.at).toISOString(),
+    since: new Date(t.since).toISOString(),
+  };
+}
+
+async function postJson(
+  url: string,
+  payload: unknown,
+  cfg: WebhookNotifier,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'bo' };
+  for (const [k, v] of Object.entries(cfg.headers)) headers[k] = v.reveal();
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(payload),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout)]),
+    });
+  } catch (err) {
+    throw new NotifyError(`webhook request failed: ${errorMessage((err as Error).cause ?? err)}`, true, {
+      cause: err,
+    });
+  }
+  await res.body?.cancel();
+  if (!res.ok) {
+    const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+    throw new NotifyError(`webhook answered ${res.status} ${res.statusText}`.trim(), retryable);
+  }
+}
+
+/** Chat webhook URLs carry their token in the path: show scheme and host only. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

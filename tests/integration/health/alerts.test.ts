@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runJob } from '../../../src/jobs/registry.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { startHttpReceiver } from '../../fixtures/health/http-receiver.ts';
+import { startSmtpServer } from '../../fixtures/health/smtp-server.ts';
+import { testConfig, testServices } from './env.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A service we can stop and start on a fixed port: the thing the tcp check watches. */
+async function flappingService(): Promise<{ port: number; up(): Promise<void>; down(): Promise<void> }> {
+  let srv: Server | undefined;
+  const start = (port: number) =>
+    new Promise<number>((resolve) => {
+      srv = createServer((s) => {
+        s.on('error', () => {});
+        s.end('220 ok\r\n');
+      });
+      srv.listen(port, '127.0.0.1', () => resolve((srv!.address() as { port: number }).port));
+    });
+  const port = await start(0);
+  const down = () => new Promise<void>((r) => (srv ? srv.close(() => r()) : r()));
+  cleanups.push(down);
+  return { port, up: async () => void (await start(port)), down };
+}
+
+describe('alerts on transitions', () => {
+  it('the webhook gets exactly one alert per transition, the SMTP sink the same alerts as mail, pings bracket each run', async () => {
+    const hook = await startHttpReceiver();
+    const pings = await startHttpReceiver();
+    const smtp = await startSmtpServer();
+    const svc = await flappingService();
+    cleanups.push(
+      () => hook.close(),
+      () => pings.close(),
+      () => smtp.close(),
+    );
+    const env = testConfig({
+      health: {
+        defaults: false,
+        debounce: 1,
+        reminder: 0,
+        notify: ['hook', 'slack', 'mail'],
+        checks: [{ check: 'tcp', hosts: ['local'], port: svc.port, banner: '^220', timeout: '2s' }],
+      },
+      notify: {
+        hook: { type: 'webhook', url: `${hook.url}/bo` },
+        slack: { type: 'webhook', url: `${hook.url}/slack`, format: 'slack', events: ['health'] },
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'bo@example.org',
+          to: ['oncall@example.org'],
+        },
+        hc: { type: 'healthchecks', url: `${pings.url}/ping/abc` },
+      },
+      jobs: { fleet: { kind: 'health', hosts: ['local'], notify: ['hc'] } },
+    });
+    cleanups.push(env.cleanup);
+    const services = testServices(env.config);
+    cleanups.push(() => services.close());
+    const runFleet = async () => {
+      const runId = crypto.randomUUID();
+      const r = await runJob('fleet', env.config.jobs.fleet!, {
+        services,
+        log: silentLogger(),
+        signal: new AbortController().signal,
+        runId,
+      });
+      return { runId, summary: r.summary };
+    };
+
+    const seq: string[] = [];
+    seq.push((await runFleet()).summary); // ok: silent
+    await svc.down();
+    seq.push((await runFleet()).summary); // ok → crit: one alert
+    seq.push((await runFleet()).summary); // still crit: nothing
+    await svc.up();
+    const last = await runFleet(); // crit → ok: one recovery
+    seq.push(last.summary);
+    seq.push((await runFleet()).summary); // ok: nothing
+
+    expect(seq).toEqual([
+      'all 2 checks ok on 1 host',
+      '1 crit on 1 host; 1 alert(s)',
+      '1 crit on 1 host',
+      'all 2 checks ok on 1 host; 1 alert(s)',
+      'all 2 checks ok on 1 host',
+    ]);
+    const json = hook.requests.filter((r) => r.url === '/bo').map((r) => JSON.parse(r.body));
+    expect(json.map((b) => `${b.key} ${b.from}→${b.to}`)).toEqual([
+      `local/tcp/${svc.port} ok→crit`,
+      `local/tcp/${svc.port} crit→ok`,
+    ]);
+    expect(json[0]).toMatchObject({
+      source: 'bo',
+      type: 'health',
+      kind: 'change',
+      host: 'local',
+      check: 'tcp',
+      status: 'crit',
+      message: expect.stringMatching(/connection refused/),
+    });
+    const slack = hook.requests.filter((r) => r.url === '/slack').map((r) => JSON.parse(r.body).text);
+    expect(slack).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^:red_circle: CRIT local tcp ${svc.port}: 127\\.0\\.0\\.1:${svc.port}: connection refused`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^:large_green_circle: RECOVERED \\(was crit\\) local tcp ${svc.port}: 127\\.0\\.0\\.1:${svc.port}: 220 ok`,
+        ),
+      ),
+    ]);
+
+    const mails = await smtp.waitFor(2);
+    expect(mails).toHaveLength(2);
+    expect(mails[0]!.to).toEqual(['<oncall@example.org>']);
+    expect(mails[0]!.data).toMatch(new RegExp(`^Subject: \\[bo\\] CRIT local tcp ${svc.port}$`, 'm'));
+    expect(mails[0]!.data).toMatch(/^Auto-Submitted: auto-generated$/m);
+    expect(mails[1]!.data).toMatch(/Subject: \[bo\] RECOVERED \(was crit\) local tcp/);
+
+    // healthchecks: start then success for each of the five runs, paired by rid.
+    expect(pings.requests.map((r) => r.url.replace(/\?rid=.*/, ''))).toEqual(
+      Array(5).fill(['/ping/abc/start', '/ping/abc']).flat(),
+    );
+    expect(pings.requests.slice(6, 8).map((r) => r.url)).toEqual([
+      `/ping/abc/start?rid=${last.runId}`,
+      `/ping/abc?rid=${last.runId}`,
+    ]);
+    expect(pings.requests[7]!.body).toMatch(
+      /^health job fleet succeeded after .*: all 2 checks ok on 1 host; 1 alert\(s\)$/,
+    );
+  });
+
+  it('a failing job pings /fail and mails its error; a dead notifier never breaks the job', async () => {
+    const pings = await startHttpReceiver();
+    const smtp = await startSmtpServer();
+    cleanups.push(
+      () => pings.close(),
+      () => smtp.close(),
+    );
+    const env = testConfig({
+      storage: { s: { type: 'filesystem', path: '/nonexistent/bo-test-repo' } },
+      notify: {
+        hc: { type: 'healthchecks', url: `${pings.url}/ping/job` },
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'bo@example.org',
+          to: ['oncall@example.org'],
+        },
+        gone: { type: 'webhook', url: 'http://127.0.0.1:9/unreachable' },
+      },
+      jobs: {
+        broken: {
+          host: 'local',
+          paths: ['/nonexistent/path/for/bo'],
+          storage: 's',
+          notify: ['hc', 'mail', 'gone'],
+        },
+      },
+    });
+    cleanups.push(env.cleanup);
+    const services = testServices(env.config);
+    cleanups.push(() => services.close());
+    const error = await runJob('broken', env.config.jobs.broken!, {
+      services,
+      log: silentLogger(),
+      signal: new AbortController().signal,
+      runId: crypto.randomUUID(),
+    }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(pings.requests.map((r) => r.url.replace(/\?.*/, ''))).toEqual([
+      '/ping/job/start',
+      '/ping/job/fail',
+    ]);
+    expect(pings.requests[1]!.body).toContain((error as Error).message);
+    const [mail] = await smtp.waitFor(1);
+    expect(mail!.data).toMatch(/Subject: \[bo\] backup job broken on local FAILED/);
+  }, 90_000);
+});

@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBo, writeConfig } from '../../fixtures/bo.ts';
+import { type SshdFixture, startSshd } from '../../fixtures/sshd.ts';
+import { deadPort } from './env.ts';
+
+let sshd: SshdFixture | undefined;
+let dir: string;
+beforeAll(async () => {
+  sshd = await startSshd();
+  dir = mkdtempSync(join(tmpdir(), 'bo-health-cli-'));
+});
+afterAll(async () => {
+  await sshd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function config(extraHosts: Record<string, unknown> = {}, checks: unknown[] = []) {
+  return writeConfig(
+    {
+      stateDir: join(dir, 'state'),
+      hosts: { files1: { ...sshd!.hostConfig(), roles: ['storage'] }, ...extraHosts },
+      health: { defaults: false, hostTimeout: '10s', checks },
+    },
+    mkdtempSync(join(dir, 'cfg-')),
+  );
+}
+
+describe('bo health / bo report', () => {
+  it('exit 0 when all ok, 1 on a warning, 2 on a critical result', async ({ skip }) => {
+    if (!sshd) return skip();
+    const ok = await runBo(['--config', config({}, [{ check: 'uptime', recentReboot: '1s' }]), 'health']);
+    expect(ok.stdout).toMatch(/^ok +files1 +reachable, uptime$/m);
+    expect(ok.code).toBe(0);
+
+    const warn = await runBo([
+      '--config',
+      config({}, [{ check: 'disk', roles: ['storage'], mounts: ['/'], warn: 0, crit: 100 }]),
+      'health',
+    ]);
+    expect(warn.stdout.split('\n')[0]).toMatch(/^WARN +files1 +disk \/ +\d+% used, .* \(warn ≥ 0%\)/);
+    expect(warn.code).toBe(1);
+
+    const dead = await deadPort();
+    const crit = await runBo([
+      '--config',
+      config({ mx2: { ...sshd.hostConfig(), port: dead } }, [{ check: 'uptime' }]),
+      'health',
+      '--json',
+    ]);
+    expect(crit.code).toBe(2);
+    const report = JSON.parse(crit.stdout);
+    expect(report).toMatchObject({
+      format: 'bo-health-report',
+      summary: { crit: 1, hosts: 2, line: '1 crit on 2 hosts' },
+    });
+    expect(report.hosts[0]).toMatchObject({ host: 'mx2', status: 'crit', reachable: false });
+  });
+
+  it('checks only the named hosts; unknown names are a usage error', async ({ skip }) => {
+    if (!sshd) return skip();
+    const cfg = config({ mx2: { ...sshd.hostConfig(), port: await deadPort() } }, [{ check: 'uptime' }]);
+    const one = await runBo(['--config', cfg, 'health', 'files1']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).not.toContain('mx2');
+    const bad = await runBo(['--config', cfg, 'health', 'nosuch']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown host nosuch/);
+  });
+
+  it('bo report writes html and tells what changed since the previous report', async ({ skip }) => {
+    if (!sshd) return skip();
+    const cfgA = config({}, [{ check: 'disk', mounts: ['/'], warn: 100, crit: 100 }]);
+    const out = join(dir, 'report.html');
+    const first = await runBo(['--config', cfgA, 'report', '--format', 'html', '--out', out]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/all 2 checks ok on 1 host; report written to/);
+    expect(readFileSync(out, 'utf8')).toMatch(/^<!doctype html>/);
+    // Same state dir, stricter threshold: the disk is now critical, which is a change.
+    const cfgB = config({}, [{ check: 'disk', mounts: ['/'], warn: 0, crit: 1 }]);
+    const second = await runBo(['--config', cfgB, 'report']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^# bo fleet health: 1 crit on 1 host$/m);
+    expect(second.stdout).toMatch(
+      /^## Changes since the previous report \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/m,
+    );
+    expect(second.stdout).toMatch(/^- files1 · disk \/: ok → \*\*crit\*\*: \d+% used/m);
+    const last = await runBo(['--config', cfgB, 'report', '--last', '--format', 'json']);
+    expect(JSON.parse(last.stdout).summary.line).toBe('1 crit on 1 host');
+  });
+});

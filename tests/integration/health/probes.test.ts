@@ -1,0 +1,116 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HealthCheckSpec } from '../../../src/config/schema.ts';
+import { checkHost } from '../../../src/health/host-run.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { createLocalHost } from '../../../src/remote/local.ts';
+
+const FX = fileURLToPath(new URL('../../fixtures/health/', import.meta.url));
+
+/**
+ * The real probe scripts (batching, markers, the awk summary of `postqueue -j`, the smartctl
+ * device loop) run by a real shell, with the tools this machine lacks replaced by stubs that
+ * print the recorded outputs from tests/fixtures/health.
+ */
+let stubs: string;
+let savedPath: string | undefined;
+
+function stub(name: string, body: string): void {
+  const file = join(stubs, name);
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  chmodSync(file, 0o755);
+}
+
+beforeAll(() => {
+  stubs = mkdtempSync(join(tmpdir(), 'bo-stubs-'));
+  stub(
+    'smartctl',
+    `case "$*" in
+  --scan) cat '${FX}smartctl-scan.txt' ;;
+  *"/dev/sda"*) cat '${FX}smartctl-H.ata-passed.txt' ;;
+  *"/dev/sdb"*) cat '${FX}smartctl-H.ata-failed.txt'; exit 8 ;;
+  *"/dev/nvme0"*) cat '${FX}smartctl-H.nvme-passed.txt' ;;
+esac`,
+  );
+  stub('zpool', `[ "$*" = "status -x" ] && cat '${FX}zpool-status-x.degraded.txt'`);
+  stub('postqueue', `[ "$1" = "-j" ] && cat '${FX}postqueue-j.txt'`);
+  stub('chronyc', `cat '${FX}chronyc-tracking.txt'`);
+  savedPath = process.env.PATH;
+  process.env.PATH = `${stubs}:${process.env.PATH}`;
+});
+
+afterAll(() => {
+  process.env.PATH = savedPath;
+  rmSync(stubs, { recursive: true, force: true });
+});
+
+describe('probe scripts through a real shell', () => {
+  it('batch smart, zfs, mailqueue and ntp into one exec and parse what the tools print', async () => {
+    const specs = ['smart', 'zfs', 'mailqueue', 'ntp'].map((check) => HealthCheckSpec.parse({ check }));
+    const host = createLocalHost();
+    let execs = 0;
+    const exec = host.exec.bind(host);
+    host.exec = (c, o) => {
+      execs++;
+      return exec(c, o);
+    };
+    const h = await checkHost(
+      { host: 'local', address: '127.0.0.1', roles: [], specs },
+      {
+        host,
+        log: silentLogger(),
+        signal: new AbortController().signal,
+        now: () => new Date(),
+        timeoutMs: 20_000,
+        history: () => [],
+      },
+    );
+    expect(execs).toBe(1);
+    const by = (check: string) =>
+      h.results.filter((r) => r.check === check).map((r) => [r.subject, r.status]);
+    expect(by('reachable')).toEqual([['', 'ok']]);
+    expect(by('smart')).toEqual([
+      ['/dev/sda', 'ok'],
+      ['/dev/sdb', 'crit'],
+      ['/dev/nvme0', 'ok'],
+    ]);
+    expect(by('zfs')).toEqual([
+      ['tank', 'crit'],
+      ['backup', 'crit'],
+    ]);
+    const mq = h.results.find((r) => r.check === 'mailqueue')!;
+    // Five messages, three deferred, the oldest from the fixture (days ago): counted by the awk on the host.
+    expect(mq).toMatchObject({ status: 'warn', value: 5, data: { deferred: 3 } });
+    expect(mq.message).toMatch(
+      /^5 messages queued \(postfix\), 3 deferred; oldest \d+d; top reason: connect to mail\.example\.net/,
+    );
+    const ntp = h.results.find((r) => r.check === 'ntp')!;
+    expect(ntp.status).toBe('ok');
+    expect(ntp.message).toMatch(/^chrony synchronized; clock within \d+ms of bo's$/);
+  });
+
+  it('a hung command is cut by the section timeout and the rest still report', async () => {
+    stub('zpool', 'sleep 30');
+    const specs = ['zfs', 'load'].map((check) => HealthCheckSpec.parse({ check }));
+    const h = await checkHost(
+      { host: 'local', address: '127.0.0.1', roles: [], specs },
+      // timeoutMs 6 s → each section gets 2 s.
+      {
+        host: createLocalHost(),
+        log: silentLogger(),
+        signal: new AbortController().signal,
+        now: () => new Date(),
+        timeoutMs: 6_000,
+        history: () => [],
+      },
+    );
+    expect(h.results.find((r) => r.check === 'zfs')).toMatchObject({
+      status: 'unknown',
+      message: expect.stringMatching(/timed out/),
+    });
+    expect(h.results.find((r) => r.check === 'load')?.status).toMatch(/ok|warn|crit/);
+  });
+});

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listBackups } from '../../../src/catalog/backups.ts';
+import { systemClock } from '../../../src/clock.ts';
+import { Config } from '../../../src/config/schema.ts';
+import { CancelledError } from '../../../src/errors.ts';
+import { runJob } from '../../../src/jobs/registry.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { createServices, type Services } from '../../../src/services.ts';
+
+/** before / after / onError hooks of real backup runs on the local host, into filesystem storage. */
+describe('job hooks', () => {
+  const work = mkdtempSync(join(tmpdir(), 'bo-hooks-'));
+  const src = join(work, 'src');
+  const log = join(work, 'hooks.log');
+  let services: Services;
+  const record = (what: string) =>
+    `echo "${what} $BO_PHASE $BO_JOB \${BO_OUTCOME:-} \${BO_BACKUP_ID:+id}" >> ${log}`;
+
+  beforeAll(() => {
+    mkdirSync(src);
+    writeFileSync(join(src, 'a.txt'), 'a\n');
+    const config = Config.parse({
+      stateDir: join(work, 'state'),
+      storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
+      jobs: {
+        ordered: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [record('b1'), record('b2')],
+          after: [record('a1'), { command: record('a2'), timeout: '10s' }],
+          onError: [record('e1')],
+        },
+        badBefore: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [record('b1'), 'echo "database is busy" >&2; exit 4', record('never')],
+          after: [record('a1')],
+          onError: [`${record('e1')}; echo "$BO_ERROR" >> ${log}`],
+        },
+        slow: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [`echo $$ > ${join(work, 'slow.pid')}; exec sleep 30`],
+          hookTimeout: '1s',
+          after: [record('a1')],
+        },
+        failing: {
+          host: 'local',
+          paths: [join(work, 'missing')],
+          storage: 'repo',
+          after: [record('a1')],
+          onError: [record('e1')],
+        },
+        badAfter: { host: 'local', paths: [src], storage: 'repo', after: ['exit 9', record('a2')] },
+        cancel: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [`touch ${join(work, 'cancel.started')}; sleep 30`],
+          after: [record('a1')],
+          onError: [record('e1')],
+        },
+      },
+    });
+    services = createServices({ config, log: silentLogger(), clock: systemClock });
+  });
+  afterAll(async () => {
+    await services.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  function run(job: string, signal = new AbortController().signal) {
+    writeFileSync(log, '');
+    return runJob(job, services.config.jobs[job]!, {
+      services,
+      log: silentLogger(),
+      signal,
+      runId: randomUUID(),
+    });
+  }
+  const lines = () =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  const backups = async (job: string) => (await listBackups(services.storage('repo'), { job })).backups;
+
+  it('runs before hooks, the backup, then after hooks, in order, with the run in BO_ variables', async () => {
+    const r = await run('ordered');
+    expect(r.backupId).toBeDefined();
+    expect(lines()).toEqual([
+      'b1 before ordered  ',
+      'b2 before ordered  ',
+      'a1 after ordered ok id',
+      'a2 after ordered ok id',
+    ]);
+    expect(await backups('ordered')).toHaveLength(1);
+  });
+
+  it('a failing before hook aborts the run before anything is stored; onError and after still run', async () => {
+    await expect(run('badBefore')).rejects.toThrow(
+      /before hook #2 \(echo "database is busy" .*\) failed on local \(exit 4\): database is busy/,
+    );
+    expect(lines()).toEqual([
+      'b1 before badBefore  ',
+      'e1 onError badBefore failed ',
+      expect.stringMatching(/^before hook #2 .* failed on local \(exit 4\): database is busy$/),
+      'a1 after badBefore failed ',
+    ]);
+    expect(await backups('badBefore')).toEqual([]);
+  });
+
+  it('kills a hook that overruns its timeout and fails the run', async () => {
+    await expect(run('slow')).rejects.toThrow(
+      /before hook #1 .* timed out after 1\.0s on local and was killed/,
+    );
+    const pid = Number(readFileSync(join(work, 'slow.pid'), 'utf8'));
+    expect(alive(pid)).toBe(false);
+    expect(lines()).toEqual(['a1 after slow failed ']);
+    expect(await backups('slow')).toEqual([]);
+  });
+
+  it('runs onError and after hooks when the backup itself fails', async () => {
+    await expect(run('failing')).rejects.toThrow(/does not exist/);
+    expect(lines()).toEqual(['e1 onError failing failed ', 'a1 after failing failed ']);
+  });
+
+  it('reports a failing after hook, says the backup was committed, and still runs the next after hook', async () => {
+    await expect(run('badAfter')).rejects.toThrow(
+      /after hook #1 \(exit 9\) failed on local \(exit 9\) \(the run itself succeeded: badAfter: backup \S+/,
+    );
+    expect(lines()).toEqual(['a2 after badAfter ok id']);
+    expect(await backups('badAfter')).toHaveLength(1);
+  });
+
+  it('still runs onError and after hooks when the run is cancelled', async () => {
+    const ac = new AbortController();
+    const running = run('cancel', ac.signal);
+    await waitFor(() => existsSync(join(work, 'cancel.started')));
+    ac.abort();
+    await expect(running).rejects.toThrow(CancelledError);
+    expect(lines()).toEqual(['e1 onError cancel cancelled ', 'a1 after cancel cancelled ']);
+    expect(await backups('cancel')).toEqual([]);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+}

@@ -1,0 +1,266 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Host as HostConfig, SnapshotVolume } from '../../../src/config/schema.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { createLocalHost } from '../../../src/remote/local.ts';
+import { createSshHost } from '../../../src/remote/ssh.ts';
+import { btrfsProvider } from '../../../src/snapshots/btrfs.ts';
+import { FLUSH_WARNING } from '../../../src/snapshots/btrfs-plan.ts';
+import { snapshotName } from '../../../src/snapshots/names.ts';
+import { runBo, writeConfig } from '../../fixtures/bo.ts';
+import { type BtrfsFixture, startBtrfs } from '../../fixtures/btrfs.ts';
+import { startSshd } from '../../fixtures/sshd.ts';
+
+const fx: BtrfsFixture | undefined = startBtrfs();
+const host = createLocalHost();
+const signal = new AbortController().signal;
+
+describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () => {
+  let vol: string;
+  let cfgDir: string;
+  beforeAll(() => {
+    vol = fx!.subvolume('data');
+    writeFileSync(join(vol, 'a.txt'), 'one\n');
+    cfgDir = join(fx!.mnt, 'cfg');
+    mkdirSync(cfgDir);
+  });
+  afterAll(async () => {
+    await host.close();
+    fx?.stop();
+  });
+
+  it('creates a read-only snapshot, lists it with its marker, and deletes it', async () => {
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
+    const name = snapshotName('unit', new Date('2026-11-22T02:00:00Z'));
+    const snap = await btrfsProvider.create(host, spec, name, { signal, marker: 'run-1' });
+    expect(snap.ref).toBe(join(vol, '.bo-snapshots', name));
+    expect(snap.warnings).toEqual([FLUSH_WARNING]);
+    writeFileSync(join(vol, 'a.txt'), 'two\n');
+    const view = await btrfsProvider.mountForRead(host, spec, snap, { signal });
+    expect(view).toEqual({ path: snap.ref, livePath: vol });
+    expect(execFileSync('cat', [join(view.path, 'a.txt')], { encoding: 'utf8' })).toBe('one\n');
+    expect(() => writeFileSync(join(view.path, 'b.txt'), 'x')).toThrow(/EROFS|read-only/);
+
+    const listed = await btrfsProvider.list(host, spec, { signal });
+    expect(listed.map((s) => [s.name, s.job, s.marker])).toEqual([[name, 'unit', 'run-1']]);
+    await btrfsProvider.release(host, spec, snap, { signal });
+    await btrfsProvider.delete(host, spec, snap, { signal });
+    expect(await btrfsProvider.list(host, spec, { signal })).toEqual([]);
+    expect(readdirSync(join(vol, '.bo-snapshots'))).toEqual([]);
+  });
+
+  it('leaves snapshots and directories bo did not name alone', async () => {
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
+    const dir = join(vol, '.bo-snapshots');
+    execFileSync('btrfs', ['subvolume', 'snapshot', '-r', vol, join(dir, 'manual-before-upgrade')], {
+      stdio: 'ignore',
+    });
+    mkdirSync(join(dir, 'bo-fake-20261122T020000Z')); // a plain directory with a bo name: not a subvolume
+    expect(await btrfsProvider.list(host, spec, { signal })).toEqual([]);
+    const fake = {
+      provider: 'btrfs' as const,
+      volume: vol,
+      name: 'bo-fake-20261122T020000Z',
+      job: 'fake',
+      time: new Date(),
+      ref: '',
+    };
+    await expect(btrfsProvider.delete(host, spec, fake, { signal })).rejects.toThrow(
+      /is not a subvolume; not deleting it/,
+    );
+    expect(existsSync(join(dir, 'bo-fake-20261122T020000Z'))).toBe(true);
+    execFileSync('btrfs', ['subvolume', 'delete', join(dir, 'manual-before-upgrade')], { stdio: 'ignore' });
+    execFileSync('rmdir', [join(dir, 'bo-fake-20261122T020000Z')]);
+  });
+
+  it('refuses a volume that is not a subvolume and a target that exists', async () => {
+    mkdirSync(join(vol, 'plain'), { recursive: true });
+    const plain = SnapshotVolume.parse({ provider: 'btrfs', volume: join(vol, 'plain') });
+    await expect(btrfsProvider.create(host, plain, 'bo-x-20261122T020000Z', { signal })).rejects.toThrow(
+      /is not a btrfs subvolume/,
+    );
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
+    const snap = await btrfsProvider.create(host, spec, 'bo-x-20261122T020000Z', { signal });
+    await expect(btrfsProvider.create(host, spec, 'bo-x-20261122T020000Z', { signal })).rejects.toThrow(
+      /already exists/,
+    );
+    await btrfsProvider.delete(host, spec, snap, { signal });
+  });
+
+  it('does not warn once the filesystem is mounted with flushoncommit', async () => {
+    execFileSync('mount', ['-o', 'remount,flushoncommit', fx!.mnt]);
+    try {
+      const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
+      const snap = await btrfsProvider.create(host, spec, 'bo-f-20261122T020000Z', { signal });
+      expect(snap.warnings).toEqual([]);
+      await btrfsProvider.delete(host, spec, snap, { signal });
+    } finally {
+      execFileSync('mount', ['-o', 'remount,noflushoncommit', fx!.mnt]);
+    }
+  });
+
+  it('reports exclusive sizes when quotas are enabled', async () => {
+    const sub = fx!.subvolume('quota');
+    execFileSync('btrfs', ['quota', 'enable', sub]);
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: sub });
+    const snap = await btrfsProvider.create(host, spec, 'bo-q-20261122T020000Z', { signal });
+    execFileSync('btrfs', ['quota', 'rescan', '-w', sub], { stdio: 'ignore' });
+    const [listed] = await btrfsProvider.list(host, spec, { signal });
+    expect(listed?.size).toBeGreaterThan(0);
+    await btrfsProvider.delete(host, spec, snap, { signal });
+    execFileSync('btrfs', ['quota', 'disable', sub]);
+  });
+
+  it('works the same over SSH (loopback sshd)', async () => {
+    const sshd = await startSshd();
+    if (!sshd) return;
+    const ssh = createSshHost('files1', HostConfig.parse(sshd.hostConfig()), { log: silentLogger() });
+    try {
+      const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
+      const snap = await btrfsProvider.create(ssh, spec, 'bo-ssh-20261122T020000Z', {
+        signal,
+        marker: 'run-ssh',
+      });
+      expect((await btrfsProvider.list(ssh, spec, { signal })).map((s) => [s.name, s.marker])).toEqual([
+        ['bo-ssh-20261122T020000Z', 'run-ssh'],
+      ]);
+      await btrfsProvider.delete(ssh, spec, snap, { signal });
+      expect(await btrfsProvider.list(ssh, spec, { signal })).toEqual([]);
+    } finally {
+      await ssh.close();
+      await sshd.stop();
+    }
+  });
+
+  it('snapshot jobs: `bo snapshot now`, `bo snapshots`, and `bo snapshot prune` by retention', async () => {
+    const vol2 = fx!.subvolume('www');
+    const config = writeConfig(
+      {
+        stateDir: join(cfgDir, 'state'),
+        jobs: {
+          www: {
+            kind: 'snapshot',
+            host: 'local',
+            provider: 'btrfs',
+            volume: vol2,
+            retention: { hourly: 2, timezone: 'UTC' },
+          },
+          other: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: vol2 },
+        },
+      },
+      cfgDir,
+    );
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol2 });
+    // History from earlier runs: two in the same hour a day ago, and two older ones.
+    const H = 3_600_000;
+    const hourAgo = Math.floor((Date.now() - 24 * H) / H) * H;
+    const old = [hourAgo - 48 * H, hourAgo - 24 * H, hourAgo + 5 * 60_000, hourAgo + 10 * 60_000].map(
+      (t) => new Date(t),
+    );
+    for (const t of old) await btrfsProvider.create(host, spec, snapshotName('www', t), { signal });
+    await btrfsProvider.create(host, spec, snapshotName('other', old[0]!), { signal });
+    const keptOld = snapshotName('www', old[3]!);
+
+    const now = await runBo(['--config', config, 'snapshot', 'now', 'www', '--json']);
+    // The loop filesystem is mounted without flushoncommit: bo says the snapshot may not be one instant.
+    expect(now.stderr).toMatch(/not mounted with flushoncommit.*Snapshot may not be one point in time/);
+    expect(now.code).toBe(0);
+    const outcome = JSON.parse(now.stdout).jobs[0];
+    expect(outcome.outcome).toBe('ok');
+    // The job pruned right after taking its snapshot: newest (now) + newest of the previous hour.
+    expect(outcome.result.summary).toMatch(/created; 3 pruned, 2 kept$/);
+
+    const list = await runBo(['--config', config, 'snapshots', '--json']);
+    expect(list.code).toBe(0);
+    const snaps = JSON.parse(list.stdout).snapshots as Array<{
+      job: string;
+      name: string;
+      leftover: boolean;
+    }>;
+    expect(snaps.filter((s) => s.job === 'www').map((s) => s.name)).toEqual([
+      keptOld,
+      expect.stringMatching(/^bo-www-\d{8}T\d{6}Z$/),
+    ]);
+    expect(snaps.filter((s) => s.job === 'other')).toHaveLength(1);
+    expect(fx!.subvolumes().filter((s) => s.includes('bo-www-'))).toHaveLength(2);
+
+    const table = await runBo(['--config', config, 'snapshots', 'local']);
+    expect(table.stdout).toMatch(/HOST\s+JOB\s+PROVIDER\s+SNAPSHOT\s+AGE\s+SIZE\s+STATE/);
+    expect(table.stdout).toMatch(
+      new RegExp(`local\\s+www\\s+btrfs\\s+\\S+${keptOld}\\s+\\d+[hd] ago\\s+-\\s+ok`),
+    );
+
+    mkdirSync(join(cfgDir, 'strict'));
+    // A stricter policy: dry run first, then for real; `other` has no policy and keeps all.
+    const stricter = writeConfig(
+      {
+        stateDir: join(cfgDir, 'state'),
+        jobs: {
+          www: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: vol2, retention: { last: 1 } },
+          other: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: vol2 },
+        },
+      },
+      join(cfgDir, 'strict'),
+    );
+    const dry = await runBo(['--config', stricter, 'snapshot', 'prune', '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout).jobs as Array<{
+      job: string;
+      snapshots: Array<{ name: string; action: string; reasons: string[] }>;
+    }>;
+    const www = plan.find((j) => j.job === 'www')!;
+    expect(www.snapshots.map((s) => [s.action, s.reasons[0]])).toEqual([
+      ['keep', 'last #1'],
+      ['delete', 'no rule matched'],
+    ]);
+    expect(fx!.subvolumes().filter((s) => s.includes('bo-www-'))).toHaveLength(2);
+    const pruned = await runBo(['--config', stricter, 'snapshot', 'prune']);
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/1 snapshot\(s\) deleted/);
+    expect(fx!.subvolumes().filter((s) => s.includes('bo-www-'))).toEqual([
+      expect.stringContaining(www.snapshots[0]!.name),
+    ]);
+    expect(fx!.subvolumes().filter((s) => s.includes('bo-other-'))).toHaveLength(1);
+  });
+
+  it('`bo snapshot prune` removes a consistent backup’s leftover from a crashed run, once old enough', async () => {
+    const vol3 = fx!.subvolume('mail');
+    const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol3 });
+    const crashed = snapshotName('mailbk', new Date(Date.now() - 48 * 3_600_000));
+    const recent = snapshotName('mailbk', new Date(Date.now() - 60_000));
+    await btrfsProvider.create(host, spec, crashed, { signal, marker: 'run-crashed' });
+    await btrfsProvider.create(host, spec, recent, { signal, marker: 'run-maybe-running' });
+    const dir = join(cfgDir, 'leftover');
+    mkdirSync(dir);
+    const config = writeConfig(
+      {
+        stateDir: join(cfgDir, 'state'),
+        storage: { repo: { type: 'filesystem', path: join(cfgDir, 'repo') } },
+        jobs: {
+          mailbk: {
+            host: 'local',
+            paths: [vol3],
+            storage: 'repo',
+            snapshot: { provider: 'btrfs', volume: vol3 },
+          },
+        },
+      },
+      dir,
+    );
+    const list = await runBo(['--config', config, 'snapshots']);
+    expect(list.stdout).toMatch(
+      new RegExp(`${crashed}\\s+\\d+d ago\\s+-\\s+leftover of an interrupted backup run`),
+    );
+    const r = await runBo(['--config', config, 'snapshot', 'prune', '--json']);
+    expect(r.code).toBe(0);
+    expect(
+      JSON.parse(r.stdout).jobs[0].snapshots.map((s: { name: string; action: string }) => [s.name, s.action]),
+    ).toEqual([
+      [recent, 'keep'],
+      [crashed, 'delete'],
+    ]);
+    expect((await btrfsProvider.list(host, spec, { signal })).map((s) => s.name)).toEqual([recent]);
+  });
+});

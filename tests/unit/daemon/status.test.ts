@@ -1,0 +1,176 @@
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../../src/catalog/db.ts';
+import { migrations } from '../../../src/catalog/migrations.ts';
+import { finishRun, insertRun } from '../../../src/catalog/runs.ts';
+import { buildStatus, listJobs } from '../../../src/daemon/status.ts';
+import { jitterMs, retryDelayMs } from '../../../src/daemon/timing.ts';
+import { parseConfig } from './harness.ts';
+
+const job = (schedule?: string, extra: Record<string, unknown> = {}) => ({
+  host: 'h1',
+  paths: ['/srv'],
+  storage: 's',
+  timezone: 'UTC',
+  ...(schedule ? { schedule } : {}),
+  ...extra,
+});
+const now = new Date('2026-01-05T12:00:00Z');
+
+function db() {
+  const d = new DatabaseSync(':memory:');
+  migrate(d, migrations);
+  return d;
+}
+
+function finished(d: DatabaseSync, id: string, jobName: string, at: string, outcome: 'ok' | 'failed') {
+  insertRun(
+    d,
+    {
+      id,
+      job: jobName,
+      kind: 'backup',
+      trigger: 'schedule',
+      attempt: 1,
+      scheduledAt: at,
+      queuedAt: at,
+      startedAt: at,
+    },
+    { pid: 1, boot: 'x' },
+  );
+  finishRun(d, id, {
+    finishedAt: at,
+    outcome,
+    ...(outcome === 'failed' ? { error: 'tar on h1 failed' } : {}),
+  });
+}
+
+describe('status', () => {
+  it('flags failed last runs and overdue jobs as problems', () => {
+    const d = db();
+    finished(d, 'a', 'fresh', '2026-01-05T02:00:00.000Z', 'ok');
+    finished(d, 'b', 'stale', '2026-01-03T02:00:00.000Z', 'ok');
+    finished(d, 'c1', 'broken', '2026-01-05T01:00:00.000Z', 'ok');
+    finished(d, 'c2', 'broken', '2026-01-05T02:00:00.000Z', 'failed');
+    const config = parseConfig({
+      jobs: {
+        fresh: job('0 2 * * *'),
+        stale: job('0 2 * * *'),
+        broken: job('0 2 * * *'),
+        manual: job(),
+        off: job('0 2 * * *', { enabled: false }),
+      },
+    });
+    const s = buildStatus({ config, db: d, now });
+    expect(s.problems).toEqual([
+      'stale: overdue (due 2026-01-04T02:00:00.000Z)',
+      'broken: last run failed: tar on h1 failed',
+    ]);
+    const by = Object.fromEntries(s.jobs.map((j) => [j.job, j]));
+    expect(by.fresh).toMatchObject({
+      state: 'idle',
+      nextRunAt: '2026-01-06T02:00:00.000Z',
+      lastRun: { id: 'a' },
+    });
+    expect(by.broken).toMatchObject({ lastRun: { id: 'c2', outcome: 'failed' }, lastSuccess: { id: 'c1' } });
+    expect(by.manual).toMatchObject({ state: 'on-demand', nextRunAt: undefined });
+    expect(by.off).toMatchObject({ state: 'disabled' });
+    expect(s.source).toBe('state-db');
+  });
+
+  it('does not call a running job overdue', () => {
+    const d = db();
+    finished(d, 'b', 'stale', '2026-01-03T02:00:00.000Z', 'ok');
+    const config = parseConfig({ jobs: { stale: job('0 2 * * *') } });
+    const live = {
+      jobs: [
+        {
+          job: 'stale',
+          state: 'running' as const,
+          skippedStarts: 0,
+          run: {
+            id: 'r',
+            trigger: 'manual',
+            attempt: 1,
+            queuedAt: now.toISOString(),
+            startedAt: now.toISOString(),
+          },
+        },
+      ],
+      queue: [],
+      running: 1,
+      limits: { concurrency: 4, perHostConcurrency: 1 },
+      stopping: false,
+    };
+    const s = buildStatus({ config, db: d, now, live });
+    expect(s.problems).toEqual([]);
+    expect(s.jobs[0]).toMatchObject({ state: 'running', run: { id: 'r' } });
+  });
+
+  it('shows, without a daemon, an interrupted run as abandoned', () => {
+    const d = db();
+    insertRun(
+      d,
+      {
+        id: 'x',
+        job: 'j',
+        kind: 'backup',
+        trigger: 'manual',
+        attempt: 1,
+        queuedAt: '2026-01-05T11:00:00.000Z',
+        startedAt: '2026-01-05T11:00:00.000Z',
+      },
+      { pid: 1, boot: 'a-previous-boot' },
+    );
+    const s = buildStatus({ config: parseConfig({ jobs: { j: job() } }), db: d, now });
+    expect(s.jobs[0]?.lastRun).toMatchObject({ id: 'x', outcome: 'abandoned' });
+  });
+
+  it('lists jobs with their next run times', () => {
+    const config = parseConfig({ jobs: { a: job('*/15 * * * *', { retries: 2, jitter: '5m' }), b: job() } });
+    expect(listJobs(config, now)).toEqual([
+      {
+        job: 'a',
+        kind: 'backup',
+        host: 'h1',
+        schedule: '*/15 * * * *',
+        timezone: 'UTC',
+        enabled: true,
+        catchUp: true,
+        retries: 2,
+        jitterMs: 300_000,
+        nextRunAt: '2026-01-05T12:15:00.000Z',
+      },
+      {
+        job: 'b',
+        kind: 'backup',
+        host: 'h1',
+        schedule: undefined,
+        timezone: 'UTC',
+        enabled: true,
+        catchUp: true,
+        retries: 0,
+        jitterMs: 0,
+        nextRunAt: undefined,
+      },
+    ]);
+  });
+});
+
+describe('timing', () => {
+  it('doubles the retry delay per attempt up to the cap', () => {
+    const j = { retryDelay: 60_000, retryDelayMax: 300_000 };
+    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(j, a))).toEqual([
+      60_000, 120_000, 240_000, 300_000, 300_000,
+    ]);
+  });
+
+  it('keeps jitter within [0, jitter]', () => {
+    for (const r of [0, 0.1, 0.5, 0.999999]) {
+      const v = jitterMs(600_000, () => r);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(600_000);
+    }
+    expect(jitterMs(0, () => 0.7)).toBe(0);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { HealthCheckSpec } from '../../../src/config/schema.ts';
+import type { BackupStatus } from '../../../src/health/backups.ts';
+import { judge, shrinkage } from '../../../src/health/checks/backup-freshness.ts';
+import { schedulePeriodMs } from '../../../src/health/schedule.ts';
+
+const H = 3_600_000;
+const spec = (o: Record<string, unknown> = {}) =>
+  HealthCheckSpec.parse({ check: 'backup-freshness', ...o }) as Extract<
+    HealthCheckSpec,
+    { check: 'backup-freshness' }
+  >;
+const now = new Date('2025-11-22T12:00:00Z');
+
+function status(ageHours: number | undefined, o: Partial<BackupStatus> = {}): BackupStatus {
+  return {
+    job: 'files1-share',
+    host: 'files1',
+    storage: 'offsite',
+    schedule: '0 2 * * *',
+    count: 5,
+    sizes: [100, 100, 100],
+    unreadable: 0,
+    ...(ageHours !== undefined
+      ? {
+          last: {
+            id: 'b',
+            finishedAt: new Date(now.getTime() - ageHours * H).toISOString(),
+            archiveBytes: 100,
+            files: 3,
+            warnings: 0,
+          },
+        }
+      : {}),
+    ...o,
+  };
+}
+
+describe('backup-freshness', () => {
+  it('schedule period from cron: daily, weekdays, every 5 minutes', () => {
+    expect(schedulePeriodMs('0 2 * * *', 'UTC')).toBe(24 * H);
+    expect(schedulePeriodMs('0 2 * * 1-5', 'UTC')).toBe(72 * H);
+    expect(schedulePeriodMs('*/5 * * * *')).toBe(5 * 60_000);
+    expect(schedulePeriodMs('not cron')).toBeUndefined();
+  });
+
+  it('daily job: ok within period + grace, warn when overdue, crit when twice overdue', () => {
+    expect(judge(status(10), spec(), now).status).toBe('ok');
+    expect(judge(status(25.5), spec(), now).status).toBe('ok'); // 2h grace for the run itself
+    const late = judge(status(27), spec(), now);
+    expect(late).toMatchObject({
+      status: 'warn',
+      host: 'files1',
+      subject: 'files1-share',
+      threshold: { warn: 26 * 3600, crit: 52 * 3600 },
+    });
+    expect(late.message).toMatch(
+      /^files1-share: last backup 27h ago \(100 B, 3 files\); overdue \(expected within 26h\)/,
+    );
+    expect(judge(status(53), spec(), now).status).toBe('crit');
+  });
+
+  it('maxAge overrides the schedule; no schedule and no maxAge is unknown', () => {
+    expect(judge(status(30), spec({ maxAge: '2d' }), now).status).toBe('ok');
+    const none = judge(status(30, { schedule: undefined }), spec(), now);
+    expect(none.status).toBe('unknown');
+    expect(none.message).toMatch(/no schedule and no maxAge/);
+  });
+
+  it('no backup at all is crit for a scheduled job; a listing error is unknown', () => {
+    expect(judge(status(undefined), spec(), now)).toMatchObject({ status: 'crit' });
+    expect(judge(status(undefined, { error: 'access denied' }), spec(), now)).toMatchObject({
+      status: 'unknown',
+      message: 'cannot list backups of files1-share in offsite: access denied',
+    });
+  });
+
+  it('an archive far smaller than usual warns (did a mount vanish?)', () => {
+    expect(shrinkage([100, 110, 90, 10])).toBeCloseTo(0.9);
+    expect(shrinkage([100, 120])).toBeUndefined();
+    const r = judge(status(2, { sizes: [1000, 1000, 1000, 100] }), spec(), now);
+    expect(r.status).toBe('warn');
+    expect(r.message).toMatch(/90% smaller than usual/);
+  });
+});
