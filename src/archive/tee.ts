@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
  */
 export function createTee(destinations: Writable[]): Writable {
   const tee = new Writable({
-    highWaterMark: 1 << 20,
+    highWaterMark: 256 * 1024,
     write(chunk: Buffer, _enc, cb) {
       let pending = 0;
       let called = false;

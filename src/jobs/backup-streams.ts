@@ -50,8 +50,8 @@ export async function streamArchive(opts: {
   const counter = new HashingStream((n) => {
     progress.sourceBytes = n;
   });
-  const archiveBody = new PassThrough({ highWaterMark: 1 << 20 });
-  const indexTar = new PassThrough({ highWaterMark: 1 << 20 });
+  const archiveBody = new PassThrough({ highWaterMark: 256 * 1024 });
+  const indexTar = new PassThrough({ highWaterMark: 256 * 1024 });
 
   // Archive branch: what is stored is exactly what `tar`/`zstd -d`/`age -d` can read back.
   const archiveStages: NodeJS.ReadWriteStream[] = [];
@@ -69,7 +69,7 @@ export async function streamArchive(opts: {
       opts.onEntry?.(e);
     },
   });
-  const indexLines = new PassThrough({ highWaterMark: 1 << 20 });
+  const indexLines = new PassThrough({ highWaterMark: 256 * 1024 });
   const indexStages: NodeJS.ReadWriteStream[] = [createCompressor('zstd', 9)];
   if (plan.encrypted) indexStages.push(createEncryptStream(opts.recipients));
   const indexOut = chain(indexLines, indexStages);
