@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { errorMessage, throwIfAborted } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { ProofReader, Proofs } from './proofs.ts';
 
 /** What the manifests in storage say about one backup job: no local state involved. */
 export interface BackupStatus {
@@ -21,13 +22,21 @@ export interface BackupStatus {
   unreadable: number;
   /** Why the storage could not be listed. */
   error?: string;
+  /** The newest verify and restore drill, from the state database. */
+  proofs?: Proofs;
 }
 
 /** Lists every selected backup job's manifests, a few jobs at a time; one failing storage never hides the rest. */
 export async function collectBackupStatus(
   config: Config,
   jobs: readonly string[],
-  deps: { storage(name: string): Storage; log: Logger; signal: AbortSignal; concurrency?: number },
+  deps: {
+    storage(name: string): Storage;
+    log: Logger;
+    signal: AbortSignal;
+    concurrency?: number;
+    proofs?: ProofReader | undefined;
+  },
 ): Promise<BackupStatus[]> {
   const out: BackupStatus[] = new Array(jobs.length);
   let next = 0;
@@ -45,7 +54,12 @@ export async function collectBackupStatus(
 async function statusOf(
   config: Config,
   name: string,
-  deps: { storage(name: string): Storage; log: Logger; signal: AbortSignal },
+  deps: {
+    storage(name: string): Storage;
+    log: Logger;
+    signal: AbortSignal;
+    proofs?: ProofReader | undefined;
+  },
 ): Promise<BackupStatus> {
   const job = config.jobs[name];
   if (job?.kind !== 'backup') throw new Error(`${name} is not a backup job`);
@@ -59,6 +73,8 @@ async function statusOf(
     ...(job.schedule ? { schedule: job.schedule } : {}),
     ...(job.timezone ? { timezone: job.timezone } : {}),
   };
+  const proofs = deps.proofs?.(name, job.storage);
+  if (proofs && (proofs.verify || proofs.drill)) base.proofs = proofs;
   try {
     const { backups, unreadable } = await listBackups(deps.storage(job.storage), {
       job: name,

@@ -20,6 +20,7 @@ export function pct(n: number): string {
 /** "45s", "12m", "3h", "2.5d": one unit, rounded, for messages. */
 export function span(ms: number): string {
   const s = Math.abs(ms) / 1000;
+  if (s < 1) return `${Math.round(Math.abs(ms))}ms`;
   if (s < 10) return `${Number(s.toFixed(1))}s`;
   if (s < 90) return `${Math.round(s)}s`;
   if (s < 90 * 60) return `${Math.round(s / 60)}m`;

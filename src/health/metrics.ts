@@ -3,6 +3,13 @@ import type { Report } from './report.ts';
 import type { Status } from './types.ts';
 
 const CODE: Record<Status, number> = { ok: 0, warn: 1, crit: 2, unknown: 3 };
+const NAMES = [
+  'bo_health_status',
+  'bo_health_checks',
+  'bo_health_report_timestamp_seconds',
+  'bo_backup_last_success_timestamp_seconds',
+  'bo_backup_size_bytes',
+];
 
 /**
  * Prometheus gauges computed from the latest report at scrape time (no state of their own):
@@ -12,6 +19,8 @@ const CODE: Record<Status, number> = { ok: 0, warn: 1, crit: 2, unknown: 3 };
  */
 export function registerHealthMetrics(registry: Registry, getReport: () => Report | undefined): void {
   const registers = [registry];
+  // Registering again (an HTTP server restarted on reload) replaces the gauges and their source.
+  for (const name of NAMES) registry.removeSingleMetric(name);
   new Gauge({
     name: 'bo_health_status',
     help: 'Latest health check status: 0 ok, 1 warn, 2 crit, 3 unknown',

@@ -53,7 +53,8 @@ export function planHealth(config: Config, select: HealthSelection = {}): Health
 
 function scope(config: Config, select: HealthSelection): string[] {
   const configured = Object.keys(config.hosts);
-  const mentionsLocal = config.health.checks.some((c) => c.hosts?.includes(LOCAL));
+  // With no hosts configured, bo watches the machine it runs on (the shipped example's setup).
+  const mentionsLocal = configured.length === 0 || config.health.checks.some((c) => c.hosts?.includes(LOCAL));
   const known = mentionsLocal ? [...configured, LOCAL] : configured;
   let hosts = known;
   if (select.hosts && select.hosts.length > 0) {

@@ -39,6 +39,9 @@ export interface BackupRow {
   /** Newest size vs the one before: +0.03 = 3% larger. */
   trend?: number;
   count: number;
+  /** Newest successful verify / restore drill (ISO), and whether the newest attempt passed. */
+  verified?: { at?: string; lastOk: boolean };
+  drilled?: { at?: string; lastOk: boolean };
 }
 
 export interface Change {
@@ -135,6 +138,12 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
     row.lastGood = b.last.finishedAt;
     row.ageMs = now - Date.parse(b.last.finishedAt);
     row.sizeBytes = b.last.archiveBytes;
+  }
+  for (const [key, p] of [
+    ['verified', b.proofs?.verify],
+    ['drilled', b.proofs?.drill],
+  ] as const) {
+    if (p) row[key] = { lastOk: p.lastOk, ...(p.okAt ? { at: p.okAt } : {}) };
   }
   if (b.sizes.length >= 2) {
     const prev = b.sizes.at(-2)!;

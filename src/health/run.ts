@@ -8,6 +8,7 @@ import { type BackupStatus, collectBackupStatus } from './backups.ts';
 import type { Sample } from './check.ts';
 import { checkHost, type HostHealth } from './host-run.ts';
 import type { HealthPlan } from './plan.ts';
+import type { ProofReader } from './proofs.ts';
 import { checkFor } from './registry.ts';
 import { type CheckResult, compareResults } from './types.ts';
 
@@ -26,6 +27,8 @@ export interface HealthRunDeps {
   host(name: string): Host;
   storage(name: string): Storage;
   history?: HistoryReader | undefined;
+  /** Verify and drill records for the backup section. */
+  proofs?: ProofReader | undefined;
 }
 
 /** One health run over the fleet. */
@@ -49,7 +52,7 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
   const backupsP = collectBackupStatus(
     deps.config,
     plan.backups.map((b) => b.job),
-    { storage: deps.storage, log: deps.log, signal: deps.signal },
+    { storage: deps.storage, log: deps.log, signal: deps.signal, proofs: deps.proofs },
   );
   const hosts: HostHealth[] = new Array(plan.hosts.length);
   let next = 0;

@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { evaluateAlerts } from './alerts.ts';
 import { historyReader, pruneHistory, recordResults } from './history.ts';
 import { type HealthSelection, planHealth } from './plan.ts';
+import { proofReader } from './proofs.ts';
 import { buildReport, type Report } from './report.ts';
 import { previousStatuses, type ReportOrigin, saveReport } from './report-store.ts';
 import { allResults, type HealthRun, runHealth } from './run.ts';
@@ -50,6 +51,7 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
       host: (name) => services.host(name),
       storage: (name) => services.storage(name),
       history: db ? historyReader(db) : undefined,
+      proofs: db ? proofReader(db) : undefined,
     });
     const results = allResults(run);
     const now = Date.parse(run.finishedAt);

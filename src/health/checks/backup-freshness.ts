@@ -1,8 +1,9 @@
 import type { BackupStatus } from '../backups.ts';
 import type { FleetCheck, SpecOf } from '../check.ts';
 import { bytes, span } from '../format.ts';
+import type { Proof } from '../proofs.ts';
 import { schedulePeriodMs } from '../schedule.ts';
-import type { CheckResult, Status } from '../types.ts';
+import { type CheckResult, type Status, worst } from '../types.ts';
 
 const HOUR = 3_600_000;
 
@@ -56,6 +57,15 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
     );
   }
   if (b.last.warnings > 0) parts.push(`${b.last.warnings} tar warning(s)`);
+  for (const [kind, label, maxAge, fix] of [
+    ['verify', 'verified', spec.verifyMaxAge, 'bo verify'],
+    ['drill', 'restore drill', spec.drillMaxAge, 'bo drill'],
+  ] as const) {
+    const p = proofStatus(b.proofs?.[kind], maxAge, now);
+    if (!p) continue;
+    status = worst([status, p.status]);
+    parts.push(`${label} ${p.text}${p.status !== 'ok' ? `: run \`${fix} ${b.job}\`` : ''}`);
+  }
   return {
     ...base,
     status,
@@ -75,4 +85,23 @@ export function shrinkage(sizes: readonly number[]): number | undefined {
   if (median <= 0) return undefined;
   const last = sizes.at(-1)!;
   return last < median ? (median - last) / median : 0;
+}
+
+/**
+ * Verify/drill evidence for the message: a failed newest attempt is crit (a stored backup did not
+ * check out), a success older than `maxAge` (or none at all) warns. Without `maxAge`, shown only.
+ */
+export function proofStatus(
+  p: Proof | undefined,
+  maxAge: number | undefined,
+  now: Date,
+): { status: Status; text: string } | undefined {
+  if (!p) return maxAge === undefined ? undefined : { status: 'warn', text: 'never' };
+  if (!p.lastOk)
+    return {
+      status: 'crit',
+      text: `FAILED ${span(now.getTime() - Date.parse(p.lastAt))} ago${p.detail ? ` (${p.detail})` : ''}`,
+    };
+  const age = now.getTime() - Date.parse(p.okAt ?? p.lastAt);
+  return { status: maxAge !== undefined && age > maxAge ? 'warn' : 'ok', text: `${span(age)} ago` };
 }

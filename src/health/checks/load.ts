@@ -13,7 +13,7 @@ export const loadCheck: ProbeCheck<'load'> = {
     if (!l) return [probeFailed(ctx, 'load', out, 'nproc; cat /proc/loadavg')];
     const perCore = l.load5 / l.cores;
     const status = gradeAbove(perCore, spec.warn, spec.crit);
-    let message = `load ${l.load1} ${l.load5} ${l.load15} on ${l.cores} core${l.cores === 1 ? '' : 's'} (${perCore.toFixed(2)}/core over 5 min`;
+    let message = `load ${[l.load1, l.load5, l.load15].map((n) => n.toFixed(2)).join(' ')} on ${l.cores} core${l.cores === 1 ? '' : 's'} (${perCore.toFixed(2)}/core over 5 min`;
     message +=
       status === 'ok'
         ? ')'

@@ -2,7 +2,7 @@ import { bytes, span } from '../format.ts';
 import type { BackupRow, Change, HostSection, Report } from '../report.ts';
 import { type CheckResult, countStatuses, type Status } from '../types.ts';
 import { STYLE } from './html-style.ts';
-import { checkLabel, STATUS_LABEL, utc } from './labels.ts';
+import { checkLabel, proofLine, STATUS_LABEL, utc } from './labels.ts';
 
 export interface HtmlOptions {
   /** For "checked 3m ago"; default: the report's own time. */
@@ -75,7 +75,8 @@ function backups(rows: BackupRow[], now: Date): string {
         ? `${bytes(b.sizeBytes)}${b.trend !== undefined ? ` (${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}% vs previous)` : ''} · ${b.count} kept`
         : '';
     const msg = b.status !== 'ok' ? `<p class="msg">${rich(b.message)}</p>` : '';
-    return `<li class="card s-${b.status}"><div class="head">${badge(b.status)}<span class="host">${esc(b.job)}</span><span class="muted">${esc(b.host)} → ${esc(b.storage)}</span></div><p class="msg">${last}${size ? `<br>${size}` : ''}</p>${msg}</li>`;
+    const proof = proofLine(b, now);
+    return `<li class="card s-${b.status}"><div class="head">${badge(b.status)}<span class="host">${esc(b.job)}</span><span class="muted">${esc(b.host)} → ${esc(b.storage)}</span></div><p class="msg">${last}${size ? `<br>${size}` : ''}${proof ? `<br>${proof}` : ''}</p>${msg}</li>`;
   };
   return `<h2>Backups</h2><ul>${sorted.map(card).join('')}</ul>`;
 }

@@ -1,3 +1,5 @@
+import { span } from '../format.ts';
+import type { BackupRow } from '../report.ts';
 import type { CheckResult, Status } from '../types.ts';
 
 /** "disk /srv", "tcp 25", "reachable". */
@@ -22,4 +24,14 @@ export function compactOk(results: readonly CheckResult[]): string {
 /** "2026-11-22 08:15 UTC". */
 export function utc(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** "Verified 2d ago · restore drill FAILED": the evidence that the backups can be restored. */
+export function proofLine(b: BackupRow, now: Date): string {
+  const one = (label: string, p: BackupRow['verified']) => {
+    if (!p) return '';
+    if (!p.lastOk) return `${label} FAILED`;
+    return p.at ? `${label} ${span(now.getTime() - Date.parse(p.at))} ago` : label;
+  };
+  return [one('verified', b.verified), one('restore drill', b.drilled)].filter(Boolean).join(' · ');
 }

@@ -1,6 +1,6 @@
 import { bytes, span } from '../format.ts';
 import type { BackupRow, Report } from '../report.ts';
-import { checkLabel, compactOk, STATUS_LABEL, utc } from './labels.ts';
+import { checkLabel, compactOk, proofLine, STATUS_LABEL, utc } from './labels.ts';
 
 /** The report as Markdown (for mail, tickets, chat): worst first. */
 export function renderMarkdown(report: Report): string {
@@ -29,8 +29,11 @@ export function renderMarkdown(report: Report): string {
   out.push('', '## Backups', '');
   if (report.backups.length === 0) out.push('No backup jobs.');
   else {
-    out.push('| job | host | status | last good | size | trend |', '| --- | --- | --- | --- | --- | --- |');
-    for (const b of report.backups) out.push(backupRow(b));
+    out.push(
+      '| job | host | status | last good | size | trend | verified / drill |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const b of report.backups) out.push(backupRow(b, new Date(report.generatedAt)));
   }
   out.push('', '## Hosts', '');
   for (const h of report.hosts) {
@@ -45,11 +48,11 @@ export function renderMarkdown(report: Report): string {
   return out.join('\n');
 }
 
-function backupRow(b: BackupRow): string {
+function backupRow(b: BackupRow, now: Date): string {
   const last = b.lastGood && b.ageMs !== undefined ? `${utc(b.lastGood)} (${span(b.ageMs)} ago)` : 'never';
   const size = b.sizeBytes !== undefined ? bytes(b.sizeBytes) : '';
   const trend = b.trend !== undefined ? `${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}%` : '';
-  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${size} | ${trend} |`;
+  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${size} | ${trend} | ${proofLine(b, now)} |`;
 }
 
 /** Keeps a message on its list line. */

@@ -149,3 +149,38 @@ describe('the report page in headless Chromium', () => {
     });
   }
 });
+
+describe('the HTTP server lifecycle', () => {
+  it('a second server on the same registry replaces the gauges; aborting the signal closes it', async () => {
+    const registry = new Registry();
+    const first = await startHttpServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      getReport: () => undefined,
+      registry,
+      log: silentLogger(),
+    });
+    const ac = new AbortController();
+    const report = fleetReport();
+    const second = await startHttpServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      getReport: () => report,
+      registry,
+      log: silentLogger(),
+      signal: ac.signal,
+    });
+    await first.close();
+    expect(await (await fetch(`${second.url}metrics`)).text()).toContain('bo_health_checks{status="warn"} 4');
+    ac.abort();
+    await second.close();
+    await expect(fetch(`${second.url}healthz`)).rejects.toThrow();
+    // Before any report: the page says so instead of failing.
+    const empty = await startHttpServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      getReport: () => undefined,
+      registry,
+      log: silentLogger(),
+    });
+    expect(await (await fetch(empty.url)).text()).toContain('No health report yet');
+    await empty.close();
+  });
+});

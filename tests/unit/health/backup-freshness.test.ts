@@ -83,3 +83,38 @@ describe('backup-freshness', () => {
     expect(r.message).toMatch(/90% smaller than usual/);
   });
 });
+
+describe('verify and drill evidence', () => {
+  const proofs = (o: BackupStatus['proofs']) => status(2, { proofs: o });
+  const ago = (h: number) => new Date(now.getTime() - h * H).toISOString();
+
+  it('shown when present, judged when a max age is configured', () => {
+    const r = judge(proofs({ verify: { lastAt: ago(30), lastOk: true, okAt: ago(30) } }), spec(), now);
+    expect(r.status).toBe('ok');
+    expect(r.message).toMatch(/; verified 30h ago$/);
+    const stale = judge(
+      proofs({ verify: { lastAt: ago(30), lastOk: true, okAt: ago(30) } }),
+      spec({ verifyMaxAge: '1d' }),
+      now,
+    );
+    expect(stale.status).toBe('warn');
+    expect(stale.message).toMatch(/verified 30h ago: run `bo verify files1-share`/);
+  });
+
+  it('a failed newest verify or drill is crit; none at all warns only when required', () => {
+    const failed = judge(
+      proofs({ drill: { lastAt: ago(5), lastOk: false, okAt: ago(200), detail: 'checksum mismatch' } }),
+      spec(),
+      now,
+    );
+    expect(failed.status).toBe('crit');
+    expect(failed.message).toMatch(
+      /restore drill FAILED 5h ago \(checksum mismatch\): run `bo drill files1-share`/,
+    );
+    expect(judge(proofs(undefined), spec(), now).status).toBe('ok');
+    expect(judge(proofs(undefined), spec({ drillMaxAge: '30d' }), now)).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/restore drill never: run `bo drill files1-share`/),
+    });
+  });
+});

@@ -92,6 +92,11 @@ describe('health plan', () => {
     });
   });
 
+  it('with no hosts configured, the local machine is checked', () => {
+    const plan = planHealth(Config.parse({}));
+    expect(plan.hosts.map((h) => [h.host, h.address])).toEqual([['local', '127.0.0.1']]);
+  });
+
   it('backup-freshness entries by job name beat host and role entries', () => {
     const plan = planHealth(
       config({
