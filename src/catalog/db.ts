@@ -12,7 +12,10 @@ export type StateDb = DatabaseSync;
 export function openStateDb(stateDir: string, migrations: Migration[] = allMigrations): StateDb {
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
   const db = new DatabaseSync(join(stateDir, 'state.db'));
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  // WAL + synchronous=NORMAL: durable across crashes of bo, one fsync per checkpoint instead of per write.
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;',
+  );
   migrate(db, migrations);
   return db;
 }

@@ -25,6 +25,11 @@ export async function main(argv: string[]): Promise<ExitCode> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `bo list | head`: a closed stdout is the reader's choice, not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
 
   const levelIdx = argv.indexOf('--log-level');
   // At a terminal people read progress and summaries, so only warnings and errors are logged,

@@ -114,5 +114,6 @@ function anchorPaths(config: Config, base: string): Config {
     if ('host' in j && j.host === 'local' && 'paths' in j) j.paths = j.paths.map(abs);
   }
   config.stateDir = abs(config.stateDir);
+  config.daemon.socket = abs(config.daemon.socket);
   return config;
 }

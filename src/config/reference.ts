@@ -96,6 +96,7 @@ function walk(s: JsonSchema, path: string, required: boolean, rows: Row[]): void
       }
     }
   }
-  if (s.items?.properties)
+  // Lists of objects, including unions of them (health.checks: one entry shape per check).
+  if (s.items?.properties || s.items?.oneOf || s.items?.anyOf)
     walk({ ...s.items, description: undefined, default: undefined }, `${path}[]`, false, rows);
 }

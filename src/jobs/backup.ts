@@ -59,7 +59,7 @@ async function runBackupLocked(
   const host = services.host(job.host);
   const startedAt = services.clock.now();
   const id = newBackupId(startedAt, () => randomBytes(3).toString('hex'));
-  const log = ctx.log.child({ job: name, host: job.host, backupId: id });
+  const log = ctx.log.child({ backupId: id });
   const ac = new AbortController();
   const signal = AbortSignal.any([ctx.signal, ac.signal]);
 

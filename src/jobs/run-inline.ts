@@ -3,6 +3,7 @@ import type { Job } from '../config/schema.ts';
 import { BoError, errorMessage, isAbortError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
+import type { InlineHistory } from './inline-history.ts';
 import type { JobProgress, JobRunResult } from './kinds.ts';
 import { runJob } from './registry.ts';
 
@@ -28,6 +29,7 @@ export async function runJobsInline(
     signal: AbortSignal;
     onProgress?: (job: string, p: JobProgress) => void;
     onDone?: (o: InlineOutcome) => void;
+    history?: InlineHistory | undefined;
   },
 ): Promise<InlineOutcome[]> {
   const outcomes: InlineOutcome[] = [];
@@ -37,13 +39,24 @@ export async function runJobsInline(
     const runId = randomUUID();
     const base = { job: name, kind: job.kind };
     let o: InlineOutcome;
+    const record = (f: () => void) => {
+      try {
+        f();
+      } catch (err) {
+        opts.log.warn(
+          { job: name, err: errorMessage(err) },
+          'Could not record the run in the state database',
+        );
+      }
+    };
+    if (!opts.signal.aborted) record(() => opts.history?.started(runId, name, job, new Date(started)));
     if (opts.signal.aborted) {
       o = { ...base, outcome: 'cancelled', durationMs: 0, error: 'cancelled before start' };
     } else {
       try {
         const result = await runJob(name, job, {
           services: opts.services,
-          log: opts.log.child({ runId }),
+          log: opts.log.child({ runId, job: name, ...('host' in job ? { host: job.host } : {}) }),
           signal: opts.signal,
           runId,
           onProgress: (p) => opts.onProgress?.(name, p),
@@ -66,6 +79,8 @@ export async function runJobsInline(
         }
       }
     }
+    if (o.durationMs > 0 || o.outcome !== 'cancelled')
+      record(() => opts.history?.finished(runId, o, new Date()));
     outcomes.push(o);
     opts.onDone?.(o);
   }

@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
-import { EXIT, UsageError } from '../../errors.ts';
+import { openStateDb } from '../../catalog/db.ts';
+import { connectDaemon } from '../../daemon/client.ts';
+import { EXIT, errorMessage, UsageError } from '../../errors.ts';
+import { type InlineHistory, inlineHistory } from '../../jobs/inline-history.ts';
 import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { progressRenderer } from '../progress.ts';
+import { backupViaDaemon } from './backup-daemon.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
   const backup = program
@@ -15,18 +19,21 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     .argument('[jobs...]', 'backup job names from the config')
     .option('-a, --all', 'every backup job in the config')
     .option('--json', 'print the outcome as JSON')
+    .option('-d, --detach', 'with a running daemon: queue the jobs and return at once')
     .addHelpText(
       'after',
       `
 Each job streams tar from its host into its storage, indexes and hashes every file, and writes
 the manifest last: a run that fails or is cancelled (Ctrl-C) leaves no backup behind.
 One failing job does not stop the others; the exit code is 1 if any failed.
+With a daemon running (\`bo daemon\`), the jobs are queued there and followed; a job that is
+already queued or running is joined, never started twice. Without one they run here.
 
 Examples:
   bo backup now files1-share
   bo backup now --all --json`,
     )
-    .action(async (jobs: string[], opts: { all?: boolean; json?: boolean }) => {
+    .action(async (jobs: string[], opts: { all?: boolean; json?: boolean; detach?: boolean }) => {
       const { config } = ctx.config();
       const backupJobs = Object.entries(config.jobs)
         .filter(([, j]) => j.kind === 'backup')
@@ -51,16 +58,30 @@ Examples:
         }
         return r;
       }
-      const outcomes = await runJobsInline(jobs, {
-        services: ctx.services(),
-        log: ctx.log,
-        signal: ctx.signal,
-        onProgress: (job, p) => render(job)(p),
-        onDone: (o) => {
-          ctx.out.status(undefined);
-          if (!opts.json) ctx.out.note(line(o));
-        },
-      });
+      const onDone = (o: InlineOutcome) => {
+        ctx.out.status(undefined);
+        if (!opts.json) ctx.out.note(line(o));
+      };
+      const daemon = await connectDaemon(config);
+      if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
+      const outcomes = daemon
+        ? await backupViaDaemon(
+            daemon,
+            jobs,
+            { detach: opts.detach ?? false, json: opts.json ?? false },
+            ctx,
+            render,
+            onDone,
+          )
+        : await runJobsInline(jobs, {
+            services: ctx.services(),
+            log: ctx.log,
+            signal: ctx.signal,
+            onProgress: (job, p) => render(job)(p),
+            onDone,
+            history: openHistory(config.stateDir, ctx),
+          });
+      if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes });
       else ctx.out.print(summary(outcomes));
       if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
@@ -81,4 +102,17 @@ function summary(outcomes: InlineOutcome[]): string {
   const ok = outcomes.filter((o) => o.outcome === 'ok').length;
   const failed = outcomes.length - ok;
   return failed === 0 ? `${ok} backup(s) completed` : `${ok} completed, ${failed} did not: see above`;
+}
+
+/** The run history, when this user can write the state database; otherwise runs go unrecorded. */
+function openHistory(stateDir: string, ctx: CliContext): InlineHistory | undefined {
+  try {
+    return inlineHistory(openStateDb(stateDir));
+  } catch (err) {
+    ctx.log.warn(
+      { stateDir, err: errorMessage(err) },
+      'Run history not recorded: cannot open the state database',
+    );
+    return undefined;
+  }
 }

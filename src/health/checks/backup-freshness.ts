@@ -44,7 +44,7 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
   let status: Status =
     limit === undefined ? 'unknown' : age > 2 * limit ? 'crit' : age > limit ? 'warn' : 'ok';
   const parts = [
-    `${b.job}: last backup ${span(age)} ago (${bytes(b.last.archiveBytes)}, ${b.last.files} files)`,
+    `${b.job}: last backup ${span(age)} ago (${bytes(b.last.archiveBytes)}, ${b.last.files} file${b.last.files === 1 ? '' : 's'})`,
   ];
   if (limit === undefined) parts.push('no schedule and no maxAge: cannot tell when it is overdue');
   else if (status !== 'ok')

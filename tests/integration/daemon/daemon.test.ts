@@ -159,16 +159,22 @@ describe('bo daemon', () => {
     const e = await env({ bigFile: 2 * MiB });
     e.write({ ...base(e), jobs: { once: localJob(e) } });
     const d = await daemon(e, { PATH: `${slowTarDir(e.dir, 2 * MiB)}:${process.env.PATH}` });
-    const answers = await Promise.all(
-      Array.from({ length: 6 }, async () => (await connectDaemon(e.socket))!.enqueue('once')),
+    // Six people type `bo backup now once` at the same moment: one run, everyone follows it.
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => runBo(['--config', e.cfg, 'backup', 'now', 'once', '--json'])),
     );
-    const ids = new Set(answers.map((a) => a.runId));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const ids = new Set(
+      results.map((r) => (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result.backupId),
+    );
     expect(ids.size).toBe(1);
-    const client = (await connectDaemon(e.socket))!;
-    const done = await client.follow([...ids][0]!);
-    expect(done).toMatchObject({ outcome: 'ok', job: 'once', trigger: 'manual' });
-    expect(e.runs('once')).toHaveLength(1);
-    expect(manifests(e.repo, 'once')).toEqual([done.backupId]);
+    const runs = e.runs('once');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ outcome: 'ok', job: 'once', trigger: 'manual' });
+    expect(manifests(e.repo, 'once')).toEqual([...ids]);
+    const detached = await runBo(['--config', e.cfg, 'backup', 'now', 'once', '--detach']);
+    expect(detached.code).toBe(0);
+    expect(detached.stdout).toMatch(/once: run \S+ (queued|already queued or running)/);
     d.child.kill('SIGTERM');
     expect((await d.exited).code).toBe(0);
   });

@@ -56,7 +56,7 @@ describe('backup status from the manifests in storage', () => {
       expect(docs.verified).toMatchObject({ lastOk: true, at: expect.any(String) });
       const result = report.hosts.find((h) => h.host === 'local')!.results;
       expect(result.find((r) => r.subject === 'docs')!.message).toMatch(
-        /^docs: last backup \d+(\.\d)?s ago \(.+, 1 files\); verified \d+s ago$/,
+        /^docs: last backup \d+(\.\d)?m?s ago \(.+, 1 file\); verified \d+(\.\d)?m?s ago$/,
       );
       expect(result.find((r) => r.subject === 'never')).toMatchObject({
         status: 'crit',
