@@ -42,6 +42,8 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
   let conn: Connection | undefined;
   let connecting: Promise<Connection> | undefined;
   let hostKey: Buffer | undefined;
+  /** Lets close() give up on a handshake still in progress (a hung host must not delay exit). */
+  let opening: AbortController | undefined;
 
   async function connection(signal?: AbortSignal): Promise<Connection> {
     if (conn && !conn.lost) return conn;
@@ -54,7 +56,8 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
 
   async function open(): Promise<Connection> {
     const started = Date.now();
-    const { client, hostKey: key } = await connectSsh(name, cfg);
+    opening = new AbortController();
+    const { client, hostKey: key } = await connectSsh(name, cfg, opening.signal);
     hostKey = key;
     const c: Connection = { client, active: new Set(), killer: createKiller(client, cfg.sudo, log) };
     client.on('error', (err) => {
@@ -126,6 +129,7 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
     run: (command, opts) => runCommand(exec, command, opts),
     presentedKey: () => (hostKey ? { fingerprint: fingerprint(hostKey), type: keyType(hostKey) } : undefined),
     async close() {
+      opening?.abort(new RemoteError(`connection to ${where(name, cfg)} closed by bo`));
       await connecting?.catch(() => {});
       const c = conn;
       conn = undefined;
