@@ -165,7 +165,11 @@ describe('bo daemon', () => {
     );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const ids = new Set(
-      results.map((r) => (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result.backupId),
+      results.map(
+        (r) =>
+          (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result
+            .backupId,
+      ),
     );
     expect(ids.size).toBe(1);
     const runs = e.runs('once');
