@@ -46,7 +46,7 @@ describe('bo health / bo report', () => {
     const dead = await deadPort();
     const crit = await runBo([
       '--config',
-      config({ mx2: { ...sshd.hostConfig(), port: dead } }, [{ check: 'uptime' }]),
+      config({ mx2: { ...sshd.hostConfig(), port: dead } }, [{ check: 'uptime', recentReboot: '1s' }]),
       'health',
       '--json',
     ]);
@@ -61,7 +61,10 @@ describe('bo health / bo report', () => {
 
   it('checks only the named hosts; unknown names are a usage error', async ({ skip }) => {
     if (!sshd) return skip();
-    const cfg = config({ mx2: { ...sshd.hostConfig(), port: await deadPort() } }, [{ check: 'uptime' }]);
+    // recentReboot: 1s, so a freshly booted CI machine is not "recently rebooted" (a warning).
+    const cfg = config({ mx2: { ...sshd.hostConfig(), port: await deadPort() } }, [
+      { check: 'uptime', recentReboot: '1s' },
+    ]);
     const one = await runBo(['--config', cfg, 'health', 'files1']);
     expect(one.code).toBe(0);
     expect(one.stdout).not.toContain('mx2');
