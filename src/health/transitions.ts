@@ -7,7 +7,7 @@ export type AlertLevel = Exclude<Status, 'unknown'>;
 export interface AlertState {
   state: AlertLevel;
   since: number;
-  /** A different level seen `count` times in a row, not yet confirmed. */
+  /** `count` results in a row differed from `state`; `candidate` is the level they agree on (see advance). */
   candidate?: AlertLevel | undefined;
   count: number;
   lastAlertAt?: number | undefined;
@@ -28,16 +28,21 @@ export interface Transition {
 }
 
 export interface AlertPolicy {
-  /** Consecutive results of a new level before the state changes (1 = at once). */
+  /** Consecutive results that differ from the state before it changes (1 = at once). */
   debounce: number;
   /** Repeat a crit alert this often; 0 = never. */
   reminderMs: number;
 }
 
 /**
- * One step of the alert state machine. Pure. A new level must be seen `debounce` times in a row
- * to become the state; that change is the alert (ok→warn, warn→crit, crit→ok recovery…). A
- * state that stays crit is re-announced every `reminderMs`. Unknown results change nothing.
+ * One step of the alert state machine. Pure. Results that differ from the current state are
+ * counted in a row whatever their level (a disk hovering around the crit line alternates warn
+ * and crit: that is `debounce` results away from ok, not a count that keeps restarting); a result
+ * equal to the state resets the count. On the `debounce`th one the state changes to the mildest
+ * change the run agrees on: from ok, warn unless every result was crit; from crit, warn unless
+ * every result was ok; from warn (results on both sides), the latest. That change is the alert
+ * (ok→warn, warn→crit, crit→ok recovery…). A state that stays crit is re-announced every
+ * `reminderMs`. Unknown results change nothing.
  */
 export function advance(
   prev: AlertState | undefined,
@@ -61,10 +66,21 @@ export function advance(
     }
     return { state: next };
   }
-  const count = cur.candidate === level ? cur.count + 1 : 1;
-  if (count < policy.debounce) return { state: { ...cur, candidate: level, count } };
+  const candidate = cur.candidate === undefined ? level : agreed(cur.state, cur.candidate, level);
+  const count = cur.candidate === undefined ? 1 : cur.count + 1;
+  if (count < policy.debounce) return { state: { ...cur, candidate, count } };
   return {
-    state: { state: level, since: now, count: 0, lastAlertAt: now },
-    transition: { ...base, from: cur.state, to: level, kind: 'change', since: now },
+    state: { state: candidate, since: now, count: 0, lastAlertAt: now },
+    transition: { ...base, from: cur.state, to: candidate, kind: 'change', since: now },
   };
+}
+
+const RANK: Record<AlertLevel, number> = { ok: 0, warn: 1, crit: 2 };
+
+/** The level a run of results away from `state` agrees on so far: the nearer one on the same side, else the latest. */
+function agreed(state: AlertLevel, candidate: AlertLevel, level: AlertLevel): AlertLevel {
+  const a = RANK[candidate] - RANK[state];
+  const b = RANK[level] - RANK[state];
+  if (Math.sign(a) !== Math.sign(b)) return level;
+  return Math.abs(a) <= Math.abs(b) ? candidate : level;
 }
