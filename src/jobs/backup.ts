@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { catalogAfterBackup } from '../catalog/catalog.ts';
 import { MANIFEST_VERSION, type Manifest, manifestKey, newBackupId } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
-import { BoError, CancelledError, errorMessage, isAbortError } from '../errors.ts';
+import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import { planBackup } from '../plan/backup.ts';
 import {
   classifyTarResult,
@@ -176,8 +176,9 @@ async function runBackupLocked(
     ac.abort(err);
     proc?.kill();
     await removeObjects(storage, written, log);
-    if (ctx.signal.aborted || isAbortError(err))
-      throw new CancelledError(`backup of ${name} cancelled; nothing was kept`);
+    // Only the caller's signal means "cancelled": the internal abort above makes every branch
+    // reject with an AbortError, which must not hide the failure that caused it.
+    if (ctx.signal.aborted) throw new CancelledError(`backup of ${name} cancelled; nothing was kept`);
     if (err instanceof BoError) throw err;
     throw new BoError(`backup of ${name} failed: ${errorMessage(err)}`, { cause: err });
   }

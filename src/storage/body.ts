@@ -48,10 +48,15 @@ export function createMeter(onProgress?: (bytes: number) => void): Meter {
   };
 }
 
-/** An abort (of `signal` or reported by a stream/SDK) becomes CancelledError; anything else passes. */
+/**
+ * An abort (reported by a stream or the SDK) becomes CancelledError; anything else passes, even
+ * when `signal` fired meanwhile: a disk-full write that makes the caller abort everything must
+ * still surface as the disk-full error. A stream closed early by that abort counts as one.
+ */
 export function cancelledOr(err: unknown, signal: AbortSignal | undefined): unknown {
   if (err instanceof CancelledError) return err;
-  if (signal?.aborted || isAbortError(err)) return new CancelledError();
+  const closedByAbort = signal?.aborted && (err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+  if (closedByAbort || isAbortError(err)) return new CancelledError();
   return err;
 }
 

@@ -48,12 +48,14 @@ export async function writeAtomically(
     await syncDir(dir);
     return { size: meter.bytes, sha256: meter.sha256() };
   } catch (err) {
+    // Classify before destroying the body: that makes the producer abort, which must not turn
+    // this failure into a cancellation.
+    const e = cancelledOr(err, opts.signal);
     if (!Buffer.isBuffer(body)) body.destroy();
     await fh?.close().catch(() => {});
     await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') log.warn({ path: tmp, err: e.message }, 'Cannot remove temp file');
     });
-    const e = cancelledOr(err, opts.signal);
     throw readingBody ? e : fsError(e, final);
   }
 }

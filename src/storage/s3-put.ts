@@ -46,10 +46,11 @@ export async function putObject(
     await verifyStored(t, meter.bytes, signal);
     return { size: meter.bytes, sha256: meter.sha256() };
   } catch (err) {
+    const e = cancelledOr(err, opts.signal); // before the aborts below can make it look cancelled
     ac.abort();
     if (!Buffer.isBuffer(body)) body.destroy();
     if (stored) await removeQuietly(t);
-    throw cancelledOr(err, opts.signal);
+    throw e;
   } finally {
     chunks.return(undefined).catch(() => {});
   }
