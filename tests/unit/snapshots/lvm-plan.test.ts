@@ -75,7 +75,7 @@ describe('LVM command plans', () => {
 
 describe('LVM report parsing (recorded lvm2 2.03.16 output)', () => {
   it('reads every LV with sizes in bytes, tags and origin', () => {
-    const rows = parseLvs(recorded('lvs.lvm2-2.03.16.inactive.json'));
+    const rows = parseLvs(recorded('lvs.lvm2-2.03.16.inactive.json.txt'));
     expect(rows.map((r) => r.name)).toEqual([
       'bo-data-20261122T020000Z',
       'bo-nightly-20261121T020000Z',
@@ -86,17 +86,17 @@ describe('LVM report parsing (recorded lvm2 2.03.16 output)', () => {
     expect(rows[1]).toEqual({
       name: 'bo-nightly-20261121T020000Z',
       vg: 'vg0',
-      size: 104857600,
+      size: 8388608,
       attr: 'swi-XXs---',
       origin: 'data',
       tags: ['bo', 'bo-run=3f9a2c1e-0b7d-4c55-9d0e-2a1c4b7e8f00'],
       snapPercent: undefined,
     });
-    expect(rows[2]).toMatchObject({ name: 'data', size: 1073741824, origin: '', tags: [] });
+    expect(rows[2]).toMatchObject({ name: 'data', size: 41943040, origin: '', tags: [] });
   });
 
   it('reads CoW usage and recognises an invalidated snapshot', () => {
-    const rows = parseLvs(recorded('lvs.lvm2-2.03.16.active.json'));
+    const rows = parseLvs(recorded('lvs.lvm2-2.03.16.active.json.txt'));
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('bo-data-20261122T020000Z')!.snapPercent).toBe(12.47);
     expect(isInvalidSnapshot(byName.get('bo-data-20261122T020000Z')!)).toBe(false);
@@ -105,20 +105,20 @@ describe('LVM report parsing (recorded lvm2 2.03.16 output)', () => {
   });
 
   it('reads an empty report for a missing VG', () => {
-    expect(parseLvs(recorded('lvs.lvm2-2.03.16.no-vg.json'))).toEqual([]);
+    expect(parseLvs(recorded('lvs.lvm2-2.03.16.no-vg.json.txt'))).toEqual([]);
   });
 
   it('reads the VG size, free space and extent size', () => {
-    expect(parseVgs(recorded('vgs.lvm2-2.03.16.json'))).toEqual([
-      { name: 'vg0', size: 2143289344, free: 335544320, extentSize: 4194304 },
+    expect(parseVgs(recorded('vgs.lvm2-2.03.16.json.txt'))).toEqual([
+      { name: 'vg0', size: 205520896, free: 54525952, extentSize: 4194304 },
     ]);
   });
 
   it('checks the VG has room for the CoW space', () => {
-    const [vg] = parseVgs(recorded('vgs.lvm2-2.03.16.json'));
-    expect(() => checkRoom(vg!, planCow('10%', 1073741824, vg!.extentSize), '10%')).not.toThrow();
-    expect(() => checkRoom(vg!, planCow('1G', 1073741824, vg!.extentSize), '1G')).toThrow(
-      'volume group vg0 has 320 MiB free; the snapshot needs 1.0 GiB (size 1G)',
+    const [vg] = parseVgs(recorded('vgs.lvm2-2.03.16.json.txt'));
+    expect(() => checkRoom(vg!, planCow('10%', 41943040, vg!.extentSize), '10%')).not.toThrow();
+    expect(() => checkRoom(vg!, planCow('1G', 41943040, vg!.extentSize), '1G')).toThrow(
+      'volume group vg0 has 52 MiB free; the snapshot needs 1.0 GiB (size 1G)',
     );
   });
 

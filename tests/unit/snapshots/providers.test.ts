@@ -12,25 +12,25 @@ const zfsVol = SnapshotVolume.parse({ provider: 'zfs', volume: 'tank/data' });
 /** The providers' exact command sequences, replayed against recorded tool outputs. */
 describe('LVM provider', () => {
   it("lists only the origin's snapshots with bo names, with CoW usage and markers", async () => {
-    const host = scriptedHost([{ match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json') }]);
+    const host = scriptedHost([{ match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json.txt') }]);
     const snaps = await lvmProvider.list(host, lvmVol, { signal });
     expect(snaps.map((s) => [s.ref, s.job, s.size, s.usedPercent, s.invalid, s.marker])).toEqual([
       [
         'vg0/bo-nightly-20261121T020000Z',
         'nightly',
-        104857600,
+        8388608,
         3.05,
         false,
         '3f9a2c1e-0b7d-4c55-9d0e-2a1c4b7e8f00',
       ],
-      ['vg0/bo-data-20261122T020000Z', 'data', 104857600, 12.47, false, undefined],
+      ['vg0/bo-data-20261122T020000Z', 'data', 8388608, 12.47, false, undefined],
     ]);
   });
 
   it('checks the VG has room, then creates the tagged snapshot', async () => {
     const host = scriptedHost([
-      { match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json') },
-      { match: /^vgs /, stdout: recorded('vgs.lvm2-2.03.16.json') },
+      { match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json.txt') },
+      { match: /^vgs /, stdout: recorded('vgs.lvm2-2.03.16.json.txt') },
       { match: /^lvcreate /, stdout: '  Logical volume "bo-data-20261122T030000Z" created.\n' },
     ]);
     const snap = await lvmProvider.create(host, lvmVol, 'bo-data-20261122T030000Z', {
@@ -42,19 +42,19 @@ describe('LVM provider', () => {
     ]);
     expect(snap).toMatchObject({
       ref: 'vg0/bo-data-20261122T030000Z',
-      size: 104 * 1024 ** 2,
+      size: 4 * 1024 ** 2, // 10% of the 40 MiB origin, rounded up to one 4 MiB extent
       marker: 'run-7',
     });
   });
 
   it('refuses to create a snapshot the VG has no room for, before lvcreate', async () => {
     const host = scriptedHost([
-      { match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json') },
-      { match: /^vgs /, stdout: recorded('vgs.lvm2-2.03.16.json') },
+      { match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json.txt') },
+      { match: /^vgs /, stdout: recorded('vgs.lvm2-2.03.16.json.txt') },
     ]);
-    const big = SnapshotVolume.parse({ provider: 'lvm', volume: 'vg0/data', size: '50%' });
+    const big = SnapshotVolume.parse({ provider: 'lvm', volume: 'vg0/data', size: '64M' });
     await expect(lvmProvider.create(host, big, 'bo-data-20261122T030000Z', { signal })).rejects.toThrow(
-      /volume group vg0 has 320 MiB free; the snapshot needs 512 MiB/,
+      /volume group vg0 has 52 MiB free; the snapshot needs 64 MiB/,
     );
     expect(host.commands.some((c) => c.startsWith('lvcreate'))).toBe(false);
   });
@@ -63,7 +63,7 @@ describe('LVM provider', () => {
     const host = scriptedHost([
       {
         match: /^lvs /,
-        stdout: recorded('lvs.lvm2-2.03.16.no-vg.json'),
+        stdout: recorded('lvs.lvm2-2.03.16.no-vg.json.txt'),
         stderr: recorded('lvs.lvm2-2.03.16.no-vg.stderr.txt'),
         code: 5,
       },
@@ -82,7 +82,7 @@ describe('LVM provider', () => {
       { match: /^lvremove / },
     ]);
     const [snap] = await lvmProvider.list(
-      scriptedHost([{ match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json') }]),
+      scriptedHost([{ match: /^lvs /, stdout: recorded('lvs.lvm2-2.03.16.active.json.txt') }]),
       lvmVol,
       { signal },
     );
