@@ -68,7 +68,20 @@ function scope(config: Config, select: HealthSelection): string[] {
     hosts = [...new Set(select.hosts)];
   }
   if (select.roles && select.roles.length > 0) {
+    // A typo in --role must not read as "all 0 checks ok" (exit 0) to Nagios.
+    const roles = new Set(Object.values(config.hosts).flatMap((h) => h.roles));
+    const unknown = select.roles.filter((r) => !roles.has(r));
+    if (unknown.length > 0) {
+      throw new UsageError(`unknown role${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {
+        hint: `roles in the config: ${[...roles].sort().join(', ') || 'none'}`,
+      });
+    }
     hosts = hosts.filter((h) => config.hosts[h]?.roles.some((r) => select.roles!.includes(r)));
+  }
+  if (hosts.length === 0) {
+    throw new UsageError('no host to check: the selection matches none', {
+      hint: `hosts ${select.hosts?.join(', ')} have none of the roles ${select.roles?.join(', ')}`,
+    });
   }
   return hosts;
 }

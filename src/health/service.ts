@@ -21,6 +21,12 @@ export interface PerformHealthOptions {
   alerts?: boolean;
   /** Store the report under this origin, with changes since the previous one. */
   report?: ReportOrigin;
+  /**
+   * Hands the report over (writes the file) before it is stored: when this throws, the report
+   * is not stored (the next `bo report` still compares with the last one delivered) and the
+   * error propagates. The history and alert states are recorded either way.
+   */
+  deliver?: (report: Report) => void;
 }
 
 export interface HealthOutcome {
@@ -67,10 +73,12 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
         });
       }
       report = buildReport(run, previous);
-      if (opts.report) saveReport(db, report, opts.report);
       pruneHistory(db, now, config.health.history);
+      opts.deliver?.(report);
+      if (opts.report) saveReport(db, report, opts.report);
     } else {
       report = buildReport(run);
+      opts.deliver?.(report);
     }
     let notifications: DeliveryOutcome[] = [];
     if (transitions.length > 0) {

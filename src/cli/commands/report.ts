@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openStateDb } from '../../catalog/db.ts';
 import { BoError, UsageError } from '../../errors.ts';
 import { renderHtml } from '../../health/render/html.ts';
 import { renderMarkdown } from '../../health/render/markdown.ts';
 import type { Report } from '../../health/report.ts';
+import { assertReportWritable, writeReportFile } from '../../health/report-file.ts';
 import { latestReport } from '../../health/report-store.ts';
 import { performHealth } from '../../health/service.ts';
 import type { CliContext } from '../context.ts';
@@ -37,15 +37,28 @@ Examples:
           hint: `use one of ${FORMATS.join(', ')}`,
         });
       }
-      const report = opts.last
-        ? stored(ctx)
-        : (await performHealth(ctx.services(), { log: ctx.log, signal: ctx.signal, report: 'cli' })).report;
-      const text = render(report, opts.format as Format);
-      if (opts.out) {
-        writeFileSync(opts.out, text);
-        ctx.out.note(`${report.summary.line}; report written to ${opts.out}`);
-      } else if (opts.format === 'json') ctx.out.json(report);
-      else ctx.out.print(text);
+      const format = opts.format as Format;
+      const out = opts.out;
+      if (out) assertReportWritable(out);
+      // With --out the file is written first and the report stored only once that worked.
+      const deliver = out ? (r: Report) => writeReportFile(out, render(r, format)) : undefined;
+      let report: Report;
+      if (opts.last) {
+        report = stored(ctx);
+        deliver?.(report);
+      } else {
+        report = (
+          await performHealth(ctx.services(), {
+            log: ctx.log,
+            signal: ctx.signal,
+            report: 'cli',
+            ...(deliver ? { deliver } : {}),
+          })
+        ).report;
+      }
+      if (out) ctx.out.note(`${report.summary.line}; report written to ${out}`);
+      else if (format === 'json') ctx.out.json(report);
+      else ctx.out.print(render(report, format));
     });
 }
 

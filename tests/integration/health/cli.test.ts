@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { type SshdFixture, startSshd } from '../../fixtures/sshd.ts';
@@ -71,6 +71,36 @@ describe('bo health / bo report', () => {
     const bad = await runBo(['--config', cfg, 'health', 'nosuch']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown host nosuch/);
+    // A typo in --role must not be a permanent OK for Nagios.
+    const role = await runBo(['--config', cfg, 'health', '--role', 'strorage']);
+    expect(role.code).toBe(2);
+    expect(role.stdout).toBe('');
+    expect(role.stderr).toMatch(/unknown role strorage/);
+    expect(role.stderr).toMatch(/roles in the config: storage/);
+    const none = await runBo(['--config', cfg, 'health', 'mx2', '--role', 'storage']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no host to check/);
+    expect(`${role.stderr}${none.stderr}`).not.toMatch(/this is a bug| {4}at /);
+  });
+
+  it('bo report --out: a clear error when the file cannot be written, and nothing stored', async ({
+    skip,
+  }) => {
+    if (!sshd) return skip();
+    const cfg = config({}, [{ check: 'uptime', recentReboot: '1s' }]);
+    const missing = await runBo(['--config', cfg, 'report', '--out', '/nonexistent/x.html']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot write the report to \/nonexistent\/x\.html: no such directory/);
+    // The directory exists, but the name is taken by a directory: found only after the checks ran.
+    const taken = mkdtempSync(join(dir, 'taken-'));
+    const clash = await runBo(['--config', cfg, 'report', '--format', 'html', '--out', taken]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(/cannot write the report to .*: it is a directory/);
+    expect(`${missing.stderr}${clash.stderr}`).not.toMatch(/this is a bug| {4}at /);
+    expect(readdirSync(dirname(taken)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // Neither report was stored: --last finds none.
+    const last = await runBo(['--config', cfg, 'report', '--last']);
+    expect(last.stderr).toMatch(/no stored health report yet/);
   });
 
   it('bo report writes html and tells what changed since the previous report', async ({ skip }) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Config } from '../../../src/config/schema.ts';
+import { UsageError } from '../../../src/errors.ts';
 import { planHealth } from '../../../src/health/plan.ts';
 
 function config(health: unknown, extra: Record<string, unknown> = {}) {
@@ -90,6 +91,26 @@ describe('health plan', () => {
       host: 'local',
       address: '127.0.0.1',
     });
+  });
+
+  it('an unknown role or a selection that matches no host is a usage error, never "all 0 checks ok"', () => {
+    const cfg = config({});
+    const err = (() => {
+      try {
+        planHealth(cfg, { roles: ['nosuch'] });
+      } catch (e) {
+        return e as UsageError;
+      }
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err?.message).toBe('unknown role nosuch');
+    expect(err?.hint).toBe('roles in the config: storage, transmission');
+    expect(() => planHealth(cfg, { roles: ['storage', 'nosuch', 'typo'] })).toThrow(
+      /^unknown roles nosuch, typo$/,
+    );
+    expect(() => planHealth(cfg, { hosts: ['mail1'], roles: ['storage'] })).toThrow(
+      /no host to check: the selection matches none/,
+    );
   });
 
   it('with no hosts configured, the local machine is checked', () => {
