@@ -5,7 +5,7 @@ import type { Host } from '../remote/host.ts';
 import { capture } from '../remote/run.ts';
 import type { ActiveCheck, EvalContext, ProbeCheck, Sample } from './check.ts';
 import { span } from './format.ts';
-import type { HostPlan } from './plan.ts';
+import { type HostPlan, LOCAL } from './plan.ts';
 import { buildProbeScript, type ProbeSection, splitProbeOutput } from './probe.ts';
 import { checkFor } from './registry.ts';
 import type { CheckResult } from './types.ts';
@@ -142,7 +142,8 @@ async function runProbe(script: string, deps: HostRunDeps): Promise<ProbeRun> {
         status: 'ok',
         value: t1 - t0,
         unit: 'ms',
-        message: `SSH answered in ${t1 - t0}ms`,
+        // "local" runs through a local shell, not SSH: say what actually answered.
+        message: `${name === LOCAL ? 'the local shell' : 'SSH'} answered in ${t1 - t0}ms`,
       },
       split,
       timedOut: !split.complete && timeout.aborted,
@@ -154,7 +155,9 @@ async function runProbe(script: string, deps: HostRunDeps): Promise<ProbeRun> {
   } catch (err) {
     if (deps.signal.aborted) throw new CancelledError();
     const message = timeout.aborted
-      ? `no answer over SSH within ${span(deps.timeoutMs)}: host down, overloaded or firewalled?`
+      ? name === LOCAL
+        ? `no answer from the local shell within ${span(deps.timeoutMs)}: is this machine overloaded?`
+        : `no answer over SSH within ${span(deps.timeoutMs)}: host down, overloaded or firewalled?`
       : `${errorMessage(err)}${err instanceof BoError && err.hint ? ` (${err.hint})` : ''}`;
     deps.log.warn({ host: name, error: message }, 'Host unreachable');
     return {

@@ -1,10 +1,12 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Report } from './report.ts';
-import type { Status } from './types.ts';
+import type { CheckResult, Status } from './types.ts';
 
 const CODE: Record<Status, number> = { ok: 0, warn: 1, crit: 2, unknown: 3 };
 const NAMES = [
   'bo_health_status',
+  'bo_health_value',
+  'bo_health_threshold',
   'bo_health_checks',
   'bo_health_report_timestamp_seconds',
   'bo_backup_last_success_timestamp_seconds',
@@ -13,12 +15,15 @@ const NAMES = [
 
 /**
  * Prometheus gauges computed from the latest report at scrape time (no state of their own):
- * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown),
- * bo_health_checks{status}, bo_health_report_timestamp_seconds,
- * bo_backup_last_success_timestamp_seconds{job} and bo_backup_size_bytes{job}.
+ * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown), the measured
+ * bo_health_value{host,check,subject,unit} and the bo_health_threshold{…,level} it was held
+ * against (the disk forecast's hours when the forecast decided), bo_health_checks{status},
+ * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job} and
+ * bo_backup_size_bytes{job}. The report is read once per scrape.
  */
-export function registerHealthMetrics(registry: Registry, getReport: () => Report | undefined): void {
+export function registerHealthMetrics(registry: Registry, readReport: () => Report | undefined): void {
   const registers = [registry];
+  const getReport = oncePerScrape(readReport);
   // Registering again (an HTTP server restarted on reload) replaces the gauges and their source.
   for (const name of NAMES) registry.removeSingleMetric(name);
   new Gauge({
@@ -28,9 +33,39 @@ export function registerHealthMetrics(registry: Registry, getReport: () => Repor
     registers,
     collect() {
       this.reset();
-      for (const h of getReport()?.hosts ?? []) {
-        for (const r of h.results)
-          this.set({ host: r.host, check: r.check, subject: r.subject }, CODE[r.status]);
+      for (const r of results(getReport()))
+        this.set({ host: r.host, check: r.check, subject: r.subject }, CODE[r.status]);
+    },
+  });
+  new Gauge({
+    name: 'bo_health_value',
+    help: 'The value a health check measured, in its unit (%, hours, ms, days…)',
+    labelNames: ['host', 'check', 'subject', 'unit'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of results(getReport()))
+        if (r.value !== undefined)
+          this.set({ host: r.host, check: r.check, subject: r.subject, unit: r.unit ?? '' }, r.value);
+    },
+  });
+  new Gauge({
+    name: 'bo_health_threshold',
+    help: 'The warn/crit thresholds a health check value was held against (below="true": lower is worse)',
+    labelNames: ['host', 'check', 'subject', 'level', 'below'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of results(getReport())) {
+        const t = r.threshold;
+        for (const level of ['warn', 'crit'] as const) {
+          const v = t?.[level];
+          if (v !== undefined)
+            this.set(
+              { host: r.host, check: r.check, subject: r.subject, level, below: String(t?.below === true) },
+              v,
+            );
+        }
       }
     },
   });
@@ -76,4 +111,26 @@ export function registerHealthMetrics(registry: Registry, getReport: () => Repor
         if (b.sizeBytes !== undefined) this.set({ job: b.job }, b.sizeBytes);
     },
   });
+}
+
+function results(report: Report | undefined): CheckResult[] {
+  return report?.hosts.flatMap((h) => h.results) ?? [];
+}
+
+/**
+ * prom-client's registry.metrics() calls every gauge's get() (and so collect()) synchronously in
+ * one loop before its first await, so one read serves the whole scrape; the cache is dropped in
+ * the next microtask, and the next scrape reads the state database again.
+ */
+function oncePerScrape(read: () => Report | undefined): () => Report | undefined {
+  let cached: { report: Report | undefined } | undefined;
+  return () => {
+    if (!cached) {
+      cached = { report: read() };
+      queueMicrotask(() => {
+        cached = undefined;
+      });
+    }
+    return cached.report;
+  };
 }

@@ -3,7 +3,7 @@ import { forecastFull } from '../forecast.ts';
 import { approx, bytes } from '../format.ts';
 import { PSEUDO_FS, parseDfSpace, usedPercent } from '../parsers/df.ts';
 import { gradeAbove, gradeBelow, thresholdText } from '../thresholds.ts';
-import { worst } from '../types.ts';
+import { statusRank, worst } from '../types.ts';
 import { selectMounts } from './mounts.ts';
 
 /** Used space per mount; the history gives a fill-rate forecast ("full in ~3 days"). */
@@ -30,31 +30,45 @@ export const diskCheck: ProbeCheck<'disk'> = {
       });
       const byTrend = forecast ? gradeBelow(forecast.fullInMs, spec.forecastWarn, spec.forecastCrit) : 'ok';
       const status = worst([byUse, byTrend]);
+      // When the forecast decides the status, its value and thresholds are the ones reported
+      // (hours to full), so JSON and /metrics explain the status; used % stays in data.
+      const byForecast = forecast !== undefined && statusRank(byTrend) < statusRank(byUse);
+      const forecastThreshold = {
+        warn: hours(spec.forecastWarn),
+        crit: hours(spec.forecastCrit),
+        below: true,
+      };
       // Rounded up like df's Capacity column, so the numbers match what on-call sees there.
       const parts = [`${Math.ceil(used)}% used, ${bytes(r.avail)} free of ${bytes(r.size)}`];
       if (byUse !== 'ok') parts[0] += ` (${thresholdText(byUse, spec, '%')})`;
-      if (forecast && forecast.fullInMs < 30 * 86_400_000) {
+      if (forecast && (byForecast || forecast.fullInMs < 30 * 86_400_000)) {
         parts.push(`full in ${approx(forecast.fullInMs)} at +${bytes(forecast.bytesPerDay)}/day`);
+        if (byForecast) parts[parts.length - 1] += ` (${thresholdText(byTrend, forecastThreshold, 'h')})`;
       }
       if (status !== 'ok') parts.push(`find what grew: \`du -xh --max-depth=2 ${r.mount} | sort -h | tail\``);
       return result(ctx, 'disk', {
         subject: r.mount,
         status,
-        value: round(used),
-        unit: '%',
-        threshold: { warn: spec.warn, crit: spec.crit },
+        ...(byForecast
+          ? { value: hours(forecast.fullInMs), unit: 'hours', threshold: forecastThreshold }
+          : { value: round(used), unit: '%', threshold: { warn: spec.warn, crit: spec.crit } }),
         message: parts.join('; '),
         data: {
           used: r.used,
           avail: r.avail,
           size: r.size,
           fs: r.type,
+          usedPercent: round(used),
           ...(forecast ? { fullInHours: Math.round(forecast.fullInMs / 3_600_000) } : {}),
         },
       });
     });
   },
 };
+
+function hours(ms: number): number {
+  return round(ms / 3_600_000);
+}
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;

@@ -59,8 +59,20 @@ describe('disk', () => {
       ctx({ history: () => history }),
     );
     expect(root!.status).toBe('warn');
-    expect(root!.message).toMatch(/full in ~4 days at \+20 GiB\/day/);
+    expect(root!.message).toMatch(/full in ~4 days at \+20 GiB\/day \(warn ≤ 120h\)/);
     expect(root!.data?.fullInHours).toBe(Math.round((avail / (20 * 2 ** 30)) * 24));
+    // The forecast decided: its value and thresholds are the result's, used % moves to data.
+    expect(root).toMatchObject({ unit: 'hours', threshold: { warn: 120, crit: 24, below: true } });
+    expect(root!.value).toBeCloseTo((avail / (20 * 2 ** 30)) * 24, 0);
+    expect(root!.data?.usedPercent).toBeCloseTo(23.3, 0);
+    // Space decides when it is the worse (or equal) reason: the % thresholds stay.
+    const [full] = evaluate(
+      'disk',
+      fx('df-PT-B1.debian12.txt'),
+      { mounts: ['/'], forecastWarn: '5d', warn: 20 },
+      ctx({ history: () => history }),
+    );
+    expect(full).toMatchObject({ status: 'warn', unit: '%', threshold: { warn: 20, crit: 90 } });
   });
 
   it('an explicit mount list includes pseudo filesystems; exclude drops mounts', () => {
