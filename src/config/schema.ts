@@ -601,13 +601,27 @@ export const EmailNotifier = z.strictObject({
   timeout: Duration.prefault('30s'),
 });
 export type EmailNotifier = z.infer<typeof EmailNotifier>;
-export const HealthchecksNotifier = z.strictObject({
-  type: z.literal('healthchecks'),
-  url: UrlOrSecret.describe(
-    'Ping URL (healthchecks.io style): success → URL, start → URL/start, failure → URL/fail',
-  ),
-  timeout: Duration.prefault('10s'),
-});
+export const HealthchecksNotifier = z
+  .strictObject({
+    type: z.literal('healthchecks'),
+    url: UrlOrSecret.optional().describe(
+      'Ping URL (healthchecks.io style): success → URL, start → URL/start, failure → URL/fail, each with the run id as rid',
+    ),
+    urls: z
+      .strictObject({
+        start: UrlOrSecret.optional().describe('Pinged when a run starts (none when absent)'),
+        success: UrlOrSecret.describe('Pinged when a run succeeds'),
+        fail: UrlOrSecret.optional().describe('Pinged when a run fails (none when absent)'),
+      })
+      .optional()
+      .describe(
+        'Instead of url: an explicit URL per event (other monitors, or separate checks), used as given',
+      ),
+    timeout: Duration.prefault('10s'),
+  })
+  .refine((n) => (n.url === undefined) !== (n.urls === undefined), {
+    message: 'give either url (the base ping URL) or urls (start/success/fail), not both',
+  });
 export type HealthchecksNotifier = z.infer<typeof HealthchecksNotifier>;
 export const Notifier = z.discriminatedUnion('type', [WebhookNotifier, EmailNotifier, HealthchecksNotifier]);
 export type Notifier = z.infer<typeof Notifier>;

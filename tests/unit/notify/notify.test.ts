@@ -125,6 +125,31 @@ describe('notifiers', () => {
       'ping https://hc-ping.com/… start (files1-share)',
     ]);
   });
+
+  it('healthchecks: explicit start/success/fail URLs; an event without one is not pinged', () => {
+    const hc = make({
+      type: 'healthchecks',
+      urls: { success: 'https://mon.example/ok/1', fail: 'https://alerts.example/bad/1' },
+    });
+    expect(hc.deliveries({ ...job, phase: 'start' })).toEqual([]);
+    expect(hc.deliveries({ ...job, phase: 'success' }).map((d) => d.what)).toEqual([
+      'ping https://mon.example/… success (files1-share)',
+    ]);
+    expect(hc.deliveries(job).map((d) => d.what)).toEqual([
+      'ping https://alerts.example/… fail (files1-share)',
+    ]);
+    for (const bad of [
+      { type: 'healthchecks' },
+      { type: 'healthchecks', url: 'https://hc-ping.com/a', urls: { success: 'https://hc-ping.com/b' } },
+    ]) {
+      const parsed = NotifierSchema.safeParse(bad);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.message).toMatch(/either url .* or urls/);
+    }
+    expect(
+      NotifierSchema.safeParse({ type: 'healthchecks', urls: { start: 'https://x.example/s' } }).success,
+    ).toBe(false);
+  });
 });
 
 describe('dispatch', () => {
