@@ -8,9 +8,13 @@
  * Restored: content (sparse files stay sparse: holes are never written, the size is set with
  * ftruncate), modes including setuid/setgid/sticky, numeric uid/gid when `preserveOwner`,
  * mtimes of files, directories (applied at the end, deepest first) and symlinks, hardlinks as
- * links, fifos (with mkfifo(1)). Not restored: device nodes (skipped, listed in `warnings`) and
- * extended attributes/ACLs: Node cannot set them without a native addon. Restoring onto a server
- * with its own tar (`--to-host`) restores both.
+ * links, fifos (with mkfifo(1)), device nodes when running as root (with mknod(1); otherwise
+ * skipped and listed in `warnings`). Not restored: extended attributes/ACLs: Node cannot set
+ * them without a native addon (the caller warns). Restoring onto a server with its own tar
+ * (`--to-host`) restores them.
+ *
+ * Files are written under a temporary name and get their real name only once their content
+ * matched the index (see tar-fs.ts): a failed restore leaves no partly written file behind.
  *
  * Refused (IntegrityError/BoError naming the entry; extraction stops): absolute names, `..`,
  * empty names, writes through symlinks (archive or pre-existing), hardlinks to anything this run
@@ -37,8 +41,10 @@ export interface ExtractOptions {
   preserveOwner?: boolean | undefined;
   /** The index entry for a member: every extracted entry must have one of the same type, files the same SHA-256. */
   expect?: ((path: string) => IndexEntry | undefined) | undefined;
-  /** Called after each entry is in place, with its content bytes. */
-  onEntry?: ((path: string, bytes: number) => void) | undefined;
+  /** Called after each entry is in place, with its type and content bytes. */
+  onEntry?: ((path: string, bytes: number, type: TarEntry['type']) => void) | undefined;
+  /** Called as content bytes of selected files are read (for progress). */
+  onData?: ((bytes: number) => void) | undefined;
 }
 
 export interface ExtractStats {
@@ -47,9 +53,10 @@ export interface ExtractStats {
   symlinks: number;
   hardlinks: number;
   fifos: number;
+  devices: number;
   /** Content bytes written (apparent sizes). */
   bytes: number;
-  /** Entries not restored (device nodes, fifos without mkfifo), one message each. */
+  /** Entries not restored (device nodes unless root, fifos without mkfifo), one message each. */
   warnings: string[];
 }
 
@@ -57,6 +64,8 @@ interface OpenFile {
   rel: string;
   entry: TarEntry;
   fh: FileHandle;
+  /** Where the content is written until `commitFile` renames it onto `rel`. */
+  temp: string;
   chown: boolean;
   /** Only when verifying against the index. */
   hash: ContentHash | undefined;
@@ -88,6 +97,7 @@ export async function extractTar(
     symlinks: 0,
     hardlinks: 0,
     fifos: 0,
+    devices: 0,
     bytes: 0,
     warnings: [],
   };
@@ -113,14 +123,15 @@ export async function extractTar(
       const as = expected ? ` (the index has a ${expected.type})` : '';
       throw new IntegrityError(`archive entry ${rel} (${e.type}) is not in the index${as}`);
     }
-    const done = (bytes: number) => opts.onEntry?.(rel, bytes);
+    const done = (bytes: number) => opts.onEntry?.(rel, bytes, e.type);
     switch (e.type) {
       case 'file': {
-        const { fh, chown } = await tree.createFile(rel, e);
+        const { fh, chown, temp } = await tree.createFile(rel, e);
         file = {
           rel,
           entry: e,
           fh,
+          temp,
           chown,
           hash: opts.expect ? new ContentHash() : undefined,
           sha256: expected?.sha256,
@@ -148,8 +159,12 @@ export async function extractTar(
         stats.warnings.push(`${rel}: fifo not restored (mkfifo is not available)`);
         return;
       default:
+        if (await tree.device(rel, e)) {
+          stats.devices++;
+          return done(0);
+        }
         stats.warnings.push(
-          `${rel}: ${e.type} device ${e.devmajor},${e.devminor} not restored (bo cannot create device nodes)`,
+          `${rel}: ${e.type} device ${e.devmajor},${e.devminor} not restored (device nodes need root and mknod)`,
         );
     }
   }
@@ -163,6 +178,7 @@ export async function extractTar(
       });
     f.writing.catch(() => {}); // reported by the task that finishes the file
     f.hash?.update(data, offset);
+    opts.onData?.(data.length);
     if (tasks.bytes > MAX_QUEUED) {
       await f.writing.catch(() => {});
       await tasks.throttle(MAX_TASKS, MAX_QUEUED);
@@ -174,15 +190,23 @@ export async function extractTar(
     const { entry, fh } = f;
     const actual = f.hash?.digest(entry.size);
     const matches = !f.hash || actual === f.sha256;
+    const finished = Promise.withResolvers<boolean>();
+    const committed = tree.commitFile(f.rel, f.temp, finished.promise);
     tasks.run(async () => {
       try {
         await f.writing;
-        if (!matches) return;
-        if (entry.sparse) await fh.truncate(entry.size);
-        await tree.finishFile(fh, entry, f.chown);
+        if (matches) {
+          if (entry.sparse) await fh.truncate(entry.size);
+          await tree.finishFile(fh, entry, f.chown);
+        }
+      } catch (err) {
+        finished.resolve(false);
+        throw err;
       } finally {
-        await fh.close();
+        await fh.close().catch(() => {});
       }
+      finished.resolve(matches);
+      await committed;
     });
     if (!matches) {
       throw new IntegrityError(
@@ -191,7 +215,7 @@ export async function extractTar(
     }
     stats.files++;
     stats.bytes += entry.size;
-    opts.onEntry?.(f.rel, entry.size);
+    opts.onEntry?.(f.rel, entry.size, 'file');
     await tasks.throttle(MAX_TASKS, MAX_QUEUED);
   }
 
@@ -220,8 +244,13 @@ export async function extractTar(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (file) {
-      const { writing, fh } = file;
-      tasks.run(() => writing.catch(() => {}).then(() => fh.close()));
+      const { writing, fh, temp } = file;
+      tasks.run(() =>
+        writing
+          .catch(() => {})
+          .then(() => fh.close())
+          .finally(() => tree.discard(temp)),
+      );
     }
     await tasks.settle();
   }

@@ -4,6 +4,13 @@
  * cached for the run), whatever already sits at an entry's own path is removed without being
  * followed, and files are created with O_CREAT | O_EXCL | O_NOFOLLOW.
  *
+ * Files are written under a temporary name in their directory (`.bo-partial-<pid>-<n>`) and
+ * renamed onto their real name only once their content matched the index (`commitFile`), so a
+ * failed restore never leaves a half-written file under a real name. The rename runs in the
+ * background with the file's other finishing work; every later operation on that name, below it
+ * or linking to it first waits for it (`#settle`), which keeps the name operations in archive
+ * order.
+ *
  * Assumes no other process rearranges the target directory while the restore runs (the checks
  * are lstat-based: Node has no openat()).
  */
@@ -36,6 +43,9 @@ export class SafeTree {
   readonly #plain = new Set<string>();
   readonly #uid = process.geteuid?.() ?? -1;
   readonly #gid = process.getegid?.() ?? -1;
+  /** Files whose rename onto their real name is still running (bounded by the extractor's tasks). */
+  readonly #committing = new Map<string, Promise<void>>();
+  #temps = 0;
 
   /** `rootSetgid`: the target directory has the setgid bit (its new entries inherit its group). */
   constructor(root: string, preserveOwner: boolean, rootSetgid: boolean) {
@@ -49,26 +59,64 @@ export class SafeTree {
   }
 
   /**
-   * Creates a regular file for writing, with its permission bits (special bits and the owner
-   * come with `finishFile`). Something already at the path is removed, never followed, and only
-   * then is the create retried: O_EXCL fails on any existing name, dangling symlinks included.
+   * Creates a regular file for writing under a fresh temporary name in its directory, with its
+   * permission bits (special bits and the owner come with `finishFile`, the real name with
+   * `commitFile`).
    */
-  async createFile(rel: string, e: Meta): Promise<{ fh: FileHandle; chown: boolean }> {
+  async createFile(rel: string, e: Meta): Promise<{ fh: FileHandle; chown: boolean; temp: string }> {
     if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
+    await this.#settle(rel);
     await this.#parents(rel, true);
-    const abs = this.abs(rel);
+    const dir = this.abs(parentOf(rel));
     const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(abs, flags, e.mode & 0o777);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      await this.#clear(rel, false);
-      fh = await fsp.open(abs, flags, e.mode & 0o777);
+    for (;;) {
+      const temp = `${dir}/.bo-partial-${process.pid}-${++this.#temps}`;
+      try {
+        const fh = await fsp.open(temp, flags, e.mode & 0o777);
+        const owned = this.#plain.has(parentOf(rel)) && e.uid === this.#uid && e.gid === this.#gid;
+        return { fh, chown: this.#owner && !owned, temp };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // else a leftover: next name
+      }
     }
-    this.#made.add(rel);
-    const owned = this.#plain.has(parentOf(rel)) && e.uid === this.#uid && e.gid === this.#gid;
-    return { fh, chown: this.#owner && !owned };
+  }
+
+  /**
+   * Renames a file onto its real name once `done` resolves true (false: removes it), replacing
+   * (never following) what is there. Returns at once; later operations on the name wait for it.
+   */
+  commitFile(rel: string, temp: string, done: Promise<boolean>): Promise<void> {
+    const commit = (async () => {
+      if (!(await done)) {
+        await this.discard(temp);
+        return;
+      }
+      try {
+        await fsp.rename(temp, this.abs(rel));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        await this.#clear(rel, false); // a directory in the way: only an empty one is replaced
+        await fsp.rename(temp, this.abs(rel));
+      }
+      this.#made.add(rel);
+    })();
+    const tracked = commit
+      .catch(async (err: unknown) => {
+        await fsp.unlink(temp).catch(() => {});
+        throw err;
+      })
+      .finally(() => {
+        if (this.#committing.get(rel) === tracked) this.#committing.delete(rel);
+      });
+    tracked.catch(() => {}); // reported by the extractor's task
+    this.#committing.set(rel, tracked);
+    return tracked;
+  }
+
+  /** Removes a temporary file that will not be committed. */
+  async discard(temp: string): Promise<void> {
+    await fsp.unlink(temp).catch(() => {});
   }
 
   /**
@@ -88,6 +136,7 @@ export class SafeTree {
 
   /** Creates (or keeps) a directory; its mode, owner and times are applied by `finishDirs`. */
   async mkdir(rel: string, e: Meta): Promise<void> {
+    await this.#settle(rel);
     await this.#parents(rel, true);
     if (!(await this.#clear(rel, true))) await this.#mkdir(rel, 0o700);
     this.#dirs.add(rel);
@@ -115,6 +164,7 @@ export class SafeTree {
   async hardlink(rel: string, target: string): Promise<void> {
     const refuse = (why: string) => new IntegrityError(`refusing hardlink ${rel} -> ${target}: ${why}`);
     if (target === rel || target === ROOT) throw refuse('it points to itself');
+    await this.#settle(target);
     await this.#parents(target, false, `hardlink ${rel} -> ${target}`);
     const st = await fsp.lstat(this.abs(target)).catch(() => undefined);
     if (!st || !this.#made.has(target)) {
@@ -133,15 +183,31 @@ export class SafeTree {
 
   /** Creates a fifo with mkfifo(1) (Node has no mkfifo); false when that is not possible. */
   async fifo(rel: string, e: Meta): Promise<boolean> {
+    return await this.#special(rel, e, 'fifo', ['mkfifo', '-m', '600', '--', this.abs(rel)]);
+  }
+
+  /**
+   * Creates a character or block device with mknod(1); false unless running as root (the only
+   * case where the kernel allows it) with mknod available.
+   */
+  async device(rel: string, e: Meta & Pick<TarEntry, 'type' | 'devmajor' | 'devminor'>): Promise<boolean> {
+    if (this.#uid !== 0) return false;
+    const kind = e.type === 'char' ? 'c' : 'b';
+    const args = ['mknod', '-m', '600', '--', this.abs(rel), kind, String(e.devmajor), String(e.devminor)];
+    return await this.#special(rel, e, e.type === 'char' ? 'char' : 'block', args);
+  }
+
+  async #special(rel: string, e: Meta, kind: 'fifo' | 'char' | 'block', argv: string[]): Promise<boolean> {
     await this.#prepare(rel);
     const abs = this.abs(rel);
     try {
-      await run('mkfifo', ['-m', '600', '--', abs]);
+      await run(argv[0]!, argv.slice(1));
     } catch {
       return false;
     }
     const st = await fsp.lstat(abs);
-    if (!st.isFIFO()) throw new IntegrityError(`${rel} changed while it was being restored`);
+    const ok = kind === 'fifo' ? st.isFIFO() : kind === 'char' ? st.isCharacterDevice() : st.isBlockDevice();
+    if (!ok) throw new IntegrityError(`${rel} changed while it was being restored`);
     this.#made.add(rel);
     if (this.#owner) await fsp.lchown(abs, e.uid, e.gid);
     await fsp.chmod(abs, e.mode);
@@ -171,8 +237,15 @@ export class SafeTree {
 
   async #prepare(rel: string): Promise<void> {
     if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
+    await this.#settle(rel);
     await this.#parents(rel, true);
     await this.#clear(rel, false);
+  }
+
+  /** Waits for pending renames onto `rel` or one of its ancestors (failures are the extractor's to report). */
+  async #settle(rel: string): Promise<void> {
+    if (this.#committing.size === 0) return;
+    for (const p of [...ancestors(rel), rel]) await this.#committing.get(p)?.catch(() => {});
   }
 
   async #mkdir(rel: string, mode: number): Promise<void> {

@@ -11,19 +11,27 @@
  * hardlinks whose target is unsafe or not an earlier non-directory entry of the archive;
  * anything malformed or truncated. Symlink targets themselves may point anywhere.
  *
- * The guard cannot see the server's filesystem: symlinks already there are the remote tar's
- * business (GNU tar replaces them rather than writing through them).
+ * The guard cannot see the server's filesystem. GNU tar replaces a symlink that sits where the
+ * archive has an entry, but follows one that sits at an intermediate directory of a member (a
+ * `--path` restore of /tmp/x/… has no entry for `tmp`): the restore checks those on the server
+ * before tar starts, and uses `onEvent` to refuse entries its check did not cover (see
+ * jobs/restore-remote.ts).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { CancelledError, IntegrityError } from '../errors.ts';
 import { createEntryHasher } from './tar-hash.ts';
 import type { IndexEntry } from './tar-index.ts';
 import { ancestors, MemberSet, normalizeMember, ROOT } from './tar-path.ts';
-import { type TarEntry, TarReader } from './tar-reader.ts';
+import { type TarEntry, type TarEvent, TarReader } from './tar-reader.ts';
 
 export interface TarGuardOptions {
   /** Each entry as it completes, with the SHA-256 of files; throwing stops the stream. */
   onEntry?: ((e: IndexEntry) => void) | undefined;
+  /**
+   * Every reader event, before any of its bytes are forwarded: throwing on an `entry` event
+   * refuses that entry with nothing of it sent on.
+   */
+  onEvent?: ((ev: TarEvent) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -39,6 +47,7 @@ export function createTarGuard(opts: TarGuardOptions = {}): Transform {
       try {
         for (const ev of reader.write(chunk)) {
           if (ev.type === 'entry') check(ev.entry);
+          opts.onEvent?.(ev);
           push(ev);
         }
       } catch (err) {

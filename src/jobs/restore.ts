@@ -1,23 +1,27 @@
 import { mkdir, readdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { extractTar } from '../archive/extract.ts';
-import { createTarGuard } from '../archive/tar-guard.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
 import { decodeStages, openVerified, readIndex } from '../catalog/objects.ts';
 import { BoError, errorMessage, IntegrityError, isAbortError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
-import { parseCaps, probeCommand, tarExtractCommand } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
-import { collectTail } from '../remote/stderr-tail.ts';
 import type { Storage } from '../storage/storage.ts';
-import { allOrAbort } from './all-or-abort.ts';
+import { extractOnHost } from './restore-remote.ts';
 
 export type RestoreTarget = { kind: 'local'; dir: string } | { kind: 'host'; host: Host; dir: string };
+
+export interface RestoreProgress {
+  /** Regular files restored so far, of `totalFiles`. */
+  files: number;
+  /** Content bytes read so far (sparse holes counted when their file ends), of `totalBytes`. */
+  bytes: number;
+  totalFiles: number;
+  totalBytes: number;
+}
 
 export interface RestoreRequest {
   storage: Storage;
@@ -29,13 +33,17 @@ export interface RestoreRequest {
   identities?: AgeIdentity[] | undefined;
   signal: AbortSignal;
   log: Logger;
-  onProgress?: (p: { files: number; bytes: number; totalFiles: number; totalBytes: number }) => void;
+  onProgress?: (p: RestoreProgress) => void;
 }
 
 export interface RestoreResult {
   files: number;
   bytes: number;
   target: string;
+  /** Files restored besides the selection because selected hardlinks point to them. */
+  added: string[];
+  /** What was not restored as stored (device nodes without root, xattrs locally), one line each. */
+  warnings: string[];
 }
 
 /** Archive member name for a user-given path: "/srv/share/" → "srv/share". */
@@ -43,7 +51,7 @@ export function memberPath(p: string): string {
   return p.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-function selected(path: string, include: string[]): boolean {
+function selected(path: string, include: readonly string[]): boolean {
   return include.length === 0 || include.some((i) => path === i || path.startsWith(`${i}/`));
 }
 
@@ -58,22 +66,32 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   decodeStages(ref.manifest, ref.manifest.compression, req.identities); // fails early without an identity
 
   const index = await readIndex(storage, ref, req.identities, signal);
-  const wanted = new Map<string, IndexEntry>();
-  for (const e of index) if (selected(e.path, include)) wanted.set(e.path, e);
   for (const i of include) {
     if (!index.some((e) => selected(e.path, [i])))
       throw new UsageError(`path /${i} is not in backup ${ref.job}/${ref.id}`);
   }
+  const { wanted, added } = selection(index, include);
+  include.push(...added);
   const wantedFiles = [...wanted.values()].filter((e) => e.type === 'file');
   const totalBytes = wantedFiles.reduce((n, e) => n + e.size, 0);
   await prepareTarget(req.target, req.force ?? false, signal);
 
   const seen = new Set<string>();
-  let bytes = 0;
-  const onEntry = (path: string, size: number) => {
+  const progress: RestoreProgress = { files: 0, bytes: 0, totalFiles: wantedFiles.length, totalBytes };
+  let fileBytes = 0; // of the file being read, to count its holes when it ends
+  const onData = (n: number) => {
+    progress.bytes += n;
+    fileBytes += n;
+    req.onProgress?.(progress);
+  };
+  const onEntry = (path: string, size: number, type: IndexEntry['type']) => {
     seen.add(path);
-    bytes += size;
-    req.onProgress?.({ files: seen.size, bytes, totalFiles: wantedFiles.length, totalBytes });
+    if (type === 'file') {
+      progress.files++;
+      progress.bytes += size - fileBytes;
+    }
+    fileBytes = 0;
+    req.onProgress?.(progress);
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
@@ -83,16 +101,29 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
     decodeStages(ref.manifest, ref.manifest.compression, req.identities),
   );
   log.info({ job: ref.job, backupId: ref.id, target: describe(req.target) }, 'Restore started');
+  const warnings: string[] = [];
   try {
     if (req.target.kind === 'local') {
-      await extractTar(plain, req.target.dir, {
+      const stats = await extractTar(plain, req.target.dir, {
         signal: sig,
         include,
         expect: (p) => wanted.get(p),
         onEntry,
+        onData,
       });
+      warnings.push(...stats.warnings.map((w) => `/${w}`), ...xattrWarning(wanted.values()));
     } else {
-      await extractOnHost(plain, req.target, include, wanted, onEntry, sig, () => ac.abort());
+      await extractOnHost(plain, {
+        host: req.target.host,
+        dir: req.target.dir,
+        include,
+        wanted,
+        isSelected: (p) => selected(p, include),
+        onEntry: (e) => onEntry(e.path, e.size, e.type),
+        onData,
+        signal: sig,
+        abort: () => ac.abort(),
+      });
     }
   } catch (err) {
     ac.abort(err);
@@ -121,8 +152,56 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
       ),
     );
   }
-  log.info({ files: seen.size, bytes }, 'Restore verified');
-  return { files: wantedFiles.length, bytes: totalBytes, target: describe(req.target) };
+  for (const w of warnings)
+    log.warn({ job: ref.job, backupId: ref.id, warning: w }, 'Not restored as stored');
+  log.info({ files: progress.files, bytes: progress.bytes }, 'Restore verified');
+  return {
+    files: wantedFiles.length,
+    bytes: totalBytes,
+    target: describe(req.target),
+    added: added.map((p) => `/${p}`),
+    warnings,
+  };
+}
+
+/**
+ * The index entries to restore for `include`, plus the files that selected hardlinks point to
+ * when those are not selected themselves: a hardlink can only be made to a file the restore
+ * wrote (tar stores the content once, with the first name).
+ */
+export function selection(
+  index: readonly IndexEntry[],
+  include: readonly string[],
+): { wanted: Map<string, IndexEntry>; added: string[] } {
+  const wanted = new Map<string, IndexEntry>();
+  for (const e of index) if (selected(e.path, include)) wanted.set(e.path, e);
+  const added: string[] = [];
+  const targets = new Set<string>();
+  for (const e of wanted.values())
+    if (e.type === 'hardlink' && e.linkpath && !wanted.has(e.linkpath)) targets.add(e.linkpath);
+  if (targets.size === 0) return { wanted, added };
+  for (const e of index) {
+    if (targets.has(e.path) && !wanted.has(e.path)) {
+      wanted.set(e.path, e);
+      added.push(e.path);
+    }
+  }
+  return { wanted, added };
+}
+
+/** Local restores cannot set xattrs/ACLs (Node has no API for them): say so when the index has any. */
+function xattrWarning(entries: Iterable<IndexEntry>): string[] {
+  let count = 0;
+  let first: IndexEntry | undefined;
+  for (const e of entries) {
+    if (!e.xattrs?.length) continue;
+    count++;
+    first ??= e;
+  }
+  if (!first) return [];
+  return [
+    `${count} entr${count === 1 ? 'y has' : 'ies have'} extended attributes or ACLs that a local restore does not apply (e.g. /${first.path}: ${first.xattrs!.join(', ')}); restore with --to-host to keep them`,
+  ];
 }
 
 function failed(target: RestoreTarget, err: unknown): BoError {
@@ -151,43 +230,4 @@ async function prepareTarget(t: RestoreTarget, force: boolean, signal: AbortSign
       `target ${t.host.name}:${t.dir} is not empty; pass --force to restore into it anyway`,
     );
   }
-}
-
-async function extractOnHost(
-  plain: Readable,
-  target: Extract<RestoreTarget, { kind: 'host' }>,
-  include: string[],
-  wanted: Map<string, IndexEntry>,
-  onEntry: (path: string, size: number) => void,
-  signal: AbortSignal,
-  abort: () => void,
-): Promise<void> {
-  const caps = parseCaps((await target.host.run(probeCommand(), { signal })).stdout);
-  const proc = await target.host.exec(
-    tarExtractCommand({ dir: target.dir, asRoot: caps.root, caps, paths: include }),
-    {
-      signal,
-    },
-  );
-  const stderr = collectTail(proc.stderr);
-  const guard = createTarGuard({
-    signal,
-    onEntry: (e: IndexEntry) => {
-      if (!selected(e.path, include)) return;
-      const expected = wanted.get(e.path);
-      if (e.type === 'file' && expected?.sha256 && e.sha256 !== expected.sha256) {
-        throw new IntegrityError(`/${e.path}: content SHA-256 does not match the index`);
-      }
-      onEntry(e.path, e.size);
-    },
-  });
-  const [, exit] = await allOrAbort(
-    [pipeline(plain, guard, proc.stdin, { signal }), proc.done] as const,
-    () => {
-      abort();
-      proc.kill();
-    },
-  );
-  if (exit.code !== 0)
-    throw new BoError(`tar -x on ${target.host.name} exited ${exit.code}: ${stderr().trim().slice(-2000)}`);
 }
