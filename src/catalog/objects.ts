@@ -1,11 +1,12 @@
 import type { Duplex, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { createDecryptStream } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { createDecompressor } from '../archive/compress.ts';
 import { HashingStream } from '../archive/hash.ts';
 import { type IndexEntry, parseIndexLine } from '../archive/tar-index.ts';
-import { IntegrityError, UsageError } from '../errors.ts';
+import { BoError, errorMessage, IntegrityError, isAbortError, NotFoundError, UsageError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { BackupRef } from './backups.ts';
 import type { Manifest, StoredObject } from './manifest.ts';
@@ -65,7 +66,9 @@ export function decodeStages(
 
 /**
  * Reads and verifies a backup's file index. The object is checked against the manifest before
- * any entry is returned, so a corrupted index never drives a restore.
+ * any entry is returned, so a corrupted index never drives a restore. A corrupted or truncated
+ * object usually fails first in the decompressor or the line parser, before the end of the
+ * object is hashed: the object is then read again in full to name the real cause.
  */
 export async function readIndex(
   storage: Storage,
@@ -73,8 +76,26 @@ export async function readIndex(
   identities: AgeIdentity[] | undefined,
   signal?: AbortSignal,
 ): Promise<IndexEntry[]> {
-  const read = await openVerified(storage, ref, ref.manifest.index, signal);
-  const plain = chainStreams(read.stream, decodeStages(ref.manifest, 'zstd', identities));
+  const obj = ref.manifest.index;
+  const stages = decodeStages(ref.manifest, 'zstd', identities);
+  const read = await openVerified(storage, ref, obj, signal);
+  try {
+    const entries = await parseIndex(chainStreams(read.stream, stages));
+    read.check();
+    return entries;
+  } catch (err) {
+    if (signal?.aborted || isAbortError(err) || err instanceof NotFoundError) throw err;
+    const stored = await checkStored(storage, ref, obj, signal);
+    if (stored) throw new IntegrityError(`index ${errorMessage(stored)}`, { cause: err });
+    if (err instanceof BoError) throw err; // intact object: e.g. the wrong age identity
+    throw new IntegrityError(
+      `index ${ref.job}/${ref.id}/${obj.key} cannot be decoded: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+async function parseIndex(plain: Readable): Promise<IndexEntry[]> {
   const entries: IndexEntry[] = [];
   let rest = '';
   const decoder = new TextDecoder();
@@ -85,6 +106,27 @@ export async function readIndex(
   }
   rest += decoder.decode();
   if (rest) entries.push(parseIndexLine(rest));
-  read.check();
   return entries;
+}
+
+/**
+ * Reads a stored object to its end and returns the IntegrityError that its size or SHA-256 gives
+ * against the manifest, or undefined when it matches (read errors propagate).
+ */
+export async function checkStored(
+  storage: Storage,
+  ref: BackupRef,
+  obj: StoredObject,
+  signal?: AbortSignal,
+): Promise<IntegrityError | undefined> {
+  const read = await openVerified(storage, ref, obj, signal);
+  read.stream.resume();
+  await finished(read.stream);
+  try {
+    read.check();
+    return undefined;
+  } catch (err) {
+    if (err instanceof IntegrityError) return err;
+    throw err;
+  }
 }
