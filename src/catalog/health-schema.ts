@@ -51,4 +51,19 @@ CREATE TABLE IF NOT EXISTS health_reports (
 );
 CREATE INDEX IF NOT EXISTS health_reports_by_origin ON health_reports (origin, at);`,
   },
+  {
+    version: 23,
+    name: 'health alert outbox (alerts not yet delivered, per notifier, retried on later runs)',
+    sql: `
+CREATE TABLE IF NOT EXISTS health_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  notifier TEXT NOT NULL,
+  alert TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  claimed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS health_outbox_by_notifier ON health_outbox (notifier, id);`,
+  },
 ];

@@ -151,7 +151,12 @@ function loadStates(db: StateDb): Map<string, StateRow> {
   return new Map(rows.map((r) => [resultKey({ host: r.host, check: r.check_name, subject: r.subject }), r]));
 }
 
+/** Runs `fn` in one write transaction; inside an open one it simply joins it. */
 export function transaction(db: StateDb, fn: () => void): void {
+  if (db.isTransaction) {
+    fn();
+    return;
+  }
   db.exec('BEGIN IMMEDIATE');
   try {
     fn();

@@ -9,17 +9,17 @@ import { performHealth } from './service.ts';
  */
 export async function runHealthJob(name: string, job: HealthJob, ctx: JobRunContext): Promise<JobRunResult> {
   ctx.onProgress?.({ phase: 'checking', bytes: 0, files: 0 });
-  const { report, transitions, notifications } = await performHealth(ctx.services, {
+  const { report, transitions, delivery } = await performHealth(ctx.services, {
     log: ctx.log.child({ job: name }),
     signal: ctx.signal,
     select: { hosts: job.hosts, roles: job.roles },
     alerts: true,
     report: 'daemon',
   });
-  const failed = notifications.filter((n) => !n.ok).length;
-  const alerts =
-    transitions.length > 0
-      ? `; ${transitions.length} alert(s)${failed ? `, ${failed} undelivered` : ''}`
-      : '';
-  return { summary: `${report.summary.line}${alerts}` };
+  const parts = [report.summary.line];
+  if (transitions.length > 0) parts.push(`${transitions.length} alert(s)`);
+  // Counted per notifier: one alert for two notifiers is two deliveries.
+  if (delivery?.late) parts.push(`${delivery.late} delayed alert(s) delivered`);
+  if (delivery?.pending) parts.push(`${delivery.pending} undelivered, kept for the next run`);
+  return { summary: parts.join('; ') };
 }

@@ -1,10 +1,8 @@
 import { openStateDb, type StateDb } from '../catalog/db.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type DeliveryOutcome, dispatch } from '../notify/dispatch.ts';
-import { notifiersFor } from '../notify/registry.ts';
 import type { Services } from '../services.ts';
-import { evaluateAlerts } from './alerts.ts';
+import { type AlertDelivery, deliverAlerts, evaluateAlerts } from './alerts.ts';
 import { historyReader, pruneHistory, recordResults } from './history.ts';
 import { type HealthSelection, planHealth } from './plan.ts';
 import { proofReader } from './proofs.ts';
@@ -35,7 +33,8 @@ export interface HealthOutcome {
   transitions: Transition[];
   /** False when the state database could not be opened: nothing recorded, no forecasts or changes. */
   recorded: boolean;
-  notifications: DeliveryOutcome[];
+  /** What the alert outbox did (runs with `alerts` and a state database). */
+  delivery?: AlertDelivery | undefined;
 }
 
 /**
@@ -67,10 +66,13 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
       const previous = opts.report ? previousStatuses(db, opts.report, results, now) : undefined;
       recordResults(db, results, now);
       if (opts.alerts) {
-        transitions = evaluateAlerts(db, results, now, {
-          debounce: config.health.debounce,
-          reminderMs: config.health.reminder,
-        });
+        transitions = evaluateAlerts(
+          db,
+          results,
+          now,
+          { debounce: config.health.debounce, reminderMs: config.health.reminder },
+          config.health.notify,
+        );
       }
       report = buildReport(run, previous);
       pruneHistory(db, now, config.health.history);
@@ -80,20 +82,17 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
       report = buildReport(run);
       opts.deliver?.(report);
     }
-    let notifications: DeliveryOutcome[] = [];
-    if (transitions.length > 0) {
-      for (const t of transitions)
-        opts.log.info(
-          { host: t.host, check: t.check, subject: t.subject, from: t.from, to: t.to, kind: t.kind },
-          'Health state changed',
-        );
-      notifications = await dispatch(
-        notifiersFor(config, config.health.notify),
-        { type: 'health', alerts: transitions, summary: report.summary.line },
-        { log: opts.log, clock },
+    for (const t of transitions)
+      opts.log.info(
+        { host: t.host, check: t.check, subject: t.subject, from: t.from, to: t.to, kind: t.kind },
+        'Health state changed',
       );
-    }
-    return { run, report, transitions, recorded: db !== undefined, notifications };
+    // Every alerting run drains the outbox, also when it has no alerts of its own.
+    const delivery =
+      db && opts.alerts
+        ? await deliverAlerts(db, config, { summary: report.summary.line, at: now }, { log: opts.log, clock })
+        : undefined;
+    return { run, report, transitions, recorded: db !== undefined, delivery };
   } finally {
     db?.close();
   }

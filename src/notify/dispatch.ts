@@ -20,6 +20,8 @@ export interface DeliveryOutcome {
   ok: boolean;
   attempts: number;
   error?: string;
+  /** The alerts (indexes in the health event) the delivery carried; absent: all. */
+  alerts?: readonly number[];
 }
 
 /**
@@ -48,6 +50,7 @@ export async function dispatch(
       continue;
     }
     for (const d of deliveries) {
+      const covers = d.alerts ? { alerts: d.alerts } : {};
       jobs.push(
         (async (): Promise<DeliveryOutcome> => {
           let last = '';
@@ -59,7 +62,7 @@ export async function dispatch(
                   { notifier: n.name, what: d.what, attempt: i },
                   'Notification delivered after retry',
                 );
-              return { notifier: n.name, what: d.what, ok: true, attempts: i };
+              return { notifier: n.name, what: d.what, ok: true, attempts: i, ...covers };
             } catch (err) {
               last = errorMessage(err);
               const retry =
@@ -68,15 +71,16 @@ export async function dispatch(
                 { notifier: n.name, what: d.what, attempt: i, error: last, retry },
                 'Notification failed',
               );
-              if (!retry) return { notifier: n.name, what: d.what, ok: false, attempts: i, error: last };
+              if (!retry)
+                return { notifier: n.name, what: d.what, ok: false, attempts: i, error: last, ...covers };
               try {
                 await opts.clock.sleep(base * 2 ** (i - 1), signal);
               } catch {
-                return { notifier: n.name, what: d.what, ok: false, attempts: i, error: last };
+                return { notifier: n.name, what: d.what, ok: false, attempts: i, error: last, ...covers };
               }
             }
           }
-          return { notifier: n.name, what: d.what, ok: false, attempts, error: last };
+          return { notifier: n.name, what: d.what, ok: false, attempts, error: last, ...covers };
         })(),
       );
     }

@@ -28,6 +28,8 @@ export type NotifyEvent = HealthEvent | JobEvent;
 export interface Delivery {
   /** For logs: "POST https://hooks…/… (files1 disk /srv)". Never includes secrets. */
   what: string;
+  /** For a health event: the indexes in `alerts` this message carries (absent: all of them). */
+  alerts?: readonly number[];
   send(signal: AbortSignal): Promise<void>;
 }
 

@@ -5,11 +5,13 @@ import { alertLine, jobLine, what } from './message.ts';
 import { type Delivery, eventName, type Notifier, NotifyError, type NotifyEvent } from './notifier.ts';
 
 const EMOJI = { crit: ':red_circle:', warn: ':large_yellow_circle:', ok: ':large_green_circle:' } as const;
+const RANK = { crit: 0, warn: 1, ok: 2 } as const;
 
 /**
  * POSTs JSON: one request per alert (each with a stable `key` a receiver can deduplicate on),
  * one per job event. `format: slack` sends {"text": …}, which Slack, Mattermost and
- * Rocket.Chat incoming webhooks all accept.
+ * Rocket.Chat incoming webhooks all accept: a run's alerts as one message, a line each, worst
+ * first (a rack going down is one chat message, not forty).
  */
 export function createWebhookNotifier(name: string, cfg: WebhookNotifier): Notifier {
   const url = typeof cfg.url === 'string' ? cfg.url : cfg.url.reveal();
@@ -27,12 +29,16 @@ export function createWebhookNotifier(name: string, cfg: WebhookNotifier): Notif
         const payload = cfg.format === 'slack' ? { text: jobLine(event) } : { source: 'bo', ...event };
         return [post(payload, `${event.job} ${event.phase}`)];
       }
-      return event.alerts.map((t) =>
-        post(
-          cfg.format === 'slack' ? { text: `${EMOJI[t.to]} ${alertLine(t)}` } : alertJson(t),
-          `${t.host} ${what(t)}`,
-        ),
-      );
+      if (cfg.format === 'slack') {
+        const order = event.alerts.map((t, i) => ({ t, i })).sort((a, b) => RANK[a.t.to] - RANK[b.t.to]);
+        const text = order.map(({ t }) => `${EMOJI[t.to]} ${alertLine(t)}`).join('\n');
+        const label =
+          event.alerts.length === 1
+            ? `${event.alerts[0]!.host} ${what(event.alerts[0]!)}`
+            : `${event.alerts.length} alerts`;
+        return [{ ...post({ text }, label), alerts: event.alerts.map((_, i) => i) }];
+      }
+      return event.alerts.map((t, i) => ({ ...post(alertJson(t), `${t.host} ${what(t)}`), alerts: [i] }));
     },
   };
 }

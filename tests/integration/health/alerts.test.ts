@@ -4,7 +4,7 @@ import { runJob } from '../../../src/jobs/registry.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { startHttpReceiver } from '../../fixtures/health/http-receiver.ts';
 import { startSmtpServer } from '../../fixtures/health/smtp-server.ts';
-import { testConfig, testServices } from './env.ts';
+import { deadPort, testConfig, testServices } from './env.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -140,9 +140,79 @@ describe('alerts on transitions', () => {
     );
   });
 
+  it('a receiver that is down keeps its alerts in the outbox; once up, each arrives exactly once, batched for slack', async () => {
+    const hook = await startHttpReceiver();
+    const port = Number(new URL(hook.url).port);
+    await hook.close(); // down: connection refused on a port we know is ours and closed
+    const svcA = await flappingService();
+    const svcB = await flappingService();
+    const env = testConfig({
+      health: {
+        defaults: false,
+        debounce: 1,
+        reminder: 0,
+        notify: ['hook', 'slack'],
+        checks: [svcA.port, svcB.port].map((p) => ({
+          check: 'tcp',
+          hosts: ['local'],
+          port: p,
+          timeout: '2s',
+        })),
+      },
+      notify: {
+        hook: { type: 'webhook', url: `${hook.url}/bo` },
+        slack: { type: 'webhook', url: `${hook.url}/slack`, format: 'slack' },
+      },
+      jobs: { fleet: { kind: 'health', hosts: ['local'] } },
+    });
+    cleanups.push(env.cleanup);
+    const services = testServices(env.config);
+    cleanups.push(() => services.close());
+    const runFleet = async () =>
+      (
+        await runJob('fleet', env.config.jobs.fleet!, {
+          services,
+          log: silentLogger(),
+          signal: new AbortController().signal,
+          runId: crypto.randomUUID(),
+        })
+      ).summary;
+
+    await svcA.down();
+    await svcB.down();
+    // Two alerts, two notifiers: four deliveries, none possible.
+    expect(await runFleet()).toBe('2 crit on 1 host; 2 alert(s); 4 undelivered, kept for the next run');
+    expect(await runFleet()).toBe('2 crit on 1 host; 4 undelivered, kept for the next run');
+    const back = await startHttpReceiver(port);
+    cleanups.push(() => back.close());
+    await svcA.up();
+    // The recovery of A joins the queue behind the two old alerts: oldest first.
+    expect(await runFleet()).toBe('1 crit on 1 host; 1 alert(s); 4 delayed alert(s) delivered');
+    expect(await runFleet()).toBe('1 crit on 1 host');
+
+    const json = back.requests.filter((r) => r.url === '/bo').map((r) => JSON.parse(r.body));
+    expect(json.map((b) => `${b.key} ${b.from}→${b.to}`)).toEqual([
+      `local/tcp/${svcA.port} ok→crit`,
+      `local/tcp/${svcB.port} ok→crit`,
+      `local/tcp/${svcA.port} crit→ok`,
+    ]);
+    // Slack: one message for the whole run, a line per alert, worst first.
+    const slack = back.requests.filter((r) => r.url === '/slack').map((r) => JSON.parse(r.body).text);
+    expect(slack).toHaveLength(1);
+    expect(slack[0]!.split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${svcA.port}: `)),
+      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${svcB.port}: `)),
+      expect.stringMatching(
+        new RegExp(`^:large_green_circle: RECOVERED \\(was crit\\) local tcp ${svcA.port}: `),
+      ),
+    ]);
+  }, 60_000);
+
   it('a failing job pings /fail and mails its error; a dead notifier never breaks the job', async () => {
     const pings = await startHttpReceiver();
     const smtp = await startSmtpServer();
+    // Bound and released by this test: nothing listens there (port 9 may be taken on some machines).
+    const closed = await deadPort();
     cleanups.push(
       () => pings.close(),
       () => smtp.close(),
@@ -158,7 +228,7 @@ describe('alerts on transitions', () => {
           from: 'bo@example.org',
           to: ['oncall@example.org'],
         },
-        gone: { type: 'webhook', url: 'http://127.0.0.1:9/unreachable' },
+        gone: { type: 'webhook', url: `http://127.0.0.1:${closed}/unreachable` },
       },
       jobs: {
         broken: {

@@ -112,8 +112,17 @@ describe('notifiers', () => {
       'POST https://example.com/… (a disk /)',
       'POST https://example.com/… (b load)',
     ]);
+    expect(hook.deliveries(health).map((d) => d.alerts)).toEqual([[0], [1]]);
     expect(hook.deliveries(job)).toHaveLength(1);
     expect(hook.deliveries({ ...job, phase: 'success' })).toHaveLength(0);
+  });
+
+  it('webhook, slack format: one message per run carrying every alert', () => {
+    const slack = make({ type: 'webhook', url: 'https://hooks.example.com/T/B/x', format: 'slack' });
+    const ds = slack.deliveries(health);
+    expect(ds.map((d) => [d.what, d.alerts])).toEqual([
+      ['POST https://hooks.example.com/… (2 alerts)', [0, 1]],
+    ]);
   });
 
   it('email: one mail per event; healthchecks: job events only', () => {
