@@ -224,7 +224,18 @@ function checkSnapshotVolume(
   }
 }
 
-export const SnapshotVolume = z.strictObject(SnapshotVolumeFields).superRefine(checkSnapshotVolume);
+/** A consistent backup's `snapshot:`: a volume, and what to do about what its snapshot lacks. */
+export const SnapshotVolume = z
+  .strictObject({
+    ...SnapshotVolumeFields,
+    nested: z
+      .enum(['fail', 'skip'])
+      .optional()
+      .describe(
+        'Nested btrfs subvolumes, mounts and child datasets below a path are not in the snapshot: "fail" (default) fails the backup naming them; "skip" archives them as empty directories and records a warning in the manifest',
+      ),
+  })
+  .superRefine(checkSnapshotVolume);
 export type SnapshotVolume = z.infer<typeof SnapshotVolume>;
 
 export const HookCommand = z
@@ -245,6 +256,12 @@ const HookFields = {
     .default([])
     .describe(
       'Commands run before the job; the first that fails (or times out) aborts the run, nothing is stored',
+    ),
+  afterSnapshot: z
+    .array(HookCommand)
+    .default([])
+    .describe(
+      'Commands run once the snapshot is taken (and the dumps are done), before tar reads: resume what a before hook quiesced. A run that ends before that point runs them at its end',
     ),
   after: z
     .array(HookCommand)

@@ -3,17 +3,19 @@
  * stored first (each in its own object), and a snapshot the archive is read from, so the paths
  * are captured as they were at one instant. runBackup calls runBackupWithExtras, which calls it
  * back with `prepare`; the snapshot is always released when the run ends, whatever the outcome.
+ * Order inside `prepare`: the nested-volume check (backup-snapshot.ts), dumps, the snapshot, then
+ * the afterSnapshot hooks, so writers quiesced by a before hook resume before tar starts.
  */
 import type { DumpRecord, Manifest } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { BackupPlan } from '../plan/backup.ts';
-import { type PathTransform, parsePathCheck, pathCheckCommand } from '../plan/tar.ts';
+import type { PathTransform } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
-import { pathsInSnapshot } from '../snapshots/paths.ts';
-import { openSnapshotSession, type SnapshotSession } from '../snapshots/session.ts';
+import type { SnapshotSession } from '../snapshots/session.ts';
 import type { Storage } from '../storage/storage.ts';
+import { backupExcludes, checkNested, openForBackup } from './backup-snapshot.ts';
 import { runDumps } from './dumps.ts';
 import { withHooks } from './hooks.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -35,6 +37,8 @@ export interface PreparedBackup {
   snapshot: Manifest['snapshot'];
   /** For the manifest's warnings, e.g. a snapshot that may not be one point in time. */
   warnings: string[];
+  /** What tar leaves out (and the manifest records): the job's excludes and bo's snapshot directories. */
+  exclude: string[];
 }
 
 export interface BackupExtras {
@@ -56,10 +60,14 @@ export async function runBackupWithExtras(
   return withHooks(
     job,
     { host, env, log: ctx.log.child({ job: name, host: job.host }), signal: ctx.signal },
-    async () => {
+    async (hooks) => {
       let session: SnapshotSession | undefined;
       const extras: BackupExtras = {
         async prepare(a) {
+          const exclude = backupExcludes(job, ctx.services.config, a.log);
+          const snap = job.snapshot ? { ...job, snapshot: job.snapshot } : undefined;
+          // Before anything is stored: what the snapshot would silently lack fails the run.
+          const nested = snap ? await checkNested(a.host, name, snap, exclude, a) : [];
           const dumps = await runDumps(job.dumps, {
             host: a.host,
             storage: a.storage,
@@ -71,38 +79,27 @@ export async function runBackupWithExtras(
             written: a.written,
             onProgress: (p) => ctx.onProgress?.({ phase: `dump ${p.dump}`, bytes: p.bytes, files: 0 }),
           });
-          if (!job.snapshot) return { dumps, transform: undefined, snapshot: null, warnings: [] };
-          const vol = job.snapshot;
-          session = await openSnapshotSession({
+          if (!snap) {
+            await hooks.snapshotTaken();
+            return { dumps, transform: undefined, snapshot: null, warnings: [], exclude };
+          }
+          const read = await openForBackup(snap, {
             host: a.host,
-            vol,
+            vol: snap.snapshot,
             job: name,
             runId: ctx.runId,
             now: ctx.services.clock.now(),
             log: a.log,
             signal: a.signal,
           });
-          const { view, snapshot } = session;
-          const inSnapshot = pathsInSnapshot(job.paths, view, vol.volume);
-          const missing = parsePathCheck(
-            (await a.host.run(pathCheckCommand(inSnapshot), { signal: a.signal })).stdout,
-            inSnapshot,
-          );
-          if (missing.length > 0) {
-            throw new BoError(
-              `${missing.map((m) => `${m.path} ${m.problem}`).join('; ')} in snapshot ${snapshot.ref}: nothing was backed up`,
-            );
-          }
+          session = read.session;
+          await hooks.snapshotTaken({ BO_SNAPSHOT: read.session.snapshot.ref });
           return {
             dumps,
-            transform: [{ from: view.path, to: view.livePath }],
-            snapshot: {
-              provider: vol.provider,
-              volume: vol.volume,
-              name: snapshot.name,
-              sourcePath: view.path,
-            },
-            warnings: (snapshot.warnings ?? []).map((w) => `snapshot ${snapshot.name}: ${w}`),
+            transform: read.transform,
+            snapshot: read.snapshot,
+            warnings: [...read.warnings, ...nested],
+            exclude,
           };
         },
       };

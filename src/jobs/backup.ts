@@ -88,7 +88,7 @@ async function runBackupLocked(
     const prepared = await extras.prepare({ host, storage, plan, signal, log, written });
     const command = tarCreateCommand({
       paths: job.paths,
-      exclude: job.exclude,
+      exclude: prepared.exclude,
       oneFileSystem: job.oneFileSystem,
       compression: plan.compression,
       level: job.compressionLevel,
@@ -138,7 +138,7 @@ async function runBackupLocked(
       host: job.host,
       hostAddress: job.host === 'local' ? 'local' : (services.config.hosts[job.host]?.address ?? job.host),
       paths: job.paths,
-      exclude: job.exclude,
+      exclude: prepared.exclude,
       startedAt: startedAt.toISOString(),
       finishedAt: services.clock.now().toISOString(),
       tool: { name: 'bo', version: TOOL_VERSION },

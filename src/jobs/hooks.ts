@@ -1,8 +1,13 @@
 /**
- * before / after / onError hooks of a job, run in order on the job's host, each under its own
- * timeout. A failing `before` hook aborts the run before anything is stored; `onError` hooks run
- * when the run failed or was cancelled; `after` hooks run whatever the outcome (a cancelled run
- * still gets them, under their timeouts only, so "start the service again" is never skipped).
+ * before / afterSnapshot / after / onError hooks of a job, run in order on the job's host, each
+ * under its own timeout. A failing `before` hook aborts the run before anything is stored.
+ * `afterSnapshot` hooks run once the snapshot is taken (and the dumps are done), before tar: the
+ * place to resume what a `before` hook quiesced, so writers stop only for the snapshot, not for
+ * the whole archive. They run exactly once per run: a run that ends before that point (a failing
+ * before hook, dump or snapshot, a cancellation) runs them at its end, before `onError`.
+ * `onError` hooks run when the run failed or was cancelled; `after` hooks run whatever the
+ * outcome (a cancelled run still gets them, under their timeouts only, so "start the service
+ * again" is never skipped).
  */
 
 import { formatDuration } from '../config/duration.ts';
@@ -16,6 +21,7 @@ import type { JobRunResult } from './kinds.ts';
 
 export interface HookConfig {
   before: HookCommand[];
+  afterSnapshot: HookCommand[];
   after: HookCommand[];
   onError: HookCommand[];
   hookTimeout: number;
@@ -80,6 +86,12 @@ export async function runHooks(
   return failures;
 }
 
+/** What a job body tells the hooks: the snapshot is taken (runs the afterSnapshot hooks). */
+export interface RunHooks {
+  /** Runs the afterSnapshot hooks (once); rejects like a before hook when one fails. */
+  snapshotTaken(env?: Record<string, string | undefined>): Promise<void>;
+}
+
 /**
  * Wraps a job run in its hooks. A successful run whose after hook fails is reported as failed
  * (the message says the run itself succeeded); a failed run keeps its own error, and hook
@@ -88,17 +100,40 @@ export async function runHooks(
 export async function withHooks(
   cfg: HookConfig,
   o: { host: Host; env: Record<string, string | undefined>; log: Logger; signal: AbortSignal },
-  body: () => Promise<JobRunResult>,
+  body: (hooks: RunHooks) => Promise<JobRunResult>,
 ): Promise<JobRunResult> {
   const norm = (h: HookCommand[]) => normalizeHooks(h, cfg.hookTimeout);
-  const [before, after, onError] = [norm(cfg.before), norm(cfg.after), norm(cfg.onError)];
-  if (before.length + after.length + onError.length === 0) return body();
+  const [before, afterSnapshot, after, onError] = [
+    norm(cfg.before),
+    norm(cfg.afterSnapshot),
+    norm(cfg.after),
+    norm(cfg.onError),
+  ];
+  // Done once the phase finished or failed; a phase cut short by cancellation runs again at the end.
+  let snapshotPhaseDone = afterSnapshot.length === 0;
+  const hooks: RunHooks = {
+    async snapshotTaken(env = {}) {
+      if (snapshotPhaseDone) return;
+      try {
+        await runHooks('afterSnapshot', afterSnapshot, {
+          ...o,
+          env: { ...o.env, ...env },
+          stopOnError: true,
+        });
+        snapshotPhaseDone = true;
+      } catch (err) {
+        if (!(err instanceof CancelledError)) snapshotPhaseDone = true;
+        throw err;
+      }
+    },
+  };
+  if (before.length + afterSnapshot.length + after.length + onError.length === 0) return body(hooks);
 
   let result: JobRunResult | undefined;
   let error: unknown;
   try {
     await runHooks('before', before, { ...o, stopOnError: true });
-    result = await body();
+    result = await body(hooks);
   } catch (err) {
     error = err;
   }
@@ -113,12 +148,13 @@ export async function withHooks(
     BO_BACKUP_ID: result?.backupId,
   };
   const late: BoError[] = [];
+  const last = { ...o, env, signal, stopOnError: false };
   try {
-    if (error !== undefined)
-      late.push(...(await runHooks('onError', onError, { ...o, env, signal, stopOnError: false })));
-    late.push(...(await runHooks('after', after, { ...o, env, signal, stopOnError: false })));
+    if (!snapshotPhaseDone) late.push(...(await runHooks('afterSnapshot', afterSnapshot, last)));
+    if (error !== undefined) late.push(...(await runHooks('onError', onError, last)));
+    late.push(...(await runHooks('after', after, last)));
   } catch (err) {
-    // Cancelled while running after hooks of a successful run.
+    // Cancelled while running the last hooks of a successful run.
     if (error === undefined) throw err;
   }
   if (error !== undefined) {

@@ -41,7 +41,7 @@ export async function runSnapshotJob(
   const host = ctx.services.host(job.host);
   const log = ctx.log.child({ job: name, host: job.host });
   const env = { BO_JOB: name, BO_HOST: job.host, BO_RUN_ID: ctx.runId, BO_KIND: 'snapshot' };
-  return withHooks(job, { host, env, log, signal: ctx.signal }, async () => {
+  return withHooks(job, { host, env, log, signal: ctx.signal }, async (hooks) => {
     const vol = volumeOf(job);
     const provider = snapshotProvider(vol.provider);
     ctx.onProgress?.({ phase: 'snapshot', bytes: 0, files: 0 });
@@ -51,6 +51,7 @@ export async function runSnapshotJob(
     log.info({ snapshot: snap.ref }, 'Snapshot created');
     for (const warning of snap.warnings ?? [])
       log.warn({ snapshot: snap.ref, warning }, 'Snapshot may not be one point in time');
+    await hooks.snapshotTaken({ BO_SNAPSHOT: snap.ref });
     const target: SnapshotTarget = {
       job: name,
       kind: 'snapshot',

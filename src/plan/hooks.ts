@@ -5,7 +5,7 @@
 import type { HookCommand } from '../config/schema.ts';
 import { shellQuote } from './shell.ts';
 
-export type HookPhase = 'before' | 'after' | 'onError';
+export type HookPhase = 'before' | 'afterSnapshot' | 'after' | 'onError';
 
 export interface Hook {
   command: string;

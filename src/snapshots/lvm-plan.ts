@@ -11,6 +11,7 @@
  */
 import { BoError, RemoteError, UsageError } from '../errors.ts';
 import { shellJoin, shellQuote } from '../plan/shell.ts';
+import { retryWhileBusy } from './busy-plan.ts';
 
 export const MOUNT_ROOT = '/run/bo/snapshots';
 export const BO_TAG = 'bo';
@@ -167,10 +168,19 @@ export function mountCommand(vg: string, name: string, fstype: string): string {
   return `mkdir -p ${shellQuote(dir)} && ${shellJoin(['mount', ...type, '-o', mountOptions(fstype), `/dev/${vg}/${name}`, dir])}`;
 }
 
-/** Unmounts (when mounted) and removes the mount directory; idempotent. */
+/**
+ * Unmounts (when mounted) and removes the mount directory; idempotent. A "target is busy" (a
+ * killed tar still dying) is retried a few times: giving up leaves the snapshot behind.
+ */
 export function unmountCommand(name: string): string {
   const d = shellQuote(mountDir(name));
-  return `[ -d ${d} ] || exit 0; if mountpoint -q ${d}; then umount ${d} || exit 1; fi; rmdir ${d} 2>/dev/null; exit 0`;
+  return [
+    `[ -d ${d} ] || exit 0`,
+    `if mountpoint -q ${d}; then (`,
+    retryWhileBusy(`umount ${d}`),
+    `) || exit 1; fi`,
+    `rmdir ${d} 2>/dev/null; exit 0`,
+  ].join('\n');
 }
 
 /** Where the origin LV is mounted: `findmnt` prints one target per line, `\x20`-escaped. */

@@ -2,17 +2,21 @@
  * The snapshot of one consistent backup run: clean up what a crashed run left, create a snapshot
  * marked with this run's id, make it readable, and on close always release and delete it, on
  * success, failure and cancellation alike. Cleanup runs under its own time limit, not the run's
- * (already aborted) signal.
+ * (already aborted) signal, and first waits (bounded) until no process reads the snapshot any
+ * more: a killed tar takes a moment to die, and releasing under it fails ("target is busy").
  */
 import type { SnapshotVolume } from '../config/schema.ts';
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Host } from '../remote/host.ts';
+import { parseStillBusy, waitUnusedCommand } from './busy-plan.ts';
 import { snapshotName } from './names.ts';
 import type { ReadView, SnapshotInfo, SnapshotProvider } from './provider.ts';
 import { snapshotProvider } from './registry.ts';
 
 export const CLEANUP_TIMEOUT_MS = 10 * 60_000;
+/** How long close() waits for the processes reading the snapshot (a dying tar) to go. */
+export const READER_WAIT_MS = 60_000;
 
 export interface SnapshotSession {
   snapshot: SnapshotInfo;
@@ -31,6 +35,7 @@ export interface SessionOptions {
   signal: AbortSignal;
   provider?: SnapshotProvider | undefined;
   cleanupTimeoutMs?: number | undefined;
+  readerWaitMs?: number | undefined;
 }
 
 export async function openSnapshotSession(o: SessionOptions): Promise<SnapshotSession> {
@@ -38,8 +43,10 @@ export async function openSnapshotSession(o: SessionOptions): Promise<SnapshotSe
   await removeLeftovers(provider, o.host, o.vol, o.job, o.log, o.signal);
   const name = snapshotName(o.job, o.now);
   let snapshot: SnapshotInfo | undefined;
+  let view: ReadView | undefined;
   const close = async () => {
     const signal = AbortSignal.timeout(o.cleanupTimeoutMs ?? CLEANUP_TIMEOUT_MS);
+    if (view) await waitForReaders(o.host, view.path, o.readerWaitMs ?? READER_WAIT_MS, o.log, signal);
     // When create was cut short we do not know whether the snapshot exists: find it by marker.
     const targets = snapshot
       ? [snapshot]
@@ -54,7 +61,7 @@ export async function openSnapshotSession(o: SessionOptions): Promise<SnapshotSe
     o.log.info({ snapshot: snapshot.ref }, 'Snapshot created');
     for (const warning of snapshot.warnings ?? [])
       o.log.warn({ snapshot: snapshot.ref, warning }, 'Snapshot may not be one point in time');
-    const view = await provider.mountForRead(o.host, o.vol, snapshot, { signal: o.signal });
+    view = await provider.mountForRead(o.host, o.vol, snapshot, { signal: o.signal });
     return { snapshot, view, close };
   } catch (err) {
     await close().catch((cleanupErr: unknown) =>
@@ -93,6 +100,24 @@ export async function removeLeftovers(
     removed.push(s);
   }
   return removed;
+}
+
+/** Waits until no process uses `path`; past `waitMs` it logs who still does and lets release try. */
+async function waitForReaders(
+  host: Host,
+  path: string,
+  waitMs: number,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    const r = await host.run(waitUnusedCommand(path, waitMs / 1000), { signal });
+    const busy = parseStillBusy(r.stdout);
+    if (busy.length > 0)
+      log.warn({ path, processes: busy, waitedMs: waitMs }, 'Snapshot still in use; releasing it anyway');
+  } catch (err) {
+    log.warn({ path, err: errorMessage(err) }, 'Could not check whether the snapshot is still in use');
+  }
 }
 
 async function releaseAndDelete(

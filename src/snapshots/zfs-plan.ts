@@ -9,6 +9,7 @@
  */
 import { BoError, UsageError } from '../errors.ts';
 import { shellJoin, shellQuote } from '../plan/shell.ts';
+import { retryWhileBusy } from './busy-plan.ts';
 import { parseSnapshotName } from './names.ts';
 
 export const RUN_PROPERTY = 'bo:run';
@@ -80,8 +81,9 @@ export function parseZfsList(stdout: string, dataset: string): ZfsSnapshotRow[] 
 }
 
 export function zfsDestroyCommand(dataset: string, name: string): string {
-  // One snapshot, never -r/-R: nothing but the named snapshot can go.
-  return shellJoin(['zfs', 'destroy', `${checkDataset(dataset)}@${name}`]);
+  // One snapshot, never -r/-R: nothing but the named snapshot can go. "dataset is busy" (its
+  // .zfs/snapshot mount still in use) is retried a few times.
+  return retryWhileBusy(shellJoin(['zfs', 'destroy', `${checkDataset(dataset)}@${name}`]));
 }
 
 export function zfsMountpointCommand(dataset: string): string {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,8 +66,11 @@ describe.skipIf(!fx)('consistent backup from a btrfs snapshot', () => {
     });
   }
 
-  /** Services whose `local` host runs `onTar` right after tar has started, before it is awaited. */
-  function services(cfg: Config, onTar?: () => void): Services {
+  /**
+   * Services whose `local` host runs `onTar` right after tar has started, before it is awaited,
+   * and `onRun` before each command it runs to completion.
+   */
+  function services(cfg: Config, onTar?: () => void, onRun?: (command: string) => void): Services {
     const base = createServices({ config: cfg, log, clock: systemClock });
     const local = createLocalHost();
     const host: Host = {
@@ -77,6 +80,10 @@ describe.skipIf(!fx)('consistent backup from a btrfs snapshot', () => {
         const p = await local.exec(command, opts);
         if (/\btar -c\b/.test(command)) onTar?.();
         return p;
+      },
+      async run(command, opts) {
+        onRun?.(command);
+        return local.run(command, opts);
       },
     };
     return { ...base, host: () => host };
@@ -233,6 +240,150 @@ describe.skipIf(!fx)('consistent backup from a btrfs snapshot', () => {
     expect(tarStarted).toBe(true);
     expect(snapshotsLeft('cancel')).toEqual([]);
     expect((await listBackups(s.storage('repo'), { job: 'cancel' })).backups).toEqual([]);
+  });
+
+  it('waits for a process still reading the snapshot (a dying tar) before deleting it on cancel', async () => {
+    const cfg = config({
+      dying: {
+        host: 'local',
+        paths: [join(vol, 'bulk.bin')],
+        storage: 'repo',
+        snapshot: { provider: 'btrfs', volume: vol },
+      },
+    });
+    const ac = new AbortController();
+    const events: string[] = [];
+    const s = services(
+      cfg,
+      () => {
+        // Outlives the kill of tar's process group by 1.5 s, holding a file of the snapshot open.
+        const [snap] = snapshotsLeft('dying');
+        const file = join(vol, '.bo-snapshots', snap!, 'bulk.bin');
+        const holder = spawn('sh', ['-c', `exec 3< '${file}'; sleep 1.5`], {
+          detached: true,
+          stdio: 'ignore',
+        });
+        holder.on('exit', () => events.push('reader gone'));
+        setTimeout(() => ac.abort(), 100);
+      },
+      (command) => {
+        if (command.includes('btrfs subvolume delete')) events.push('delete');
+      },
+    );
+    await expect(runJob('dying', cfg.jobs.dying!, ctx(s, ac.signal))).rejects.toThrow(CancelledError);
+    expect(events).toEqual(['reader gone', 'delete']);
+    expect(snapshotsLeft('dying')).toEqual([]);
+    expect((await listBackups(s.storage('repo'), { job: 'dying' })).backups).toEqual([]);
+  });
+
+  it('fails, naming it, when a nested subvolume or a mount lies below a path; stores nothing', async () => {
+    mkdirSync(join(vol, 'mnts', 'tmp'), { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', join(vol, 'mnts', 'tmp')]);
+    try {
+      const cfg = config({
+        whole: { host: 'local', paths: [vol], storage: 'repo', snapshot: { provider: 'btrfs', volume: vol } },
+        mnts: {
+          host: 'local',
+          paths: [join(vol, 'mnts')],
+          storage: 'repo',
+          snapshot: { provider: 'btrfs', volume: vol },
+        },
+      });
+      await expect(runJob('whole', cfg.jobs.whole!, ctx(services(cfg)))).rejects.toThrow(
+        new RegExp(
+          `${join(vol, 'mnts', 'tmp')} is a mount point .* below ${vol}; ${join(vol, 'nested')} is a nested btrfs subvolume below ${vol}; the snapshot of ${vol} does not hold them`,
+        ),
+      );
+      await expect(runJob('mnts', cfg.jobs.mnts!, ctx(services(cfg)))).rejects.toThrow(
+        /mnts\/tmp is a mount point .*: nothing was backed up/,
+      );
+      for (const job of ['whole', 'mnts']) {
+        expect(snapshotsLeft(job)).toEqual([]);
+        expect(readdirSync(repo).includes(job) ? readdirSync(join(repo, job)) : []).toEqual([]);
+      }
+    } finally {
+      execFileSync('umount', [join(vol, 'mnts', 'tmp')]);
+    }
+  });
+
+  it('with nested: skip, archives a nested subvolume as an empty directory and says so in the manifest', async () => {
+    const cfg = config({
+      skip: {
+        host: 'local',
+        paths: [vol],
+        exclude: ['bulk.bin', '/' + join(vol, 'app').slice(1)],
+        storage: 'repo',
+        snapshot: { provider: 'btrfs', volume: vol, nested: 'skip' },
+      },
+    });
+    await runJob('skip', cfg.jobs.skip!, ctx(services(cfg)));
+    const storage = services(cfg).storage('repo');
+    const [ref] = (await listBackups(storage, { job: 'skip' })).backups;
+    expect(ref!.manifest.warnings).toEqual([
+      `${join(vol, 'nested')} is a nested btrfs subvolume below ${vol}: not in the snapshot of ${vol}, archived as an empty directory`,
+    ]);
+    // bo's own snapshot directory is left out, and the manifest records it with the job's excludes.
+    expect(ref!.manifest.exclude).toEqual(['bulk.bin', join(vol, 'app'), join(vol, '.bo-snapshots')]);
+    const paths = (await readIndex(storage, ref!, undefined)).map((e) => e.path);
+    expect(paths).toContain(join(vol, 'nested').slice(1));
+    expect(paths.filter((p) => p.includes('nested/') || p.includes('.bo-snapshots'))).toEqual([]);
+  });
+
+  it('runs afterSnapshot hooks once the snapshot exists, before tar reads it', async () => {
+    const marker = join(fx!.mnt, 'resumed');
+    const cfg = config({
+      quiesced: {
+        host: 'local',
+        paths: [join(vol, 'hooked')],
+        storage: 'repo',
+        snapshot: { provider: 'btrfs', volume: vol },
+        afterSnapshot: [
+          `ls ${join(vol, '.bo-snapshots')} | grep -c '^bo-quiesced-' > ${marker}; echo "$BO_SNAPSHOT" >> ${marker}`,
+          `echo after > ${join(vol, 'hooked', 'late.txt')}`,
+        ],
+      },
+    });
+    mkdirSync(join(vol, 'hooked'));
+    writeFileSync(join(vol, 'hooked', 'early.txt'), 'before\n');
+    let resumedBeforeTar = false;
+    const s = services(cfg, () => {
+      resumedBeforeTar = existsSync(join(vol, 'hooked', 'late.txt'));
+    });
+    await runJob('quiesced', cfg.jobs.quiesced!, ctx(s));
+    expect(resumedBeforeTar).toBe(true);
+    const [count, ref] = readFileSync(marker, 'utf8').trim().split('\n');
+    expect(count).toBe('1');
+    expect(ref).toMatch(new RegExp(`^${join(vol, '.bo-snapshots')}/bo-quiesced-\\d{8}T\\d{6}Z$`));
+    // Written after the snapshot was taken: in the live tree, not in the backup.
+    const [b] = (await listBackups(s.storage('repo'), { job: 'quiesced' })).backups;
+    const files = (await readIndex(s.storage('repo'), b!, undefined)).map((e) => e.path);
+    expect(files).toContain(join(vol, 'hooked', 'early.txt').slice(1));
+    expect(files).not.toContain(join(vol, 'hooked', 'late.txt').slice(1));
+  });
+
+  it("a live backup of a volume with a snapshot job leaves bo's snapshots out", async () => {
+    const cfg = config({
+      snaps: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: vol },
+      live: { host: 'local', paths: [vol], exclude: ['bulk.bin'], storage: 'repo' },
+    });
+    const s = services(cfg);
+    await runJob('snaps', cfg.jobs.snaps!, ctx(s));
+    expect(snapshotsLeft('snaps')).toHaveLength(1);
+    await runJob('live', cfg.jobs.live!, ctx(s));
+    const [b] = (await listBackups(s.storage('repo'), { job: 'live' })).backups;
+    expect(b!.manifest.exclude).toEqual(['bulk.bin', join(vol, '.bo-snapshots')]);
+    const files = (await readIndex(s.storage('repo'), b!, undefined)).map((e) => e.path);
+    expect(files).toContain(join(vol, 'app', 'ledger').slice(1));
+    expect(files.filter((p) => p.includes('.bo-snapshots'))).toEqual([]);
+    expect(
+      logLines.some(
+        (l) =>
+          l.msg === "Leaving bo's snapshot directories out of the backup" &&
+          JSON.stringify(l).includes('.bo-snapshots'),
+      ),
+    ).toBe(true);
+    for (const n of snapshotsLeft('snaps'))
+      execFileSync('btrfs', ['subvolume', 'delete', join(vol, '.bo-snapshots', n)], { stdio: 'ignore' });
   });
 
   function mkdirTemp(n: string): string {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../../src/catalog/backups.ts';
+import { readIndex } from '../../../src/catalog/objects.ts';
 import { systemClock } from '../../../src/clock.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { CancelledError } from '../../../src/errors.ts';
@@ -11,7 +12,7 @@ import { runJob } from '../../../src/jobs/registry.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createServices, type Services } from '../../../src/services.ts';
 
-/** before / after / onError hooks of real backup runs on the local host, into filesystem storage. */
+/** before / afterSnapshot / after / onError hooks of real backup runs on the local host, into filesystem storage. */
 describe('job hooks', () => {
   const work = mkdtempSync(join(tmpdir(), 'bo-hooks-'));
   const src = join(work, 'src');
@@ -59,6 +60,33 @@ describe('job hooks', () => {
           onError: [record('e1')],
         },
         badAfter: { host: 'local', paths: [src], storage: 'repo', after: ['exit 9', record('a2')] },
+        quiesce: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [record('b1')],
+          dumps: [{ type: 'command', name: 'app', command: `${record('dump')}; echo 'SELECT 1;'` }],
+          // Runs after the dump, before tar: the file it writes is in the archive.
+          afterSnapshot: [record('s1'), `echo resumed > ${join(src, 'resumed.txt')}`],
+          after: [record('a1')],
+        },
+        quiesceFails: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          before: [record('b1'), 'exit 3'],
+          afterSnapshot: [record('s1')],
+          onError: [record('e1')],
+          after: [record('a1')],
+        },
+        badResume: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          afterSnapshot: ['echo "cannot start app" >&2; exit 5', record('never')],
+          onError: [record('e1')],
+          after: [record('a1')],
+        },
         cancel: {
           host: 'local',
           paths: [src],
@@ -137,6 +165,39 @@ describe('job hooks', () => {
     );
     expect(lines()).toEqual(['a2 after badAfter ok id']);
     expect(await backups('badAfter')).toHaveLength(1);
+  });
+
+  it('runs afterSnapshot hooks after the dumps and before tar reads, once', async () => {
+    const r = await run('quiesce');
+    expect(lines()).toEqual([
+      'b1 before quiesce  ',
+      'dump    ',
+      's1 afterSnapshot quiesce  ',
+      'a1 after quiesce ok id',
+    ]);
+    const [b] = await backups('quiesce');
+    expect(b!.id).toBe(r.backupId);
+    const index = await readIndex(services.storage('repo'), b!, undefined);
+    expect(index.some((e) => e.path === join(src, 'resumed.txt').slice(1))).toBe(true);
+    rmSync(join(src, 'resumed.txt'));
+  });
+
+  it('runs afterSnapshot hooks at the end, before onError, when the run fails before the snapshot', async () => {
+    await expect(run('quiesceFails')).rejects.toThrow(/before hook #2 \(exit 3\) failed/);
+    expect(lines()).toEqual([
+      'b1 before quiesceFails  ',
+      's1 afterSnapshot quiesceFails failed ',
+      'e1 onError quiesceFails failed ',
+      'a1 after quiesceFails failed ',
+    ]);
+  });
+
+  it('a failing afterSnapshot hook fails the run before tar, stores nothing, and is not run twice', async () => {
+    await expect(run('badResume')).rejects.toThrow(
+      /afterSnapshot hook #1 .* failed on local \(exit 5\): cannot start app/,
+    );
+    expect(lines()).toEqual(['e1 onError badResume failed ', 'a1 after badResume failed ']);
+    expect(await backups('badResume')).toEqual([]);
   });
 
   it('still runs onError and after hooks when the run is cancelled', async () => {

@@ -21,8 +21,8 @@ describe('ZFS command plans', () => {
     expect(zfsListCommand('tank/data')).toBe(
       'zfs list -H -p -t snapshot -d 1 -s creation -o name,used,creation,bo:run tank/data',
     );
-    expect(zfsDestroyCommand('tank/data', 'bo-data-20261122T020000Z')).toBe(
-      'zfs destroy tank/data@bo-data-20261122T020000Z',
+    expect(zfsDestroyCommand('tank/data', 'bo-data-20261122T020000Z')).toContain(
+      '{ zfs destroy tank/data@bo-data-20261122T020000Z; }',
     );
     expect(zfsMountpointCommand('tank/data')).toBe('zfs get -H -p -o value mountpoint,mounted tank/data');
   });
