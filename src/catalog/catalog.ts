@@ -3,7 +3,8 @@
  * listing 10,000 backups costs one GET instead of 10,000. The manifests stay the truth:
  *
  * - It is written only under the job's lock: by a backup after its manifest is committed, and by
- *   prune after it deleted backups. A missing or unreadable catalog just means the slow path.
+ *   prune *before* it deletes anything (without the backups it is about to delete), so it never
+ *   lists a backup whose manifest is gone. A missing or unreadable catalog just means the slow path.
  * - Reading (`listJobBackups`) takes the catalog, then lists the day prefixes from the newest
  *   cataloged backup's date to today (backup ids start with their UTC date) and reads any
  *   manifest found there that the catalog lacks: backups committed by a run that died before
@@ -49,12 +50,40 @@ export async function readCatalog(
   signal?: AbortSignal,
 ): Promise<Manifest[] | undefined> {
   try {
-    const body = await buffer(await storage.get(catalogKey(job), { signal }));
-    const parsed = CatalogFile.safeParse(JSON.parse(zstdDecompressSync(body).toString('utf8')));
-    return parsed.success && parsed.data.job === job ? parsed.data.backups : undefined;
+    return (await loadCatalog(storage, job, signal))?.backups;
   } catch (err) {
     if (signal?.aborted) throw err;
-    return undefined; // missing, truncated, from a future version: fall back to the manifests
+    return undefined; // unreadable right now: fall back to the manifests
+  }
+}
+
+export interface CatalogDoc {
+  updatedAt: string;
+  backups: Manifest[];
+}
+
+/**
+ * The catalog as stored, for the prune guard (its memory shared across machines): undefined when
+ * there is none or it is unusable (truncated, another job's, from a future version); a storage
+ * error other than "not found" propagates, so a transient failure never reads as "no memory".
+ */
+export async function loadCatalog(
+  storage: Storage,
+  job: string,
+  signal?: AbortSignal,
+): Promise<CatalogDoc | undefined> {
+  let body: Buffer;
+  try {
+    body = await buffer(await storage.get(catalogKey(job), { signal }));
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+  try {
+    const parsed = CatalogFile.safeParse(JSON.parse(zstdDecompressSync(body).toString('utf8')));
+    return parsed.success && parsed.data.job === job ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 

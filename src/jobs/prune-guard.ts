@@ -13,6 +13,10 @@
  * 4. Far fewer backups than the last prune left: only a prune deletes backups, so between two
  *    prunes the count can only grow. Fewer than half of what the last prune kept (when it kept
  *    at least 4) is refused.
+ * Rules 3 and 4 also hold against the job's catalog in storage (`_bo/catalog/<job>.json.zst`,
+ * written by every backup and prune of any machine): the memory shared by a fresh machine or a
+ * second daemon, whose state database knows nothing. With no memory at all (no state, no
+ * catalog) the guard says so (`guardMemory`) instead of silently passing.
  * `--force` overrides rules 2–4 after a human has looked (e.g. backups deleted by hand).
  */
 import type { PruneSeen } from '../catalog/checks.ts';
@@ -26,6 +30,8 @@ export interface ListingFacts {
   previous?: PruneSeen | undefined;
   /** The newest backup this machine committed for the job (run history). */
   lastCommitted?: { id: string; at: string } | undefined;
+  /** What the job's catalog in storage lists (any machine's backups and prunes). */
+  catalog?: { updatedAt: string; count: number; newestId?: string; newestAt?: string } | undefined;
 }
 
 /** Minimum share of the previous prune's kept count a listing must reach. */
@@ -62,5 +68,22 @@ export function listingProblems(f: ListingFacts): string[] {
       `the listing shows ${f.backups.length} backup(s) of ${f.job}, but the last prune (${prev.at}) left ${prev.kept}: suspiciously few`,
     );
   }
+  const cat = f.catalog;
+  if (cat && vanished(cat.newestId, cat.newestAt)) {
+    problems.push(
+      `backup ${f.job}/${cat.newestId}, the newest in the job's catalog in storage (written ${cat.updatedAt}), is not listed and nothing newer is: the listing looks incomplete`,
+    );
+  }
+  if (cat && cat.count >= 4 && f.backups.length < Math.ceil(cat.count * MIN_LISTED_FRACTION)) {
+    problems.push(
+      `the listing shows ${f.backups.length} backup(s) of ${f.job}, but the job's catalog in storage (written ${cat.updatedAt}) lists ${cat.count}: suspiciously few`,
+    );
+  }
   return problems;
+}
+
+/** Undefined when the guard had something to compare with; else what the user should know. */
+export function guardMemory(f: ListingFacts): string | undefined {
+  if (f.previous || f.lastCommitted || f.catalog) return undefined;
+  return `the guard has no memory of ${f.job} (no earlier prune or backup recorded on this machine, no catalog in storage): a listing that silently lost backups could not be told from a real one`;
 }

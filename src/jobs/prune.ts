@@ -5,7 +5,7 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
-import { writeCatalog } from '../catalog/catalog.ts';
+import { type CatalogDoc, catalogKey, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import { lastPruneSeen, recordPruneSeen, withStateDb } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import { type JobScan, scanJob } from '../catalog/scan.ts';
@@ -18,7 +18,7 @@ import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 import { executePrunePlan, type PruneExecution } from './prune-exec.ts';
-import { listingProblems } from './prune-guard.ts';
+import { guardMemory, type ListingFacts, listingProblems } from './prune-guard.ts';
 import { lastCommittedBackup } from './run-history.ts';
 import { backupJobTargets } from './targets.ts';
 
@@ -46,6 +46,10 @@ export interface PruneReport {
   refused?: string[];
   /** The job could not be pruned at all (lock busy, listing failed …). */
   error?: string;
+  /** What to do about `error`, when known (e.g. who holds the lock and until when). */
+  hint?: string;
+  /** Set when the listing guard had nothing to compare with (see guardMemory). */
+  unguarded?: string;
   execution?: PruneExecution;
   /** Unreadable manifests and stray keys, shown but never touched. */
   notes: string[];
@@ -70,7 +74,8 @@ export async function pruneJobs(
             { job: name, err },
             'Prune failed with an unexpected error (this is a bug, please report it)',
           );
-        reports.push({ job: name, storage: job.storage, error: errorMessage(err), notes: [] });
+        const hint = err instanceof BoError && err.hint ? { hint: err.hint } : {};
+        reports.push({ job: name, storage: job.storage, error: errorMessage(err), ...hint, notes: [] });
       }
     }
     return reports;
@@ -100,31 +105,55 @@ async function pruneJob(
       ...scan.unreadable.map((u) => `unreadable manifest ${u.key}: ${u.error} (left alone)`),
       ...scan.stray.map((o) => `unknown object ${o.key} (not bo's; left alone)`),
     ];
-    const report: PruneReport = { job: name, storage: job.storage, plan, notes };
-    const refused = listingProblems({
+    const facts: ListingFacts = {
       job: name,
       backups: scan.backups.map((b) => ({ id: b.id, at: b.manifest.startedAt })),
       unreadable: scan.unreadable,
       previous: db && lastPruneSeen(db, job.storage, name),
       lastCommitted: db && lastCommittedBackup(db, name),
-    });
+      catalog: catalogFacts(await loadCatalog(storage, name, signal)),
+    };
+    const unguarded = guardMemory(facts);
+    const report: PruneReport = {
+      job: name,
+      storage: job.storage,
+      plan,
+      notes,
+      ...(unguarded ? { unguarded } : {}),
+    };
+    const refused = listingProblems(facts);
     if (refused.length > 0 && !opts.force) return { ...report, refused };
     if (refused.length > 0) log.warn({ problems: refused }, 'Prune guard overridden with --force');
     if (opts.dryRun) return report;
 
-    const execution = await executePrunePlan(storage, plan, { signal, log });
-    const gone = new Set(execution.deletedIds);
-    await writeCatalog(
-      storage,
-      name,
-      scan.backups.filter((b) => !gone.has(b.id)).map((b) => b.manifest),
-      now,
-    ).catch((err) =>
-      log.warn(
-        { err: errorMessage(err) },
-        'Cannot update the job catalog; listings read the manifests instead',
-      ),
+    // The catalog first, without the doomed backups: `bo list` trusts it, so it must never list a
+    // backup whose manifest is gone, even if this process dies between two deletes.
+    const doomed = new Set(
+      plan.rows.flatMap((r) => (r.kind === 'backup' && r.action === 'delete' ? [r.id] : [])),
     );
+    const survivors = (gone: ReadonlySet<string>) =>
+      scan.backups.filter((b) => !gone.has(b.id)).map((b) => b.manifest);
+    if (doomed.size > 0) {
+      try {
+        await writeCatalog(storage, name, survivors(doomed), now);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        throw new BoError(
+          `cannot write the job catalog ${catalogKey(name)} before deleting: ${errorMessage(err)}; nothing was deleted`,
+          { cause: err },
+        );
+      }
+    }
+    const execution = await executePrunePlan(storage, plan, { signal, log });
+    // Afterwards, best effort: refresh it, and put back backups whose manifest could not be deleted.
+    if (doomed.size === 0 || execution.deletedIds.length < doomed.size) {
+      await writeCatalog(storage, name, survivors(new Set(execution.deletedIds)), now).catch((err) =>
+        log.warn(
+          { err: errorMessage(err) },
+          'Cannot update the job catalog; listings read the manifests instead',
+        ),
+      );
+    }
     if (db && newest) {
       recordPruneSeen(db, job.storage, name, {
         at: now.toISOString(),
@@ -148,6 +177,17 @@ async function pruneJob(
   if (opts.dryRun) return await work(opts.signal);
   const deps = { services, log, signal: opts.signal, runId: opts.runId ?? randomUUID() };
   return await withJobLock(deps, storage, name, 'prune', work, { waitMs: opts.lockWaitMs ?? 0 });
+}
+
+function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
+  if (!doc) return undefined;
+  let newest: CatalogDoc['backups'][number] | undefined;
+  for (const m of doc.backups) if (!newest || m.startedAt > newest.startedAt) newest = m;
+  return {
+    updatedAt: doc.updatedAt,
+    count: doc.backups.length,
+    ...(newest ? { newestId: newest.id, newestAt: newest.startedAt } : {}),
+  };
 }
 
 function pruneInput(scan: JobScan, job: BackupJob, now: Date, garbageAgeMs: number): PruneInput {
@@ -203,9 +243,15 @@ export async function runPrune(name: string, job: PruneJob, ctx: JobRunContext):
     log: ctx.log,
     runId: ctx.runId,
   });
+  return pruneResult(name, reports);
+}
+
+/** A prune run's result as the run history records it; throws when any job was refused or failed. */
+export function pruneResult(name: string, reports: readonly PruneReport[]): JobRunResult {
   const deleted = reports.reduce((n, r) => n + (r.execution?.backupsDeleted ?? 0), 0);
   const bad = reports.filter((r) => r.error || r.refused || r.execution?.failures.length);
-  const summary = `${name}: pruned ${targets.length} job(s), deleted ${deleted} backup(s)`;
+  const blind = reports.filter((r) => r.unguarded).map((r) => r.job);
+  const summary = `${name}: pruned ${reports.length} job(s), deleted ${deleted} backup(s)${blind.length ? ` (the guard had no memory of ${blind.join(', ')})` : ''}`;
   if (bad.length > 0) {
     const why = bad.map(
       (r) => `${r.job}: ${r.error ?? r.refused?.join('; ') ?? r.execution!.failures[0]!.error}`,

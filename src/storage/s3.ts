@@ -10,6 +10,8 @@ import {
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { S3Storage } from '../config/schema.ts';
@@ -72,6 +74,39 @@ export function createS3Storage(
       if (httpStatus(err) !== 404) throw s3Error(err, where, `HeadObject ${url(key)}`, signal);
       await ensureBucket();
       return undefined;
+    }
+  }
+
+  /** Version ids (and delete markers) of exactly `key`, the current one (as HEAD saw it) last. */
+  async function versionsOf(key: string, headVersion: string): Promise<string[]> {
+    const older: string[] = [];
+    const current: string[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      let page: ListObjectVersionsCommandOutput;
+      try {
+        page = await client.send(
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            Prefix: full(key),
+            KeyMarker: keyMarker,
+            VersionIdMarker: idMarker,
+          }),
+        );
+      } catch (err) {
+        throw s3Error(err, where, `ListObjectVersions ${url(key)}`);
+      }
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+        if (v.Key !== full(key) || !v.VersionId) continue;
+        (v.IsLatest ? current : older).push(v.VersionId);
+      }
+      if (!page.IsTruncated || !page.NextKeyMarker) {
+        if (!current.includes(headVersion) && !older.includes(headVersion)) current.push(headVersion);
+        return [...older, ...current];
+      }
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextVersionIdMarker;
     }
   }
 
@@ -165,12 +200,18 @@ export function createS3Storage(
       }
       if (h.ObjectLockLegalHoldStatus === 'ON')
         throw new StorageError(`${url(key)} is under an Object Lock legal hold`);
-      try {
-        // With Object Lock the bucket is versioned: remove the version itself, not just hide it.
-        const version = cfg.objectLock && h.VersionId ? { VersionId: h.VersionId } : {};
-        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: full(key), ...version }));
-      } catch (err) {
-        throw s3Error(err, where, `DeleteObject ${url(key)}`);
+      // HeadObject names a version only in a versioned (or suspended) bucket. There a plain delete
+      // just adds a delete marker and frees nothing, so every version of the key goes: older
+      // ones first, the current one last, so a failure never uncovers an older copy.
+      const versions = h.VersionId ? await versionsOf(key, h.VersionId) : [undefined];
+      for (const VersionId of versions) {
+        try {
+          await client.send(
+            new DeleteObjectCommand({ Bucket: bucket, Key: full(key), ...(VersionId ? { VersionId } : {}) }),
+          );
+        } catch (err) {
+          throw s3Error(err, where, `DeleteObject ${url(key)}${VersionId ? ` version ${VersionId}` : ''}`);
+        }
       }
     },
 

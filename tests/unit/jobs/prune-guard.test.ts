@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ListingFacts, listingProblems } from '../../../src/jobs/prune-guard.ts';
+import { guardMemory, type ListingFacts, listingProblems } from '../../../src/jobs/prune-guard.ts';
 
 const b = (id: string, at: string) => ({ id, at });
 const listed = [
@@ -71,5 +71,34 @@ describe('listingProblems (the prune guard)', () => {
     expect(
       listingProblems(facts({ backups: many.slice(1), previous: seen('x1', '2026-06-11T00:00:00Z', 30) })),
     ).toHaveLength(1);
+  });
+
+  it('holds the listing against the catalog in storage: the memory a fresh machine shares', () => {
+    const catalog = (count: number, newestId: string, newestAt: string) => ({
+      updatedAt: '2026-06-03T01:00:00Z',
+      count,
+      newestId,
+      newestAt,
+    });
+    expect(listingProblems(facts({ catalog: catalog(3, 'b3', '2026-06-03T00:00:00Z') }))).toEqual([]);
+    // a backup only the catalog knows (another machine made it) is missing, nothing newer listed
+    const gone = listingProblems(facts({ catalog: catalog(4, 'b9', '2026-06-09T00:00:00Z') }));
+    expect(gone).toEqual([
+      expect.stringMatching(
+        /j\/b9, the newest in the job's catalog in storage .* is not listed and nothing newer is/,
+      ),
+    ]);
+    // far fewer listed than the catalog holds
+    const few = listingProblems(facts({ catalog: catalog(8, 'b3', '2026-06-03T00:00:00Z') }));
+    expect(few).toEqual([
+      expect.stringMatching(/shows 3 backup\(s\) of j, but the job's catalog .* lists 8: suspiciously few/),
+    ]);
+  });
+
+  it('says when it has no memory at all, and only then', () => {
+    expect(guardMemory(facts())).toMatch(/no memory of j .*could not be told from a real one/);
+    expect(guardMemory(facts({ previous: seen('b2', '2026-06-02T00:00:00Z', 2) }))).toBeUndefined();
+    expect(guardMemory(facts({ lastCommitted: { id: 'b3', at: '2026-06-03T00:00:00Z' } }))).toBeUndefined();
+    expect(guardMemory(facts({ catalog: { updatedAt: 'x', count: 0 } }))).toBeUndefined();
   });
 });
