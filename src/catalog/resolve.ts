@@ -33,14 +33,22 @@ export async function resolveBackup(
     jobCfg && 'storage' in jobCfg ? [jobCfg.storage as string] : Object.keys(config.storage);
   if (storageNames.length === 0) throw new UsageError('no storage is configured');
   let jobSeen = false;
+  let unreachable: BoError | undefined;
   for (const name of storageNames) {
     const storage = services.storage(name);
-    const ref = job
-      ? await findInJob(storage, job, id, signal)
-      : await findUnknown(storage, what, pick, signal);
+    let ref: Awaited<ReturnType<typeof findUnknown>>;
+    try {
+      ref = job ? await findInJob(storage, job, id, signal) : await findUnknown(storage, what, pick, signal);
+    } catch (err) {
+      // Another storage may still have it; if none does, this failure is the answer.
+      if (signal?.aborted || !(err instanceof BoError) || err instanceof IntegrityError) throw err;
+      unreachable ??= new BoError(`cannot search storage ${name}: ${errorMessage(err)}`, { cause: err });
+      continue;
+    }
     if (ref === 'no-such-id') jobSeen = true;
     else if (ref) return { storage, ref };
   }
+  if (unreachable) throw unreachable;
   if (!job && jobSeen)
     throw new UsageError(`job ${what} has no backup ${pick} (see \`bo list --job ${what}\`)`);
   if (job && !id) throw new UsageError(`job ${job} has no backups yet`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listStorageBackups } from '../../catalog/catalog.ts';
+import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
 
@@ -21,17 +22,26 @@ export function registerList(program: Command, ctx: CliContext): void {
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         const rows: Array<Record<string, unknown>> = [];
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
+        const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
-          const storage = services.storage(name);
           const jobs = Object.entries(services.config.jobs)
             .filter(([, j]) => j.kind === 'backup' && j.storage === name)
             .map(([n]) => n);
-          const listing = await listStorageBackups(storage, {
-            jobs,
-            job: opts.job,
-            full: opts.full ?? false,
-            signal: ctx.signal,
-          });
+          let listing: Awaited<ReturnType<typeof listStorageBackups>>;
+          try {
+            listing = await listStorageBackups(services.storage(name), {
+              jobs,
+              job: opts.job,
+              full: opts.full ?? false,
+              signal: ctx.signal,
+            });
+          } catch (err) {
+            // One unreachable storage must not hide the others: list those, report this one, exit 1.
+            if (ctx.signal.aborted || isAbortError(err)) throw err;
+            failed.push({ storage: name, error: errorMessage(err) });
+            ctx.setExit(EXIT.jobFailed);
+            continue;
+          }
           for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
           for (const b of listing.backups) {
             if (opts.host && b.manifest.host !== opts.host) continue;
@@ -50,9 +60,17 @@ export function registerList(program: Command, ctx: CliContext): void {
             });
           }
         }
-        if (opts.json) return ctx.out.json({ backups: rows, unreadable });
+        if (opts.json) return ctx.out.json({ backups: rows, unreadable, failed });
         const now = ctx.clock.now();
-        if (rows.length === 0) ctx.out.print('no backups found');
+        const filters = [
+          opts.job && `--job ${opts.job}`,
+          opts.host && `--host ${opts.host}`,
+          opts.storage && `--storage ${opts.storage}`,
+        ].filter(Boolean);
+        if (rows.length === 0 && filters.length > 0 && failed.length === 0)
+          ctx.out.print(`no backups match ${filters.join(' ')}`);
+        else if (rows.length === 0)
+          ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
         else
           ctx.out.print(
             table(
@@ -70,6 +88,7 @@ export function registerList(program: Command, ctx: CliContext): void {
           );
         for (const u of unreadable)
           ctx.out.note(`warning: unreadable manifest ${u.storage}:${u.key}: ${u.error}`);
+        for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);
       },
     );
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readIndex } from '../../catalog/objects.ts';
 import { resolveBackup } from '../../catalog/resolve.ts';
+import { UsageError } from '../../errors.ts';
 import { memberPath } from '../../jobs/restore.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, table } from '../format.ts';
@@ -21,6 +22,8 @@ export function registerLs(program: Command, ctx: CliContext): void {
         const entries = await readIndex(storage, ref, loadIdentities(opts.identity, ctx.env), ctx.signal);
         const prefix = path ? memberPath(path) : '';
         const shown = entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
+        if (prefix && shown.length === 0)
+          throw new UsageError(`path /${prefix} is not in backup ${ref.job}/${ref.id}`);
         if (opts.json) {
           for (const e of shown) ctx.out.print(JSON.stringify(e));
           return;
@@ -29,15 +32,27 @@ export function registerLs(program: Command, ctx: CliContext): void {
           table(
             shown.map((e) => [
               modeString(e.type, e.mode),
-              `${e.uname ?? e.uid}/${e.gname ?? e.gid}`,
+              escapeName(`${e.uname ?? e.uid}/${e.gname ?? e.gid}`),
               e.type === 'file' ? formatBytes(e.size) : '',
               new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' '),
-              `/${e.path}${e.linkpath ? ` -> ${e.linkpath}` : ''}`,
+              `/${escapeName(e.path)}${e.linkpath ? ` -> ${escapeName(e.linkpath)}` : ''}`,
             ]),
           ),
         );
       },
     );
+}
+
+/**
+ * A name as one unambiguous line, as `ls -b` shows it: backslash and control characters escaped
+ * (`\n`, `\t`, `\x1b`…), so a name with a newline or terminal escape cannot forge output.
+ */
+export function escapeName(name: string): string {
+  const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+  return name.replace(
+    /[\\\x00-\x1f\x7f-\x9f]/g,
+    (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 function modeString(type: string, mode: number): string {

@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveBackup } from '../../catalog/resolve.ts';
 import { UsageError } from '../../errors.ts';
-import { type RestoreTarget, restoreBackup } from '../../jobs/restore.ts';
+import { type RestoreProgress, type RestoreTarget, restoreBackup } from '../../jobs/restore.ts';
 import type { CliContext } from '../context.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes, formatRate } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
 import { restoreDumpCommand } from './restore-dump.ts';
 
@@ -48,9 +48,13 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       'after',
       `
 Files land under the target with their original paths: /srv/share/a.txt → DIR/srv/share/a.txt.
-bo refuses entries that would escape the target (absolute paths, "..", symlink or hardlink tricks),
-checks each file's SHA-256 against the index and the archive's SHA-256 against the manifest,
-and reports success only if everything matched.
+bo refuses entries that would escape the target (absolute paths, "..", symlink or hardlink tricks)
+and never writes through a symlink already in the target, locally or on the server.
+It checks each file's SHA-256 against the index and the archive's SHA-256 against the manifest,
+and reports success only if everything matched. Files get their real name only once verified.
+A --path that selects one name of a hardlinked file also restores the file it links to.
+A local restore recreates device nodes only as root and cannot set xattrs/ACLs: it warns, and
+--to-host restores them with the server's own tar.
 
 Examples:
   bo restore files1-share --to /tmp/restore
@@ -59,7 +63,11 @@ Examples:
     )
     .action(async (what: string, opts: RestoreOpts) => {
       if (Boolean(opts.to) === Boolean(opts.toHost))
-        throw new UsageError('give exactly one of --to DIR or --to-host HOST:DIR');
+        throw new UsageError(
+          opts.dump === undefined
+            ? 'give exactly one of --to DIR or --to-host HOST:DIR'
+            : 'give exactly one of --to FILE (- for stdout) or --to-host HOST with --dump',
+        );
       if (opts.dump !== undefined || opts.intoDb !== undefined) return restoreDumpCommand(ctx, what, opts);
       const services = ctx.services();
       const identities = loadIdentities(opts.identity, ctx.env);
@@ -79,19 +87,51 @@ Examples:
         identities,
         signal: ctx.signal,
         log: ctx.log,
-        onProgress: (p) =>
-          ctx.out.status(
-            `restoring ${ref.job}/${ref.id}: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
-          ),
+        onProgress: restoreProgress(ctx, `${ref.job}/${ref.id}`, started),
       });
       ctx.out.status(undefined);
       const seconds = (Date.now() - started) / 1000;
+      for (const p of result.added)
+        ctx.out.note(`note: also restored ${p}: a selected hardlink points to it`);
+      for (const w of result.warnings) ctx.out.note(`warning: ${w}`);
       if (opts.json) ctx.out.json({ backup: `${ref.job}/${ref.id}`, ...result, verified: true, seconds });
       else
         ctx.out.print(
-          `restored ${ref.job}/${ref.id} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)`,
+          `restored ${ref.job}/${ref.id} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
         );
     });
+}
+
+/** The TTY status line: files and bytes of the totals, rate, ETA; redrawn at most 10 times a second. */
+export function restoreProgress(
+  ctx: Pick<CliContext, 'out'>,
+  label: string,
+  started: number,
+  now: () => number = Date.now,
+): (p: RestoreProgress) => void {
+  let drawn = 0;
+  return (p) => {
+    const t = now();
+    const last = p.files === p.totalFiles && p.bytes >= p.totalBytes;
+    if (!ctx.out.interactive || (t - drawn < 100 && !last)) return;
+    drawn = t;
+    const ms = t - started;
+    const parts = [
+      `restoring ${label}: ${p.files}/${p.totalFiles} files`,
+      `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
+      formatRate(p.bytes, ms),
+    ];
+    if (p.bytes > 0 && p.bytes < p.totalBytes && ms >= 1000)
+      parts.push(`ETA ${formatDuration(((p.totalBytes - p.bytes) * ms) / p.bytes)}`);
+    ctx.out.status(parts.join('  '));
+  };
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function resolveTarget(
