@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
+import { anchorAt, fileProblems } from './files.ts';
+import { configErrorMap } from './messages.ts';
 import { crossCheck } from './references.ts';
 import { Config, secretSources } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
@@ -66,11 +68,15 @@ export function parseConfig(
   secretSources.current = secrets;
   let result: ReturnType<typeof Config.safeParse>;
   try {
-    result = Config.safeParse(raw);
+    result = Config.safeParse(raw, { error: configErrorMap });
   } finally {
     secretSources.current = previous;
   }
-  const problems = [...(result.success ? [] : zodProblems(result.error)), ...crossCheck(raw)];
+  const problems = [
+    ...(result.success ? [] : zodProblems(result.error)),
+    ...crossCheck(raw),
+    ...fileProblems(raw, dirname(file), secrets),
+  ];
   if (problems.length > 0 || !result.success) throw new ConfigError(file, dedupe(problems));
   return anchorPaths(result.data, dirname(file));
 }
@@ -81,10 +87,6 @@ export function zodProblems(error: z.ZodError): ConfigProblem[] {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) out.push({ path: path ? `${path}.${k}` : k, message: 'unknown key' });
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      out.push({ path, message: 'required' });
-    } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-      out.push({ path: `${path}.${String(issue.discriminator)}`, message: issue.message });
     } else {
       out.push({ path, message: issue.message });
     }
@@ -104,7 +106,7 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 
 /** Relative local paths mean "next to the config file", never "wherever bo was started". */
 function anchorPaths(config: Config, base: string): Config {
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const abs = anchorAt(base);
   for (const s of Object.values(config.storage)) if (s.type === 'filesystem') s.path = abs(s.path);
   for (const h of Object.values(config.hosts)) {
     h.privateKey = abs(h.privateKey);

@@ -5,7 +5,11 @@
 import { z } from 'zod';
 import { isTimeZone } from '../plan/calendar.ts';
 import { cronProblem } from '../plan/cron.ts';
+import { parseLvmVolume } from '../snapshots/lvm-plan.ts';
+import { normalizeAbs, within } from '../snapshots/paths.ts';
+import { checkDataset } from '../snapshots/zfs-plan.ts';
 import { parseDuration } from './duration.ts';
+import { expected, unknownTag } from './messages.ts';
 import { defaultSecretSources, resolveSecret, type SecretSources, type SecretValue } from './secret.ts';
 
 /** Where secrets are read from while parsing; load.ts swaps it for tests. */
@@ -28,12 +32,21 @@ export const Duration = z
   })
   .describe('A duration such as 30s, 10m, 2h or 14d (a bare number is seconds)');
 
+const SECRET_SHAPES = 'secrets must be { env: NAME }, { file: PATH } or { credential: NAME }';
 export const Secret = z
-  .union([
-    z.strictObject({ env: z.string().min(1) }),
-    z.strictObject({ file: z.string().min(1) }),
-    z.strictObject({ credential: z.string().min(1) }),
-  ])
+  .union(
+    [
+      z.strictObject({ env: z.string().min(1) }),
+      z.strictObject({ file: z.string().min(1) }),
+      z.strictObject({ credential: z.string().min(1) }),
+    ],
+    {
+      error: (iss) =>
+        iss.code === 'invalid_union'
+          ? `${SECRET_SHAPES}${typeof iss.input === 'string' ? ', not a plain string' : ''}`
+          : undefined,
+    },
+  )
   .transform((ref, ctx): SecretValue => {
     try {
       return resolveSecret(ref, secretSources.current);
@@ -79,7 +92,9 @@ export const FilesystemStorage = z.strictObject({
 });
 export type FilesystemStorage = z.infer<typeof FilesystemStorage>;
 
-export const StorageTarget = z.discriminatedUnion('type', [S3Storage, FilesystemStorage]);
+export const StorageTarget = z.discriminatedUnion('type', [S3Storage, FilesystemStorage], {
+  error: unknownTag('storage type'),
+});
 export type StorageTarget = z.infer<typeof StorageTarget>;
 
 export const Host = z.strictObject({
@@ -212,16 +227,76 @@ const SnapshotVolumeFields = {
     ),
 };
 
-function checkSnapshotVolume(
-  v: { provider: string; snapshotDir?: string | undefined; size?: string | undefined },
-  ctx: z.RefinementCtx,
-): void {
+type VolumeFields = {
+  provider: string;
+  volume: string;
+  snapshotDir?: string | undefined;
+  size?: string | undefined;
+  mountPoint?: string | undefined;
+};
+
+/** The volume's form per provider, checked with the snapshot code's own parsers so both agree. */
+function checkSnapshotVolume(v: VolumeFields, ctx: z.RefinementCtx): void {
   if (v.snapshotDir !== undefined && v.provider !== 'btrfs') {
     ctx.addIssue({ code: 'custom', path: ['snapshotDir'], message: 'snapshotDir applies to btrfs only' });
   }
   if (v.size !== undefined && v.provider !== 'lvm') {
     ctx.addIssue({ code: 'custom', path: ['size'], message: 'size (CoW space) applies to lvm only' });
   }
+  if (v.mountPoint !== undefined && v.provider === 'btrfs') {
+    ctx.addIssue({ code: 'custom', path: ['mountPoint'], message: 'mountPoint applies to lvm and zfs only' });
+  }
+  const check = (field: keyof VolumeFields, parse: (value: string) => unknown) => {
+    const value = v[field];
+    if (typeof value !== 'string' || value === '') return;
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: [field], message: (err as Error).message });
+    }
+  };
+  if (v.provider === 'btrfs') check('volume', (x) => normalizeAbs(x, 'btrfs volume'));
+  if (v.provider === 'lvm') check('volume', parseLvmVolume);
+  if (v.provider === 'zfs') check('volume', checkDataset);
+  if (v.provider === 'btrfs') check('snapshotDir', (x) => normalizeAbs(x, 'snapshotDir'));
+  if (v.provider !== 'btrfs') check('mountPoint', (x) => normalizeAbs(x, 'mountPoint'));
+}
+
+/**
+ * zod skips a refinement once any part of the value failed. A cross-field rule should still run
+ * when the fields it reads parsed, so that one pass reports every problem (unknown keys never
+ * matter to a rule).
+ */
+function whenParsed(...fields: string[]): { when: (payload: z.core.ParsePayload) => boolean } {
+  return {
+    when: (payload) =>
+      payload.issues.every(
+        (i) =>
+          i.code === 'unrecognized_keys' ||
+          (i.path !== undefined && i.path.length > 0 && !fields.includes(String(i.path[0]))),
+      ),
+  };
+}
+
+/** A consistent backup reads every path from the snapshot, so each must lie on the volume. */
+function checkSnapshotPaths(
+  job: { paths: string[]; snapshot?: VolumeFields | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const vol = job.snapshot;
+  // lvm and zfs without mountPoint: where the volume is mounted is only known on the host.
+  const live = vol?.provider === 'btrfs' ? vol.volume : vol?.mountPoint;
+  if (!vol || !live?.startsWith('/')) return;
+  const mount = normalizeAbs(live, 'volume');
+  job.paths.forEach((p, i) => {
+    if (typeof p !== 'string' || !p.startsWith('/') || p.split('/').includes('..')) return;
+    if (within(normalizeAbs(p, 'path'), mount)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['paths', i],
+      message: `${p} is not on the snapshot volume ${vol.volume}${live === vol.volume ? '' : ` (mounted at ${mount})`}: a consistent backup reads every path from the snapshot`,
+    });
+  });
 }
 
 /** A consistent backup's `snapshot:`: a volume, and what to do about what its snapshot lacks. */
@@ -235,7 +310,7 @@ export const SnapshotVolume = z
         'Nested btrfs subvolumes, mounts and child datasets below a path are not in the snapshot: "fail" (default) fails the backup naming them; "skip" archives them as empty directories and records a warning in the manifest',
       ),
   })
-  .superRefine(checkSnapshotVolume);
+  .superRefine(checkSnapshotVolume, whenParsed('provider'));
 export type SnapshotVolume = z.infer<typeof SnapshotVolume>;
 
 export const HookCommand = z
@@ -323,7 +398,9 @@ export const CommandDump = z.strictObject({
     .optional()
     .describe('Shell command reading a dump on stdin, for `bo restore --dump NAME --to-host`'),
 });
-export const Dump = z.discriminatedUnion('type', [PostgresDump, MysqlDump, CommandDump]);
+export const Dump = z.discriminatedUnion('type', [PostgresDump, MysqlDump, CommandDump], {
+  error: unknownTag('dump type'),
+});
 export type Dump = z.infer<typeof Dump>;
 
 /** A dump's object name part: its `name`, else its database, else "all". */
@@ -334,51 +411,70 @@ export function dumpName(d: Dump): string {
 const Dumps = z
   .array(Dump)
   .default([])
-  .superRefine((dumps, ctx) => {
-    const seen = new Set<string>();
-    dumps.forEach((d, i) => {
-      const n = dumpName(d);
-      if (!Name.safeParse(n).success) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `database "${n}" is not usable as an object name: give a name`,
-        });
-      } else if (seen.has(n)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'name'],
-          message: `two dumps are named "${n}": give each a distinct name`,
-        });
-      }
-      seen.add(n);
-    });
-  })
+  .superRefine(
+    (dumps, ctx) => {
+      // Entries that failed are left out, unless only fields the name does not depend on failed.
+      const named = (i: number) =>
+        !ctx.issues.some(
+          (iss) =>
+            iss.code !== 'unrecognized_keys' &&
+            iss.path?.[0] === i &&
+            (iss.path.length === 1 || ['type', 'name', 'database'].includes(String(iss.path[1]))),
+        );
+      const seen = new Set<string>();
+      dumps.forEach((d, i) => {
+        if (!named(i)) return;
+        const n = dumpName(d);
+        if (!Name.safeParse(n).success) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `database "${n}" is not usable as an object name: give a name`,
+          });
+        } else if (seen.has(n)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `two dumps are named "${n}": give each a distinct name`,
+          });
+        }
+        seen.add(n);
+      });
+    },
+    { when: () => true },
+  )
   .describe('Database dumps run on the host and streamed into their own objects beside the archive');
 
-export const BackupJob = z.strictObject({
-  kind: z.literal('backup'),
-  ...JobCommon,
-  host: z.string().min(1).describe('Host name from `hosts`, or "local"'),
-  paths: z.array(z.string().min(1)).min(1).describe('Paths to back up'),
-  exclude: z
-    .array(z.string().min(1))
-    .default([])
-    .describe(
-      'Paths or globs to leave out. "/srv/share/cache" (absolute) is anchored at the root and excludes that path and everything below it; other patterns ("*.tmp", "cache") match at any depth; * and ? never match "/"',
+export const BackupJob = z
+  .strictObject({
+    kind: z.literal('backup'),
+    ...JobCommon,
+    host: z.string().min(1).describe('Host name from `hosts`, or "local"'),
+    paths: z
+      .array(z.string().min(1), { error: expected('a list of paths') })
+      .min(1)
+      .describe('Paths to back up'),
+    exclude: z
+      .array(z.string().min(1), { error: expected('a list of paths or globs') })
+      .default([])
+      .describe(
+        'Paths or globs to leave out. "/srv/share/cache" (absolute) is anchored at the root and excludes that path and everything below it; other patterns ("*.tmp", "cache") match at any depth; * and ? never match "/"',
+      ),
+    storage: z.string().min(1).describe('Storage name from `storage`'),
+    compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
+    compressionLevel: z.int().min(1).max(19).optional(),
+    encryption: z.strictObject({ recipients: z.array(AgeRecipient).min(1) }).optional(),
+    oneFileSystem: z.boolean().default(false).describe('Do not cross mount points (tar --one-file-system)'),
+    retention: Retention.optional().describe(
+      'Which backups `bo prune` keeps; without it prune keeps them all',
     ),
-  storage: z.string().min(1).describe('Storage name from `storage`'),
-  compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
-  compressionLevel: z.int().min(1).max(19).optional(),
-  encryption: z.strictObject({ recipients: z.array(AgeRecipient).min(1) }).optional(),
-  oneFileSystem: z.boolean().default(false).describe('Do not cross mount points (tar --one-file-system)'),
-  retention: Retention.optional().describe('Which backups `bo prune` keeps; without it prune keeps them all'),
-  snapshot: SnapshotVolume.optional().describe(
-    'Consistent backup: snapshot this volume, archive the paths from the read-only snapshot (recorded under their original paths), then release it',
-  ),
-  dumps: Dumps,
-  ...HookFields,
-});
+    snapshot: SnapshotVolume.optional().describe(
+      'Consistent backup: snapshot this volume, archive the paths from the read-only snapshot (recorded under their original paths), then release it',
+    ),
+    dumps: Dumps,
+    ...HookFields,
+  })
+  .superRefine(checkSnapshotPaths, whenParsed('paths', 'snapshot'));
 export type BackupJob = z.infer<typeof BackupJob>;
 
 /** Hosts a health check applies to: named hosts and/or roles (either matches); neither = every host. */
@@ -483,12 +579,28 @@ export const UptimeCheck = z.strictObject({
   recentReboot: Duration.prefault('1h').describe('Warn when the host booted less than this ago'),
 });
 export type UptimeCheck = z.infer<typeof UptimeCheck>;
+/** Why `new RegExp(source)`, as the tcp check compiles `banner`, would throw. */
+function regexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^Invalid regular expression: /, '');
+  }
+}
 export const TcpCheck = z.strictObject({
   check: z.literal('tcp').describe("Connects from bo's machine; optional banner match"),
   ...HealthTarget,
   port: Port,
   ...NetTarget,
-  banner: z.string().optional().describe('Regular expression the first line must match, e.g. "^220" (SMTP)'),
+  banner: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = regexProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${problem}` });
+    })
+    .optional()
+    .describe('Regular expression the first line must match, e.g. "^220" (SMTP)'),
 });
 export type TcpCheck = z.infer<typeof TcpCheck>;
 export const TlsCheck = z.strictObject({
@@ -540,24 +652,28 @@ export const BackupFreshnessCheck = z.strictObject({
 });
 export type BackupFreshnessCheck = z.infer<typeof BackupFreshnessCheck>;
 
-export const HealthCheckSpec = z.discriminatedUnion('check', [
-  DiskCheck,
-  InodesCheck,
-  RaidCheck,
-  SmartCheck,
-  ZfsCheck,
-  BtrfsCheck,
-  MailqueueCheck,
-  LoadCheck,
-  MemoryCheck,
-  SystemdCheck,
-  NtpCheck,
-  UptimeCheck,
-  TcpCheck,
-  TlsCheck,
-  HttpCheck,
-  BackupFreshnessCheck,
-]);
+export const HealthCheckSpec = z.discriminatedUnion(
+  'check',
+  [
+    DiskCheck,
+    InodesCheck,
+    RaidCheck,
+    SmartCheck,
+    ZfsCheck,
+    BtrfsCheck,
+    MailqueueCheck,
+    LoadCheck,
+    MemoryCheck,
+    SystemdCheck,
+    NtpCheck,
+    UptimeCheck,
+    TcpCheck,
+    TlsCheck,
+    HttpCheck,
+    BackupFreshnessCheck,
+  ],
+  { error: unknownTag('check') },
+);
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpec>;
 export type CheckName = HealthCheckSpec['check'];
 
@@ -640,7 +756,9 @@ export const HealthchecksNotifier = z
     message: 'give either url (the base ping URL) or urls (start/success/fail), not both',
   });
 export type HealthchecksNotifier = z.infer<typeof HealthchecksNotifier>;
-export const Notifier = z.discriminatedUnion('type', [WebhookNotifier, EmailNotifier, HealthchecksNotifier]);
+export const Notifier = z.discriminatedUnion('type', [WebhookNotifier, EmailNotifier, HealthchecksNotifier], {
+  error: unknownTag('notifier type'),
+});
 export type Notifier = z.infer<typeof Notifier>;
 
 export const HealthJob = z.strictObject({
@@ -713,7 +831,7 @@ export const SnapshotJob = z
     ),
     ...HookFields,
   })
-  .superRefine(checkSnapshotVolume);
+  .superRefine(checkSnapshotVolume, whenParsed('provider'));
 export type SnapshotJob = z.infer<typeof SnapshotJob>;
 
 const jobKinds = [BackupJob, HealthJob, PruneJob, VerifyJob, DrillJob, SnapshotJob] as const;
@@ -721,7 +839,7 @@ const jobKinds = [BackupJob, HealthJob, PruneJob, VerifyJob, DrillJob, SnapshotJ
 /** A job; `kind` defaults to backup. */
 export const Job = z.preprocess(
   (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { kind: 'backup', ...v } : v),
-  z.discriminatedUnion('kind', jobKinds),
+  z.discriminatedUnion('kind', jobKinds, { error: unknownTag('job kind') }),
 );
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job['kind'];
