@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config/schema.ts';
+import { UsageError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Host } from './remote/host.ts';
 import { createHost } from './remote/registry.ts';
@@ -25,7 +26,7 @@ export function createServices(opts: { config: Config; log: Logger; clock: Clock
       let s = storages.get(name);
       if (!s) {
         const cfg = opts.config.storage[name];
-        if (!cfg) throw new Error(`unknown storage ${name}`);
+        if (!cfg) throw unknownStorage(name, Object.keys(opts.config.storage));
         s = createStorage(name, cfg, { log: opts.log });
         storages.set(name, s);
       }
@@ -44,4 +45,11 @@ export function createServices(opts: { config: Config; log: Logger; clock: Clock
       await Promise.allSettled([...hosts.values()].map((h) => h.close()));
     },
   };
+}
+
+/** A storage name from the command line (`--storage`) that the config does not define. */
+function unknownStorage(name: string, known: string[]): UsageError {
+  return new UsageError(`unknown storage "${name}"`, {
+    hint: known.length > 0 ? `configured storage: ${known.join(', ')}` : 'no storage is configured',
+  });
 }
