@@ -46,8 +46,13 @@ export function createCliContext(opts: {
     config() {
       if (!loaded) {
         loaded = loadConfig({ flag: opts.configFlag(), env });
+        // A warning, not info: at a terminal only warnings show, and nobody should take the
+        // example's backups for their own.
         if (loaded.embedded)
-          opts.log.info({ file: loaded.file }, 'No config found; using the shipped example config');
+          opts.log.warn(
+            { file: loaded.file },
+            'No config found: using the shipped example config (give --config FILE or create /etc/bo/bo.yaml)',
+          );
       }
       return loaded;
     },
