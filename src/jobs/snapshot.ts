@@ -8,6 +8,7 @@ import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
+import { btrfsDuSizes } from '../snapshots/btrfs.ts';
 import { snapshotName } from '../snapshots/names.ts';
 import type { SnapshotInfo } from '../snapshots/provider.ts';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../snapshots/prune-plan.ts';
 import { snapshotProvider } from '../snapshots/registry.ts';
 import { withHooks } from './hooks.ts';
+import { jobLockHolder } from './job-lock-holder.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 
 /** LVM snapshots fuller than this are reported: at 100% they are invalidated. */
@@ -90,6 +92,8 @@ export interface SnapshotTarget {
   host: string;
   vol: SnapshotVolume;
   policy: RetentionPolicy | undefined;
+  /** Backup jobs: the storage holding the job's lock. */
+  storage?: string | undefined;
 }
 
 export function snapshotTargets(
@@ -109,7 +113,14 @@ export function snapshotTargets(
         policy: retentionPolicy(job.retention, job.timezone),
       });
     } else if (job.kind === 'backup' && job.snapshot && (!filter.host || job.host === filter.host)) {
-      out.push({ job: name, kind: 'backup', host: job.host, vol: job.snapshot, policy: undefined });
+      out.push({
+        job: name,
+        kind: 'backup',
+        host: job.host,
+        vol: job.snapshot,
+        policy: undefined,
+        storage: job.storage,
+      });
     }
   }
   return out;
@@ -121,19 +132,27 @@ export interface TargetListing {
   error?: string;
 }
 
-/** The target's own snapshots (by name); a host that fails is reported, the others still listed. */
+/**
+ * The target's own snapshots (by name); a host that fails is reported, the others still listed.
+ * `du`: btrfs sizes without quotas from `btrfs filesystem du` (reads every file).
+ */
 export async function listTargets(
   services: Services,
   targets: SnapshotTarget[],
   signal: AbortSignal,
+  opts: { du?: boolean | undefined } = {},
 ): Promise<TargetListing[]> {
   const out: TargetListing[] = [];
   for (const target of targets) {
     try {
-      const all = await snapshotProvider(target.vol.provider).list(services.host(target.host), target.vol, {
-        signal,
-      });
-      out.push({ target, snapshots: all.filter((s) => s.job === target.job) });
+      const host = services.host(target.host);
+      const all = await snapshotProvider(target.vol.provider).list(host, target.vol, { signal });
+      const mine = all.filter((s) => s.job === target.job);
+      const sized =
+        opts.du && target.vol.provider === 'btrfs'
+          ? await btrfsDuSizes(host, target.vol, mine, signal)
+          : mine;
+      out.push({ target, snapshots: sized });
     } catch (err) {
       if (signal.aborted) throw err;
       out.push({ target, snapshots: [], error: errorMessage(err) });
@@ -160,10 +179,14 @@ export async function pruneTarget(
   const mine = (await provider.list(host, target.vol, { signal: o.signal })).filter(
     (s) => s.job === target.job,
   );
+  const holder =
+    target.kind === 'backup' && target.storage && mine.some((s) => s.marker)
+      ? await jobLockHolder(services.storage(target.storage), target.job, o.now, o.signal)
+      : undefined;
   const rows =
     target.kind === 'snapshot'
       ? planSnapshotPrune(mine, target.policy, o.now)
-      : planLeftoverPrune(mine, o.now);
+      : planLeftoverPrune(mine, o.now, undefined, holder);
   const failed: string[] = [];
   if (o.dryRun) return { target, rows, failed };
   for (const r of rows.filter((x) => x.action === 'delete')) {

@@ -158,3 +158,22 @@ export function btrfsDeleteCommand(dir: string, name: string): string {
     `exit $s`,
   ].join('\n');
 }
+
+/**
+ * `btrfs filesystem du -s --raw` of snapshots in the snapshot directory: without quotas, the
+ * only way to learn what each one holds on its own ("Exclusive"). It walks every file of every
+ * snapshot, so bo runs it only when asked (`bo snapshots --du`).
+ */
+export function btrfsDuCommand(dir: string, names: readonly string[]): string {
+  return `cd -- ${shellQuote(dir)} && btrfs filesystem du -s --raw -- ${names.map(shellQuote).join(' ')}`;
+}
+
+/** `Total Exclusive Set-shared Filename` rows → name → exclusive bytes. */
+export function parseBtrfsDu(stdout: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+|-)\s+(.+)$/.exec(line);
+    if (m) out.set(m[4]!, Number(m[2]));
+  }
+  return out;
+}

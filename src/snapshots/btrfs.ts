@@ -1,9 +1,12 @@
 import type { SnapshotVolume } from '../config/schema.ts';
+import type { Host } from '../remote/host.ts';
 import {
   btrfsCreateCommand,
   btrfsDeleteCommand,
+  btrfsDuCommand,
   btrfsListCommand,
   btrfsSnapshotDir,
+  parseBtrfsDu,
   parseBtrfsList,
   parseCreateWarnings,
 } from './btrfs-plan.ts';
@@ -68,4 +71,23 @@ function info(
   const parsed = parseSnapshotName(name);
   if (!parsed) throw new TypeError(`not a bo snapshot name: ${name}`);
   return { provider: 'btrfs', volume: vol.volume, name, ...parsed, ref: `${dir}/${name}`, ...extra };
+}
+
+/**
+ * Fills in the exclusive size of btrfs snapshots listed without one (no quotas) from
+ * `btrfs filesystem du`, which reads every file: slow on big trees, so only on request.
+ */
+export async function btrfsDuSizes(
+  host: Host,
+  vol: SnapshotVolume,
+  snaps: SnapshotInfo[],
+  signal: AbortSignal,
+): Promise<SnapshotInfo[]> {
+  const missing = snaps.filter((s) => s.size === undefined).map((s) => assertBoName(s.name));
+  if (missing.length === 0) return snaps;
+  const dir = btrfsSnapshotDir(vol.volume, vol.snapshotDir);
+  const sizes = parseBtrfsDu(
+    await runChecked(host, btrfsDuCommand(dir, missing), { signal, what: `btrfs filesystem du in ${dir}` }),
+  );
+  return snaps.map((s) => (s.size === undefined ? { ...s, size: sizes.get(s.name) } : s));
 }

@@ -57,14 +57,25 @@ export function planSnapshotPrune(
   return rows.sort((a, b) => b.snapshot.time.getTime() - a.snapshot.time.getTime());
 }
 
-/** Plan for a backup job's snapshots: only marked leftovers older than `leftoverAgeMs` go. */
+/**
+ * Plan for a backup job's snapshots: only marked leftovers older than `leftoverAgeMs` go, and
+ * none while `lockHolder` (who holds the job's storage lock) says a run of the job is going: a
+ * run older than the limit may still be reading its snapshot.
+ */
 export function planLeftoverPrune(
   snaps: readonly SnapshotInfo[],
   now: Date,
   leftoverAgeMs = LEFTOVER_AGE_MS,
+  lockHolder?: string,
 ): SnapshotPruneRow[] {
   return snaps
     .map((s): SnapshotPruneRow => {
+      if (s.marker && lockHolder)
+        return {
+          snapshot: s,
+          action: 'keep',
+          reasons: [`the job's lock is held (${lockHolder}): a run may be using it`],
+        };
       if (s.invalid) return { snapshot: s, action: 'delete', reasons: [INVALID_REASON] };
       if (!s.marker)
         return { snapshot: s, action: 'keep', reasons: ['no run marker: not removed automatically'] };

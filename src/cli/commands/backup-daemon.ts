@@ -45,7 +45,7 @@ export async function backupViaDaemon(
         if (!s.joined) await daemon.cancel(s.runId).catch(() => false);
         const o: InlineOutcome = {
           job: s.job,
-          kind: 'backup',
+          kind: ctx.config().config.jobs[s.job]?.kind ?? 'backup',
           outcome: 'cancelled',
           durationMs: Date.now() - t0,
           error: 'cancelled',
@@ -63,7 +63,7 @@ export async function backupViaDaemon(
 function toOutcome(r: RunRecord, fallbackMs: number): InlineOutcome {
   const durationMs =
     r.startedAt && r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : fallbackMs;
-  const base = { job: r.job, kind: 'backup' as const, durationMs };
+  const base = { job: r.job, kind: r.kind as InlineOutcome['kind'], durationMs };
   if (r.outcome === 'ok') {
     return {
       ...base,

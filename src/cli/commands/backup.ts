@@ -105,7 +105,7 @@ function summary(outcomes: InlineOutcome[]): string {
 }
 
 /** The run history, when this user can write the state database; otherwise runs go unrecorded. */
-function openHistory(stateDir: string, ctx: CliContext): InlineHistory | undefined {
+export function openHistory(stateDir: string, ctx: CliContext): InlineHistory | undefined {
   try {
     return inlineHistory(openStateDb(stateDir));
   } catch (err) {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../../errors.ts';
-import { runJobsInline } from '../../jobs/run-inline.ts';
 import { listTargets, type PruneReport, pruneTarget, snapshotTargets } from '../../jobs/snapshot.ts';
 import type { SnapshotInfo } from '../../snapshots/provider.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
+import { registerSnapshotNow } from './snapshot-now.ts';
 
 /** `bo snapshots [HOST]`, `bo snapshot now JOB`, `bo snapshot prune [JOB...]`. */
 export function registerSnapshot(program: Command, ctx: CliContext): void {
@@ -15,23 +15,39 @@ export function registerSnapshot(program: Command, ctx: CliContext): void {
     )
     .argument('[host]', 'only this host')
     .option('--json', 'print JSON')
+    .option('--du', 'btrfs without quotas: measure sizes with `btrfs filesystem du` (reads every file)')
     .addHelpText(
       'after',
       `
 Only snapshots named bo-<job>-<UTC time> of configured jobs' volumes are listed; bo never
-touches other snapshots. For LVM, "used" is how full the copy-on-write space is: at 100% the
-snapshot is invalidated.`,
+touches other snapshots. SIZE is what a snapshot holds on its own (freed by deleting it): LVM's
+copy-on-write space, with how full it is (at 100% the snapshot is invalidated); ZFS's "used";
+btrfs's exclusive bytes, known only with quotas enabled (btrfs quota enable VOLUME), else "-"
+unless --du measures them. --json gives the time, age in seconds and size in bytes (null when
+unknown).
+
+Examples:
+  bo snapshots
+  bo snapshots files1 --json
+  bo snapshots --du`,
     )
-    .action(async (host: string | undefined, opts: { json?: boolean }) => {
+    .action(async (host: string | undefined, opts: { json?: boolean; du?: boolean }) => {
       const services = ctx.services();
       if (host && host !== 'local' && !(host in services.config.hosts))
         throw new UsageError(`unknown host "${host}"`);
-      const listings = await listTargets(services, snapshotTargets(services.config, { host }), ctx.signal);
+      const listings = await listTargets(services, snapshotTargets(services.config, { host }), ctx.signal, {
+        du: opts.du,
+      });
       const now = ctx.clock.now();
       if (opts.json) {
         ctx.out.json({
           snapshots: listings.flatMap((l) =>
-            l.snapshots.map((s) => ({ host: l.target.host, kind: l.target.kind, ...jsonSnapshot(s) })),
+            l.snapshots.map((s) => ({
+              host: l.target.host,
+              kind: l.target.kind,
+              ...jsonSnapshot(s),
+              ageSeconds: Math.max(0, Math.floor((now.getTime() - s.time.getTime()) / 1000)),
+            })),
           ),
           errors: listings
             .filter((l) => l.error)
@@ -63,35 +79,7 @@ snapshot is invalidated.`,
   const snapshot = program
     .command('snapshot')
     .description('Take or prune snapshots (snapshot jobs run on schedule in the daemon)');
-  snapshot
-    .command('now')
-    .description('Run snapshot jobs now: take a snapshot, then prune by the job’s retention')
-    .argument('<jobs...>', 'snapshot job names')
-    .option('--json', 'print the outcome as JSON')
-    .action(async (jobs: string[], opts: { json?: boolean }) => {
-      const { config } = ctx.config();
-      for (const j of jobs) {
-        const job = config.jobs[j];
-        if (!job) throw new UsageError(`unknown job "${j}"`);
-        if (job.kind !== 'snapshot')
-          throw new UsageError(`job "${j}" is a ${job.kind} job, not a snapshot job`);
-      }
-      const outcomes = await runJobsInline(jobs, {
-        services: ctx.services(),
-        log: ctx.log,
-        signal: ctx.signal,
-      });
-      if (opts.json) ctx.out.json({ jobs: outcomes });
-      else
-        for (const o of outcomes)
-          ctx.out.print(
-            o.outcome === 'ok'
-              ? `ok      ${o.result!.summary}`
-              : `${o.outcome.padEnd(7)} ${o.job}: ${o.error}`,
-          );
-      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
-      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
-    });
+  registerSnapshotNow(snapshot, ctx);
 
   snapshot
     .command('prune')
@@ -101,9 +89,32 @@ snapshot is invalidated.`,
     .argument('[jobs...]', 'only these jobs (default: every job with snapshots)')
     .option('-n, --dry-run', 'show the plan, delete nothing')
     .option('--json', 'print the plan and outcome as JSON')
+    .addHelpText(
+      'after',
+      `
+A snapshot job's snapshots are kept by its retention (the newest always stays); without
+retention none are deleted. A consistent backup's snapshots are its runs' short-lived ones: a
+marked leftover more than 24 h old is deleted, unless the job's storage lock is held (a run of
+it may still read the snapshot). Invalid LVM snapshots (CoW space full) are always deleted.
+
+Examples:
+  bo snapshot prune --dry-run
+  bo snapshot prune data-snap
+  bo snapshot prune --json`,
+    )
     .action(async (jobs: string[], opts: { dryRun?: boolean; json?: boolean }) => {
       const services = ctx.services();
-      for (const j of jobs) if (!services.config.jobs[j]) throw new UsageError(`unknown job "${j}"`);
+      const managed = snapshotTargets(services.config).map((t) => t.job);
+      for (const j of jobs) {
+        const job = services.config.jobs[j];
+        if (!job) throw new UsageError(`unknown job "${j}"`);
+        if (!managed.includes(j)) {
+          throw new UsageError(
+            `job "${j}" has no snapshots to manage: it is a ${job.kind} job${job.kind === 'backup' ? ' without snapshot:' : ''}`,
+            { hint: `jobs with snapshots: ${managed.join(', ') || 'none configured'}` },
+          );
+        }
+      }
       const reports: Array<PruneReport | { target: PruneReport['target']; error: string }> = [];
       for (const target of snapshotTargets(services.config, { jobs })) {
         try {

@@ -204,6 +204,11 @@ describe('PostgreSQL dumps over SSH', () => {
     const again = await bo('restore', 'db', '--dump', 'app', '--to', out);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/exists; pass --force/);
+    const noTarget = await bo('restore', 'db', '--dump', 'app');
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toMatch(
+      /give exactly one of --to FILE \(- for stdout\) or --to-host HOST with --dump/,
+    );
     const missing = await bo('restore', 'db', '--dump', 'nope', '--to', join(work, 'x.sql'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/has no dump "nope"[\s\S]*its dumps: app/);

@@ -1,17 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Host as HostConfig, SnapshotVolume } from '../../../src/config/schema.ts';
+import { parse as parseYaml } from 'yaml';
+import { openStateDb } from '../../../src/catalog/db.ts';
+import { listRuns } from '../../../src/catalog/runs.ts';
+import { systemClock } from '../../../src/clock.ts';
+import { Config as ConfigSchema, Host as HostConfig, SnapshotVolume } from '../../../src/config/schema.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createLocalHost } from '../../../src/remote/local.ts';
 import { createSshHost } from '../../../src/remote/ssh.ts';
+import { createServices } from '../../../src/services.ts';
 import { btrfsProvider } from '../../../src/snapshots/btrfs.ts';
 import { FLUSH_WARNING } from '../../../src/snapshots/btrfs-plan.ts';
 import { snapshotName } from '../../../src/snapshots/names.ts';
+import { acquireLock } from '../../../src/storage/lock.ts';
+import { jobLockScope } from '../../../src/storage/lock-record.ts';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { type BtrfsFixture, startBtrfs } from '../../fixtures/btrfs.ts';
 import { startSshd } from '../../fixtures/sshd.ts';
+import { spawnDaemon } from '../daemon/daemon-proc.ts';
 
 const fx: BtrfsFixture | undefined = startBtrfs();
 const host = createLocalHost();
@@ -172,13 +180,33 @@ describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () =>
     // The job pruned right after taking its snapshot: newest (now) + newest of the previous hour.
     expect(outcome.result.summary).toMatch(/created; 3 pruned, 2 kept$/);
 
+    // Recorded in the run history like `bo backup now`: `bo status` does not say "never ran".
+    const db = openStateDb(join(cfgDir, 'state'));
+    try {
+      expect(listRuns(db, { job: 'www' })).toEqual([
+        expect.objectContaining({ kind: 'snapshot', trigger: 'manual', outcome: 'ok' }),
+      ]);
+    } finally {
+      db.close();
+    }
+
     const list = await runBo(['--config', config, 'snapshots', '--json']);
     expect(list.code).toBe(0);
     const snaps = JSON.parse(list.stdout).snapshots as Array<{
       job: string;
       name: string;
       leftover: boolean;
+      ageSeconds: number;
+      size: number | null;
     }>;
+    expect(snaps.find((s) => s.name === keptOld)!.ageSeconds).toBeGreaterThan(23 * 3600);
+    // No quotas on this filesystem: sizes are unknown unless measured with --du.
+    expect(snaps.every((s) => s.size === null)).toBe(true);
+    const du = await runBo(['--config', config, 'snapshots', '--du', '--json']);
+    expect(du.code).toBe(0);
+    const sized = JSON.parse(du.stdout).snapshots as Array<{ size: number | null }>;
+    expect(sized.length).toBe(snaps.length);
+    expect(sized.every((s) => typeof s.size === 'number')).toBe(true);
     expect(snaps.filter((s) => s.job === 'www').map((s) => s.name)).toEqual([
       keptOld,
       expect.stringMatching(/^bo-www-\d{8}T\d{6}Z$/),
@@ -225,6 +253,48 @@ describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () =>
     expect(fx!.subvolumes().filter((s) => s.includes('bo-other-'))).toHaveLength(1);
   });
 
+  it('`bo snapshot now` goes through a running daemon; prune of a job without snapshots is a usage error', async () => {
+    const vol4 = fx!.subvolume('viad');
+    const dir = join(cfgDir, 'viad');
+    mkdirSync(dir);
+    const config = writeConfig(
+      {
+        stateDir: join(dir, 'state'),
+        daemon: { socket: join(dir, 'bo.sock') },
+        storage: { repo: { type: 'filesystem', path: join(dir, 'repo') } },
+        jobs: {
+          viad: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: vol4 },
+          plain: { host: 'local', paths: [vol4], storage: 'repo' },
+        },
+      },
+      dir,
+    );
+    const d = await spawnDaemon(config);
+    try {
+      await d.waitFor((l) => l.msg === 'Daemon started');
+      const r = await runBo(['--config', config, 'snapshot', 'now', 'viad', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const [o] = JSON.parse(r.stdout).jobs;
+      expect(o).toMatchObject({ job: 'viad', kind: 'snapshot', outcome: 'ok' });
+      expect(o.result.summary).toMatch(/^viad: snapshot \S+bo-viad-\d{8}T\d{6}Z created/);
+      const started = await d.waitFor((l) => l.msg === 'Run started' && l.job === 'viad');
+      expect(started.trigger).toBe('manual');
+    } finally {
+      d.child.kill('SIGTERM');
+      await d.exited;
+    }
+    expect(
+      (await btrfsProvider.list(host, SnapshotVolume.parse({ provider: 'btrfs', volume: vol4 }), { signal }))
+        .length,
+    ).toBe(1);
+
+    const bad = await runBo(['--config', config, 'snapshot', 'prune', 'plain']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /job "plain" has no snapshots to manage: it is a backup job without snapshot:/,
+    );
+  });
+
   it('`bo snapshot prune` removes a consistent backup’s leftover from a crashed run, once old enough', async () => {
     const vol3 = fx!.subvolume('mail');
     const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol3 });
@@ -253,6 +323,31 @@ describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () =>
     expect(list.stdout).toMatch(
       new RegExp(`${crashed}\\s+\\d+d ago\\s+-\\s+leftover of an interrupted backup run`),
     );
+    // While a run of the job holds its storage lock, even an old leftover may be in use: kept.
+    const services = createServices({
+      config: ConfigSchema.parse(parseYaml(readFileSync(config, 'utf8'))),
+      log: silentLogger(),
+      clock: systemClock,
+    });
+    const lock = await acquireLock(
+      { storage: services.storage('repo'), clock: systemClock, log: silentLogger() },
+      jobLockScope('mailbk'),
+      { purpose: 'backup', runId: 'run-long' },
+    );
+    try {
+      const held = await runBo(['--config', config, 'snapshot', 'prune', '--json']);
+      expect(held.code).toBe(0);
+      expect(
+        JSON.parse(held.stdout).jobs[0].snapshots.map(
+          (s: { name: string; action: string; reasons: string[] }) => [s.name, s.action, s.reasons[0]],
+        ),
+      ).toEqual([
+        [recent, 'keep', expect.stringMatching(/lock is held \(backup on .* run run-long\)/)],
+        [crashed, 'keep', expect.stringMatching(/lock is held/)],
+      ]);
+    } finally {
+      await lock.release();
+    }
     const r = await runBo(['--config', config, 'snapshot', 'prune', '--json']);
     expect(r.code).toBe(0);
     expect(

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   btrfsCreateCommand,
   btrfsDeleteCommand,
+  btrfsDuCommand,
   btrfsListCommand,
   btrfsSnapshotDir,
+  parseBtrfsDu,
   parseBtrfsList,
   parseQgroups,
 } from '../../../src/snapshots/btrfs-plan.ts';
@@ -105,5 +107,17 @@ describe('btrfs list parsing', () => {
 
   it('treats empty output (no snapshot directory yet) as no snapshots', () => {
     expect(parseBtrfsList('').entries).toEqual([]);
+  });
+});
+
+describe('btrfs filesystem du (recorded btrfs-progs 6.2 output)', () => {
+  it('reads the exclusive bytes of each snapshot', () => {
+    expect([...parseBtrfsDu(recorded('btrfs-fi-du.btrfs-progs-6.2.txt'))]).toEqual([
+      ['bo-www-20261122T020000Z', 1048576],
+      ['bo-www-20261122T030000Z', 0],
+    ]);
+    expect(btrfsDuCommand('/srv/data/.bo-snapshots', ['bo-www-20261122T020000Z'])).toBe(
+      'cd -- /srv/data/.bo-snapshots && btrfs filesystem du -s --raw -- bo-www-20261122T020000Z',
+    );
   });
 });
