@@ -20,6 +20,8 @@ export function registerList(program: Command, ctx: CliContext): void {
       async (opts: { job?: string; host?: string; storage?: string; full?: boolean; json?: boolean }) => {
         const services = ctx.services();
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
+        // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
+        if (opts.storage) services.storage(opts.storage);
         const rows: Array<Record<string, unknown>> = [];
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
