@@ -152,8 +152,9 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
       ),
     );
   }
+  // Info, not warn: the result carries them and the CLI prints them; a log line would repeat them.
   for (const w of warnings)
-    log.warn({ job: ref.job, backupId: ref.id, warning: w }, 'Not restored as stored');
+    log.info({ job: ref.job, backupId: ref.id, warning: w }, 'Not restored as stored');
   log.info({ files: progress.files, bytes: progress.bytes }, 'Restore verified');
   return {
     files: wantedFiles.length,
