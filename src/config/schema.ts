@@ -652,6 +652,24 @@ export const BackupFreshnessCheck = z.strictObject({
 });
 export type BackupFreshnessCheck = z.infer<typeof BackupFreshnessCheck>;
 
+export const SnapshotFreshnessCheck = z.strictObject({
+  check: z
+    .literal('snapshot-freshness')
+    .describe(
+      'Last successful run of each snapshot job (and backup job with snapshot:), from the run history, against its schedule',
+    ),
+  ...HealthTarget,
+  jobs: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Snapshot jobs, or backup jobs with snapshot: (default: every one on the selected hosts)'),
+  maxAge: Duration.optional().describe(
+    'Age that warns (default: the schedule period plus grace); 2× is critical',
+  ),
+  grace: Duration.optional().describe('Time a scheduled run may take (default: half the period, at most 2h)'),
+});
+export type SnapshotFreshnessCheck = z.infer<typeof SnapshotFreshnessCheck>;
+
 export const HealthCheckSpec = z.discriminatedUnion(
   'check',
   [
@@ -671,6 +689,7 @@ export const HealthCheckSpec = z.discriminatedUnion(
     TlsCheck,
     HttpCheck,
     BackupFreshnessCheck,
+    SnapshotFreshnessCheck,
   ],
   { error: unknownTag('check') },
 );
@@ -682,7 +701,7 @@ export const Health = z.strictObject({
     .boolean()
     .default(true)
     .describe(
-      'Run load, memory, disk, inodes, systemd, ntp and uptime on every host and backup-freshness on every backup job; an entry in checks replaces the default for the hosts it selects',
+      'Run load, memory, disk, inodes, systemd, ntp and uptime on every host, backup-freshness on every backup job and snapshot-freshness on every snapshot job (and backup job with snapshot:); an entry in checks replaces the default for the hosts it selects',
     ),
   checks: z
     .array(HealthCheckSpec)

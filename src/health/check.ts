@@ -1,5 +1,6 @@
 import type { CheckName, Config, HealthCheckSpec } from '../config/schema.ts';
 import type { BackupStatus } from './backups.ts';
+import type { SnapshotStatus } from './snapshots.ts';
 import type { CheckResult } from './types.ts';
 
 /** The options of one check, as configured. */
@@ -69,9 +70,11 @@ export interface FleetContext {
   now: Date;
   /** Backup status per job, read from the manifests in storage once per run. */
   backups: readonly BackupStatus[];
+  /** Snapshot-taking jobs and their newest runs, from the run history. */
+  snapshots: readonly SnapshotStatus[];
 }
 
-/** A check over the whole fleet's data rather than one host (backup freshness). Pure. */
+/** A check over the whole fleet's data rather than one host (backup and snapshot freshness). Pure. */
 export interface FleetCheck<N extends CheckName = CheckName> {
   readonly type: 'fleet';
   readonly name: N;

@@ -1,4 +1,4 @@
-import { type CheckName, type Config, HealthCheckSpec } from '../config/schema.ts';
+import { type CheckName, type Config, HealthCheckSpec, type Job } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_HOST_CHECKS, healthChecks, isSingleton } from './registry.ts';
 
@@ -16,8 +16,14 @@ export interface HostPlan {
 export interface HealthPlan {
   hosts: HostPlan[];
   /** backup-freshness per backup job in scope, with the entry that applies to it. */
-  backups: Array<{ job: string; spec: Extract<HealthCheckSpec, { check: 'backup-freshness' }> }>;
+  backups: Array<{ job: string; spec: SpecFor<'backup-freshness'> }>;
+  /** snapshot-freshness per snapshot job (and backup job with snapshot:) in scope. */
+  snapshots: Array<{ job: string; spec: SpecFor<'snapshot-freshness'> }>;
 }
+
+type SpecFor<N extends CheckName> = Extract<HealthCheckSpec, { check: N }>;
+type FleetName = 'backup-freshness' | 'snapshot-freshness';
+const FLEET: readonly CheckName[] = ['backup-freshness', 'snapshot-freshness'];
 
 export interface HealthSelection {
   /** Only these hosts ("local" allowed); unknown names are a usage error. */
@@ -44,11 +50,22 @@ export function planHealth(config: Config, select: HealthSelection = {}): Health
     const candidates: Candidate[] = defaults.map((spec, order) => ({ spec, rank: 0, order }));
     entries.forEach((spec, order) => {
       const rank = matchRank(spec, host, roles);
-      if (rank > 0 && spec.check !== 'backup-freshness') candidates.push({ spec, rank, order });
+      if (rank > 0 && !FLEET.includes(spec.check)) candidates.push({ spec, rank, order });
     });
     return { host, address: config.hosts[host]?.address ?? '127.0.0.1', roles, specs: pick(candidates) };
   });
-  return { hosts: plans, backups: planBackups(config, new Set(hosts), select) };
+  const inScope = new Set(hosts);
+  return {
+    hosts: plans,
+    backups: planFleet(config, inScope, select, 'backup-freshness', (j) => j.kind === 'backup'),
+    snapshots: planFleet(
+      config,
+      inScope,
+      select,
+      'snapshot-freshness',
+      (j) => j.kind === 'snapshot' || (j.kind === 'backup' && j.snapshot !== undefined),
+    ),
+  };
 }
 
 function scope(config: Config, select: HealthSelection): string[] {
@@ -116,22 +133,30 @@ function pick(candidates: Candidate[]): HealthCheckSpec[] {
     .map((c) => c.spec);
 }
 
-function planBackups(config: Config, hosts: Set<string>, select: HealthSelection): HealthPlan['backups'] {
+/** The fleet check entry that applies to each job `takes` in scope (jobs: > hosts: > roles: > neither > default). */
+function planFleet<N extends FleetName>(
+  config: Config,
+  hosts: Set<string>,
+  select: HealthSelection,
+  name: N,
+  takes: (job: Job) => boolean,
+): Array<{ job: string; spec: SpecFor<N> }> {
   const filtered = Boolean(select.hosts?.length || select.roles?.length);
-  const fallback = config.health.defaults ? HealthCheckSpec.parse({ check: 'backup-freshness' }) : undefined;
-  const out: HealthPlan['backups'] = [];
+  const fallback = config.health.defaults ? HealthCheckSpec.parse({ check: name }) : undefined;
+  const out: Array<{ job: string; spec: SpecFor<N> }> = [];
   for (const [job, j] of Object.entries(config.jobs)) {
-    if (j.kind !== 'backup' || !j.enabled) continue;
+    if (!('host' in j) || !takes(j) || !j.enabled) continue;
     if (filtered && !hosts.has(j.host)) continue;
     const roles = config.hosts[j.host]?.roles ?? [];
     let best: { spec: HealthCheckSpec; rank: number } | undefined = fallback && { spec: fallback, rank: 0 };
     for (const spec of config.health.checks) {
-      if (spec.check !== 'backup-freshness') continue;
-      if (spec.jobs && !spec.jobs.includes(job)) continue;
-      const rank = spec.jobs ? 4 : matchRank(spec, j.host, roles);
+      if (spec.check !== name) continue;
+      const { jobs } = spec as SpecFor<FleetName>;
+      if (jobs && !jobs.includes(job)) continue;
+      const rank = jobs ? 4 : matchRank(spec, j.host, roles);
       if (rank > 0 && (!best || rank >= best.rank)) best = { spec, rank };
     }
-    if (best && best.spec.check === 'backup-freshness') out.push({ job, spec: best.spec });
+    if (best && best.spec.check === name) out.push({ job, spec: best.spec as SpecFor<N> });
   }
   return out;
 }

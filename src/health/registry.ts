@@ -11,6 +11,7 @@ import { memoryCheck } from './checks/memory.ts';
 import { ntpCheck } from './checks/ntp.ts';
 import { raidCheck } from './checks/raid.ts';
 import { smartCheck } from './checks/smart.ts';
+import { snapshotFreshnessCheck } from './checks/snapshot-freshness.ts';
 import { systemdCheck } from './checks/systemd.ts';
 import { tcpCheck } from './checks/tcp.ts';
 import { tlsCheck } from './checks/tls.ts';
@@ -37,6 +38,7 @@ export const healthChecks: Registry = {
   tls: tlsCheck,
   http: httpCheck,
   'backup-freshness': backupFreshnessCheck,
+  'snapshot-freshness': snapshotFreshnessCheck,
 };
 
 /** Checks that run on every host unless the config says otherwise (`health.defaults`). */

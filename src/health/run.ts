@@ -1,15 +1,17 @@
 import type { Clock } from '../clock.ts';
 import type { CheckName, Config } from '../config/schema.ts';
-import { throwIfAborted } from '../errors.ts';
+import { errorMessage, throwIfAborted } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Host } from '../remote/host.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type BackupStatus, collectBackupStatus } from './backups.ts';
 import type { Sample } from './check.ts';
+import { backupFreshnessCheck } from './checks/backup-freshness.ts';
+import { snapshotFreshnessCheck } from './checks/snapshot-freshness.ts';
 import { checkHost, type HostHealth } from './host-run.ts';
 import type { HealthPlan } from './plan.ts';
 import type { ProofReader } from './proofs.ts';
-import { checkFor } from './registry.ts';
+import { type RunHistoryView, type SnapshotStatus, snapshotStatuses } from './snapshots.ts';
 import { type CheckResult, compareResults } from './types.ts';
 
 /** Earlier results, for checks that read trends (the disk forecast). */
@@ -29,6 +31,8 @@ export interface HealthRunDeps {
   history?: HistoryReader | undefined;
   /** Verify and drill records for the backup section. */
   proofs?: ProofReader | undefined;
+  /** The run history, for snapshot freshness; without it those checks are unknown. */
+  runs?: (() => RunHistoryView) | undefined;
 }
 
 /** One health run over the fleet. */
@@ -39,6 +43,7 @@ export interface HealthRun {
   /** Worst host first; within a host, worst result first. */
   hosts: HostHealth[];
   backups: BackupStatus[];
+  snapshots: SnapshotStatus[];
 }
 
 /**
@@ -82,7 +87,12 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
   };
   await Promise.all(Array.from({ length: Math.min(health.concurrency, plan.hosts.length) }, worker));
   const backups = await backupsP;
-  addBackupResults(hosts, plan, backups, deps);
+  const snapshots = snapshotStatuses(
+    deps.config,
+    plan.snapshots.map((s) => s.job),
+    plan.snapshots.length > 0 ? readRuns(deps) : undefined,
+  );
+  addFleetResults(hosts, fleetResults(plan, backups, snapshots, deps), deps.config);
   for (const h of hosts) h.results.sort(compareResults);
   hosts.sort(
     (a, b) =>
@@ -95,29 +105,48 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
     durationMs: Date.now() - t0,
     hosts,
     backups,
+    snapshots,
   };
 }
 
-/** backup-freshness results join their job's host section ("local" gets one if needed). */
-function addBackupResults(
-  hosts: HostHealth[],
+function readRuns(deps: HealthRunDeps): RunHistoryView | undefined {
+  try {
+    return deps.runs?.();
+  } catch (err) {
+    deps.log.warn({ error: errorMessage(err) }, 'Cannot read the run history for snapshot freshness');
+    return undefined;
+  }
+}
+
+/** backup-freshness and snapshot-freshness results, one per job in the plan. */
+function fleetResults(
   plan: HealthPlan,
   backups: BackupStatus[],
+  snapshots: SnapshotStatus[],
   deps: HealthRunDeps,
-): void {
-  const now = deps.clock.now();
+): CheckResult[] {
+  const ctx = { config: deps.config, now: deps.clock.now(), backups, snapshots };
+  const out: CheckResult[] = [];
   for (const b of backups) {
     const spec = plan.backups.find((p) => p.job === b.job)!.spec;
-    const freshness = checkFor('backup-freshness');
-    if (freshness.type !== 'fleet') continue;
-    const [r] = freshness.evaluate(spec, { config: deps.config, now, backups: [b] });
-    if (!r) continue;
+    out.push(...backupFreshnessCheck.evaluate(spec, { ...ctx, backups: [b] }));
+  }
+  for (const s of snapshots) {
+    const spec = plan.snapshots.find((p) => p.job === s.job)!.spec;
+    out.push(...snapshotFreshnessCheck.evaluate(spec, { ...ctx, snapshots: [s] }));
+  }
+  return out;
+}
+
+/** Fleet results join their job's host section ("local" gets one if needed). */
+function addFleetResults(hosts: HostHealth[], results: CheckResult[], config: Config): void {
+  for (const r of results) {
     let h = hosts.find((x) => x.host === r.host);
     if (!h) {
       h = {
         host: r.host,
-        address: deps.config.hosts[r.host]?.address ?? '127.0.0.1',
-        roles: deps.config.hosts[r.host]?.roles ?? [],
+        address: config.hosts[r.host]?.address ?? '127.0.0.1',
+        roles: config.hosts[r.host]?.roles ?? [],
         reachable: true,
         durationMs: 0,
         results: [],

@@ -19,3 +19,28 @@ export function schedulePeriodMs(expression: string, timezone?: string): number 
     void task?.destroy();
   }
 }
+
+const HOUR = 3_600_000;
+
+/**
+ * How old the newest good result of a scheduled job (a backup, a snapshot) may get before it is
+ * overdue: `maxAge`, else the schedule period plus a grace for the run itself (`grace`, default
+ * half the period, at most 2 h). Undefined with neither a maxAge nor a valid schedule.
+ */
+export function overdueAfterMs(
+  spec: { maxAge?: number | undefined; grace?: number | undefined },
+  schedule: string | undefined,
+  timezone: string | undefined,
+): number | undefined {
+  if (spec.maxAge !== undefined) return spec.maxAge;
+  const period = schedule ? schedulePeriodMs(schedule, timezone) : undefined;
+  if (period === undefined) return undefined;
+  return period + (spec.grace ?? Math.min(period / 2, 2 * HOUR));
+}
+
+/** The thresholds of a freshness result, in seconds: overdue warns, twice overdue is critical. */
+export function overdueThreshold(limitMs: number | undefined): { warn: number; crit: number } | undefined {
+  return limitMs === undefined
+    ? undefined
+    : { warn: Math.round(limitMs / 1000), crit: Math.round((2 * limitMs) / 1000) };
+}

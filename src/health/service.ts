@@ -9,6 +9,7 @@ import { proofReader } from './proofs.ts';
 import { buildReport, type Report } from './report.ts';
 import { previousStatuses, type ReportOrigin, saveReport } from './report-store.ts';
 import { allResults, type HealthRun, runHealth } from './run.ts';
+import { readRunHistory } from './snapshots.ts';
 import type { Transition } from './transitions.ts';
 
 export interface PerformHealthOptions {
@@ -57,6 +58,7 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
       storage: (name) => services.storage(name),
       history: db ? historyReader(db) : undefined,
       proofs: db ? proofReader(db) : undefined,
+      runs: db ? () => readRunHistory(db) : undefined,
     });
     const results = allResults(run);
     const now = Date.parse(run.finishedAt);

@@ -2,10 +2,8 @@ import type { BackupStatus } from '../backups.ts';
 import type { FleetCheck, SpecOf } from '../check.ts';
 import { bytes, span } from '../format.ts';
 import type { Proof } from '../proofs.ts';
-import { schedulePeriodMs } from '../schedule.ts';
+import { overdueAfterMs, overdueThreshold } from '../schedule.ts';
 import { type CheckResult, type Status, worst } from '../types.ts';
-
-const HOUR = 3_600_000;
 
 /** The newest backup of each job against its schedule: overdue → warn, twice overdue → crit. */
 export const backupFreshnessCheck: FleetCheck<'backup-freshness'> = {
@@ -26,9 +24,7 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
       status: 'unknown',
       message: `cannot list backups of ${b.job} in ${b.storage}: ${b.error}`,
     };
-  const period = b.schedule ? schedulePeriodMs(b.schedule, b.timezone) : undefined;
-  const grace = spec.grace ?? (period ? Math.min(period / 2, 2 * HOUR) : 0);
-  const limit = spec.maxAge ?? (period !== undefined ? period + grace : undefined);
+  const limit = overdueAfterMs(spec, b.schedule, b.timezone);
   if (!b.last) {
     return {
       ...base,
@@ -37,10 +33,7 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
     };
   }
   const age = now.getTime() - Date.parse(b.last.finishedAt);
-  const threshold =
-    limit !== undefined
-      ? { warn: Math.round(limit / 1000), crit: Math.round((2 * limit) / 1000) }
-      : undefined;
+  const threshold = overdueThreshold(limit);
   let status: Status =
     limit === undefined ? 'unknown' : age > 2 * limit ? 'crit' : age > limit ? 'warn' : 'ok';
   const parts = [
