@@ -146,9 +146,11 @@ function pgConnection(d: Extract<Dump, { type: 'postgres' }>): string[] {
   ];
 }
 
+/** MySQL/MariaDB clients take a unix socket as --socket: an absolute `hostname` is one. */
 function mysqlConnection(d: Extract<Dump, { type: 'mysql' }>): string[] {
+  const at = d.hostname?.startsWith('/') ? '--socket' : '--host';
   return [
-    ...(d.hostname ? [`--host=${d.hostname}`] : []),
+    ...(d.hostname ? [`${at}=${d.hostname}`] : []),
     ...(d.port ? [`--port=${d.port}`] : []),
     ...(d.username ? [`--user=${d.username}`] : []),
   ];

@@ -39,6 +39,12 @@ describe('dump command plans', () => {
     expect(dumpClientCommand(Dump.parse({ type: 'mysql' }))).toBe(
       'mysqldump --single-transaction --routines --all-databases',
     );
+    expect(dumpClientCommand(Dump.parse({ type: 'mysql', database: 'shop', hostname: '/run/my.sock' }))).toBe(
+      'mysqldump --single-transaction --routines --socket=/run/my.sock shop',
+    );
+    expect(
+      dumpClientCommand(Dump.parse({ type: 'mysql', database: 'shop', hostname: 'db1', port: 3307 })),
+    ).toBe('mysqldump --single-transaction --routines --host=db1 --port=3307 shop');
   });
 
   it('compresses on the server and reports both exit statuses', () => {
