@@ -336,7 +336,7 @@ const HookFields = {
     .array(HookCommand)
     .default([])
     .describe(
-      'Commands run once the snapshot is taken (and the dumps are done), before tar reads: resume what a before hook quiesced. A run that ends before that point runs them at its end',
+      'Commands run right after the snapshot is taken (backups: after the dumps too, before tar reads): resume what a before hook quiesced. A run that ends before that point runs them at its end',
     ),
   after: z
     .array(HookCommand)
@@ -363,7 +363,7 @@ const DumpClient = {
     .min(1)
     .optional()
     .describe(
-      'Database server as the client takes it (address or socket directory); default the local socket',
+      'Database server: an address, or a unix socket (PostgreSQL: its directory; MySQL: the socket file); default the local socket',
     ),
   port: z.int().min(1).max(65535).optional(),
   username: z.string().min(1).optional().describe('Database user to connect as'),

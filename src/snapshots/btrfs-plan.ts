@@ -38,7 +38,7 @@ export function btrfsSnapshotDir(volume: string, snapshotDir?: string): string {
 
 export const WARNING_PREFIX = 'bo-warning=';
 export const FLUSH_WARNING =
-  'the btrfs filesystem is not mounted with flushoncommit: data written while the snapshot is taken may be missing from it (mount -o remount,flushoncommit, or quiesce writers in a before hook)';
+  'the btrfs filesystem is not mounted with flushoncommit: data written while the snapshot is taken may be missing from it (mount -o remount,flushoncommit, or quiesce writers in a before hook and resume them in afterSnapshot)';
 
 /** `bo-warning=` lines of the create command's output. */
 export function parseCreateWarnings(stdout: string): string[] {
