@@ -5,9 +5,11 @@
  * Why not node-tar's Parser: it keeps only the pax keys it knows (no GNU.sparse.*, no
  * SCHILY.xattr.*), splits pax records on newlines (a file name containing "\n" loses its pax
  * path), decodes multi-block pax headers chunk by chunk (a long UTF-8 name that straddles two
- * writes comes out corrupted and truncated: reproduced with node-tar 7.5.23), does not know GNU
+ * writes loses its pax path: the truncated ustar name comes out instead), does not know GNU
  * sparse members, and cannot say where in the stream a header started, which the guard needs to
- * stop before forwarding it. This reader is strict where node-tar warns and continues.
+ * stop before forwarding it. This reader is strict where node-tar warns and continues. Each
+ * defect is asserted, against node-tar 7.5.23, in tests/unit/archive/node-tar-oracle.test.ts,
+ * which also checks that both readers agree on ordinary archives.
  *
  * Memory is bounded: content bytes are handed out as views of the input chunks, only header
  * blocks and extended headers (at most 1 MiB each) are buffered.
