@@ -117,8 +117,9 @@ export interface TarExtractOptions {
 /**
  * `tar -x` from stdin into `dir` on a server: modes as stored (`-p`), numeric owners when root,
  * xattrs and ACLs when supported, existing directories' metadata kept (`--no-overwrite-dir`).
- * GNU tar keeps everything inside `dir` by itself (no -P: leading `/` stripped, `..` refused);
- * bo also puts the tar guard in front of it. Exit markers as for create.
+ * GNU tar strips leading `/` and refuses `..` (no -P), but follows symlinks already in `dir` at
+ * intermediate directories: the restore checks those first and puts the tar guard in front of
+ * it (jobs/restore-remote.ts). Exit markers as for create.
  */
 export function tarExtractCommand(o: TarExtractOptions): string {
   const dir = absPath(o.dir, 'restore directory');
