@@ -61,7 +61,7 @@ notify:
         'jobs.x.dumps.2.type: unknown dump type "oracle" (expected postgres, mysql or command)',
         'jobs.k.kind: unknown job kind "nightly" (expected backup, health, prune, verify, drill or snapshot)',
         expect.stringMatching(
-          /^health\.checks\.0\.check: unknown check "ping" \(expected disk, .* or backup-freshness\)$/,
+          /^health\.checks\.0\.check: unknown check "ping" \(expected disk, inodes, .* or [a-z-]+\)$/,
         ),
         'notify.n.type: unknown notifier type "pager" (expected webhook, email or healthchecks)',
       ]),
