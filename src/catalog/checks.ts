@@ -90,6 +90,30 @@ export function lastProvenRestorable(db: StateDb, job: string): CheckRecord | un
   return row ? toRecord(row as Record<string, unknown>) : undefined;
 }
 
+export interface DrillStatus {
+  /** The newest successful drill: when, how long it took, which backup. */
+  proven?: { at: string; durationMs: number; backupId: string } | undefined;
+  /** The newest drill of any outcome, when it is newer than the proof (i.e. it failed). */
+  lastFailed?: { at: string; detail?: string | undefined } | undefined;
+}
+
+/** "Last proven restorable" of a job for `bo status`; nothing when there are no records (or table). */
+export function drillStatus(db: StateDb, job: string): DrillStatus {
+  try {
+    const ok = lastProvenRestorable(db, job);
+    const last = lastCheck(db, 'drill', job);
+    return {
+      proven: ok && { at: ok.finishedAt, durationMs: ok.durationMs, backupId: ok.backupId },
+      lastFailed:
+        last && last.outcome !== 'ok'
+          ? { at: last.finishedAt, detail: last.detail?.split('\n')[0] }
+          : undefined,
+    };
+  } catch {
+    return {}; // a state database from before drills: no records
+  }
+}
+
 /** When each backup of a job was last verified successfully (backup id → ISO time). */
 export function lastVerified(db: StateDb, storage: string, job: string): Map<string, string> {
   const rows = db

@@ -13,6 +13,7 @@ import { registerLs } from './commands/ls.ts';
 import { registerPrune } from './commands/prune.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRestore } from './commands/restore.ts';
+import { registerRun } from './commands/run.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerVerify } from './commands/verify.ts';
@@ -41,6 +42,7 @@ const commands: RegisterCommand[] = [
   registerVerify,
   registerDrill,
   registerLocks,
+  registerRun,
   registerDaemon,
   registerStatus,
   registerJobs,

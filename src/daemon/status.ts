@@ -3,6 +3,7 @@
  * runs) its live scheduler state. The same code serves the daemon's control endpoint and the CLI
  * reading the state database directly, so both give the same answer.
  */
+import { type DrillStatus, drillStatus } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import {
   latestFinished,
@@ -42,6 +43,8 @@ export interface JobStatus {
   /** Set when a scheduled time passed more than the grace ago without a success since. */
   overdueSince?: string | undefined;
   skippedStarts?: number | undefined;
+  /** Backup jobs: the restore drills' "last proven restorable" (see catalog/checks.ts). */
+  drill?: DrillStatus | undefined;
 }
 
 export interface StatusReport {
@@ -178,6 +181,7 @@ export function buildStatus(opts: {
       lastSuccess,
       overdueSince: overdue?.toISOString(),
       skippedStarts: l?.skippedStarts,
+      drill: job.kind === 'backup' && opts.db && !historyError ? drillStatus(opts.db, name) : undefined,
     };
   });
   return {

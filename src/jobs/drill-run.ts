@@ -75,7 +75,9 @@ export async function drillJobs(
           removed: true,
         };
       }
-      if (db && o.id !== 'latest') {
+      // Also a drill that failed before it started (no backups, storage down): health must not
+      // keep showing the last success as if nothing happened since.
+      if (db) {
         recordCheck(db, {
           kind: 'drill',
           storage: o.storage,
@@ -109,6 +111,11 @@ export async function runDrill(name: string, job: DrillJob, ctx: JobRunContext):
     signal: ctx.signal,
     log: ctx.log,
   });
+  return drillResult(name, outcomes);
+}
+
+/** A drill run's result as the run history records it; throws when any drill failed. */
+export function drillResult(name: string, outcomes: readonly DrillOutcome[]): JobRunResult {
   const failed = outcomes.filter((o) => o.status === 'failed');
   const summary = `${name}: ${outcomes.length - failed.length} of ${outcomes.length} job(s) proven restorable`;
   if (failed.length > 0) {

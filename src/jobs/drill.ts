@@ -5,7 +5,7 @@
  * recorded as "last proven restorable" by the caller.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
@@ -126,18 +126,40 @@ export function sampleFiles(index: readonly IndexEntry[], share: number, random:
   return files.slice(0, n);
 }
 
+/**
+ * A fresh scratch directory under the target's parent. The parent must exist or be one level
+ * below an existing directory (the default <stateDir>/drill): never a recursive mkdir, which on
+ * procfs or a dead mount can loop forever (`--to /proc/nope` spun Node's recursive mkdir).
+ */
 async function makeScratch(target: DrillTarget, job: string, signal: AbortSignal): Promise<string> {
   const name = `bo-drill-${job}-`;
+  signal.throwIfAborted();
   if (target.kind === 'local') {
-    await mkdir(target.parent, { recursive: true, mode: 0o700 });
-    return await mkdtemp(join(target.parent, name));
+    const cannot = (err: unknown) =>
+      new BoError(`cannot create the drill directory under ${target.parent}: ${errorMessage(err)}`, {
+        hint: 'give --to an existing, writable directory on local disk',
+      });
+    try {
+      if (!(await stat(target.parent)).isDirectory()) throw new Error('not a directory');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot(err);
+      await mkdir(target.parent, { mode: 0o700 }).catch((e: unknown) => {
+        throw cannot(e);
+      });
+    }
+    signal.throwIfAborted();
+    return await mkdtemp(join(target.parent, name)).catch((e: unknown) => {
+      throw cannot(e);
+    });
   }
   if (!target.parent.startsWith('/'))
     throw new BoError(`drill directory on ${target.host.name} must be absolute`);
-  const dir = `${target.parent.replace(/\/+$/, '')}/${name}${randomBytes(6).toString('hex')}`;
-  // `mkdir` without -p for the last step: it fails rather than reuse an existing directory.
+  const parent = target.parent.replace(/\/+$/, '') || '/';
+  const dir = `${parent === '/' ? '' : parent}/${name}${randomBytes(6).toString('hex')}`;
+  // The same rules there; `mkdir` of the last step fails rather than reuse an existing directory.
+  const p = shellQuote(parent);
   const r = await target.host.run(
-    `mkdir -p -- ${shellQuote(target.parent)} && mkdir -m 700 -- ${shellQuote(dir)}`,
+    `{ test -d ${p} || mkdir -m 700 -- ${p}; } && mkdir -m 700 -- ${shellQuote(dir)}`,
     { signal },
   );
   if (r.code !== 0)

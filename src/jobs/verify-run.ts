@@ -9,12 +9,12 @@
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { parseIdentities } from '../archive/age/index.ts';
-import { type BackupRef, listBackups, parseManifestKey } from '../catalog/backups.ts';
+import { type BackupListing, type BackupRef, listBackups, parseManifestKey } from '../catalog/backups.ts';
 import { lastVerified, recordCheck, withStateDb } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import { resolveBackup } from '../catalog/resolve.ts';
 import type { BackupJob, VerifyJob } from '../config/schema.ts';
-import { BoError } from '../errors.ts';
+import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -48,7 +48,9 @@ export async function verifyBackups(
       out.push(o);
       opts.onResult?.(o);
     };
-    if (what !== undefined && !(services.config.jobs[what]?.kind === 'backup')) {
+    // A configured job name goes through backupJobTargets, so `bo verify nightly` (a prune job)
+    // says what prune and drill say; anything else names a backup.
+    if (what !== undefined && !services.config.jobs[what]) {
       const { storage, ref } = await resolveBackup(services, what, undefined, opts.signal);
       await run(storage, ref);
       return out;
@@ -56,7 +58,20 @@ export async function verifyBackups(
     for (const job of backupJobTargets(services, what !== undefined ? [what] : jobs)) {
       const storageName = (services.config.jobs[job] as BackupJob).storage;
       const storage = services.storage(storageName);
-      const listing = await listBackups(storage, { job, signal: opts.signal });
+      const started = new Date();
+      let listing: BackupListing;
+      try {
+        listing = await listBackups(storage, { job, signal: opts.signal });
+      } catch (err) {
+        // One unreachable storage must not hide the others' results (as drill does).
+        if (opts.signal.aborted) throw err;
+        const o = failedOutcome(storageName, job, 'latest', `cannot list the backups: ${errorMessage(err)}`);
+        o.durationMs = Date.now() - started.getTime();
+        if (db) record(db, o, started);
+        out.push(o);
+        opts.onResult?.(o);
+        continue;
+      }
       for (const u of listing.unreadable) {
         const o = unreadableOutcome(storageName, job, u.key, u.error);
         out.push(o);
@@ -90,14 +105,17 @@ export function pickSample<T extends { id: string }>(
 }
 
 function unreadableOutcome(storage: string, job: string, key: string, error: string): VerifyOutcome {
-  const id = parseManifestKey(key)?.id ?? key;
+  return failedOutcome(storage, job, parseManifestKey(key)?.id ?? key, `manifest unreadable: ${error}`);
+}
+
+function failedOutcome(storage: string, job: string, id: string, problem: string): VerifyOutcome {
   return {
     storage,
     job,
     id,
     depth: 'manifest',
     status: 'failed',
-    problems: [`manifest unreadable: ${error}`],
+    problems: [problem],
     bytes: 0,
     durationMs: 0,
   };
@@ -129,6 +147,11 @@ export async function runVerify(name: string, job: VerifyJob, ctx: JobRunContext
     signal: ctx.signal,
     log: ctx.log,
   });
+  return verifyResult(name, outcomes);
+}
+
+/** A verify run's result as the run history records it; throws when any backup failed. */
+export function verifyResult(name: string, outcomes: readonly VerifyOutcome[]): JobRunResult {
   const failed = outcomes.filter((o) => o.status === 'failed');
   const shallow = outcomes.some((o) => o.depth === 'ciphertext')
     ? ' (encrypted backups: ciphertext only, no identity)'

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.ts';
 import { EXIT } from '../../errors.ts';
 import type { DrillOutcome } from '../../jobs/drill.ts';
-import { drillJobs } from '../../jobs/drill-run.ts';
+import { drillJobs, drillResult } from '../../jobs/drill-run.ts';
+import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { backupJobTargets } from '../../jobs/targets.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
@@ -38,7 +40,9 @@ export function registerDrill(program: Command, ctx: CliContext): void {
 The backup is restored into a new directory bo-drill-<job>-<random> under the target, every
 restored file is compared with the index (while streaming, and again read back from disk), and
 the directory is removed. A success is recorded as the job's "last proven restorable", with the
-time it took. Exit code 1 when a drill fails.
+time it took (\`bo status\` shows it); a failure, also one before the restore started (no backups,
+storage down), is recorded too. The target directory must exist, or its parent must (it is
+never created recursively). Exit code 1 when a drill fails.
 
 Examples:
   bo drill files1-share -i /root/bo-identity.txt
@@ -46,18 +50,31 @@ Examples:
     )
     .action(async (jobs: string[], opts: DrillOpts) => {
       const services = ctx.services();
-      const outcomes = await drillJobs(services, jobs, {
-        to: opts.to,
-        toHost: opts.toHost,
-        backup: opts.backup,
-        sample: opts.sample ? parseShare(opts.sample, '--sample') : undefined,
-        identities: loadIdentities(opts.identity, ctx.env),
-        signal: ctx.signal,
-        log: ctx.log,
-        onResult: (o) => {
-          if (!opts.json) ctx.out.print(line(o));
-        },
-      });
+      const sample = opts.sample ? parseShare(opts.sample, '--sample') : undefined;
+      const identities = loadIdentities(opts.identity, ctx.env);
+      const targets = opts.backup ? [] : backupJobTargets(services, jobs);
+      const outcomes = await recordHandRun(
+        { services, log: ctx.log, signal: ctx.signal },
+        { kind: 'drill', targets, sample, identity: Boolean(identities?.length) },
+        () =>
+          drillJobs(services, jobs, {
+            to: opts.to,
+            toHost: opts.toHost,
+            backup: opts.backup,
+            sample,
+            identities,
+            signal: ctx.signal,
+            log: ctx.log,
+            onResult: (o) => {
+              if (!opts.json) ctx.out.print(line(o));
+            },
+          }),
+        (job, all, targets) =>
+          drillResult(
+            job,
+            all.filter((o) => targets.has(o.job)),
+          ),
+      );
       if (outcomes.some((o) => o.status === 'failed')) ctx.setExit(EXIT.jobFailed);
       if (opts.json) ctx.out.json({ drills: outcomes });
     });

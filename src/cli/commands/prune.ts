@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
 import type { BackupJob } from '../../config/schema.ts';
 import { EXIT, UsageError } from '../../errors.ts';
-import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs } from '../../jobs/prune.ts';
+import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs, pruneResult } from '../../jobs/prune.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import { systemTimeZone } from '../../plan/calendar.ts';
 import type { PruneRow } from '../../plan/prune.ts';
@@ -38,9 +39,13 @@ plan with the job's \`retention\` policy, delete exactly the plan. A backup's ma
 first, so a half-deleted backup is never listed as restorable. The newest backup of a job is
 always kept. Objects under S3 Object Lock are skipped and shown as "locked until …".
 
-prune refuses to delete anything when the listing looks incomplete: unreadable manifests, a
-backup known to exist (last prune, run history) missing with nothing newer listed, or fewer than
-half the backups the last prune left. Exit code 1 when a job was refused or failed.
+prune refuses to delete anything ("REFUSED: …") when the listing looks incomplete: unreadable
+manifests, a backup known to exist (last prune, run history, the job's catalog in storage)
+missing with nothing newer listed, or fewer than half the backups the last prune or the catalog
+knew. A listing or read error stops the job ("FAILED: …"). With nothing to compare against (a
+fresh machine, no catalog) the output says so ("guard: …"). A job whose backup is running is
+reported as locked (--wait to wait for it; a scheduled prune job waits 30 minutes). Exit code 1
+when a job was refused or failed.
 
 Examples:
   bo prune --dry-run
@@ -55,14 +60,24 @@ Examples:
       const services = ctx.services();
       const names = backupJobTargets(services, jobs);
       if (names.length === 0) return ctx.out.print('no backup jobs configured');
-      const reports = await pruneJobs(services, names, {
-        dryRun: opts.dryRun ?? false,
-        force: opts.force ?? false,
-        garbageAgeMs,
-        lockWaitMs,
-        signal: ctx.signal,
-        log: ctx.log,
-      });
+      const prune = () =>
+        pruneJobs(services, names, {
+          dryRun: opts.dryRun ?? false,
+          force: opts.force ?? false,
+          garbageAgeMs,
+          lockWaitMs,
+          signal: ctx.signal,
+          log: ctx.log,
+        });
+      const deps = { services, log: ctx.log, signal: ctx.signal };
+      const reports = opts.dryRun
+        ? await prune()
+        : await recordHandRun(deps, { kind: 'prune', targets: names }, prune, (job, all, targets) =>
+            pruneResult(
+              job,
+              all.filter((r) => targets.has(r.job)),
+            ),
+          );
       if (reports.some((r) => r.error || r.refused || r.execution?.failures.length))
         ctx.setExit(EXIT.jobFailed);
       if (opts.json) return ctx.out.json({ dryRun: opts.dryRun ?? false, jobs: reports.map(jsonReport) });
@@ -76,7 +91,7 @@ Examples:
 
 function render(r: PruneReport, zone: string, dryRun: boolean): string {
   const lines = [`${r.job} (storage ${r.storage}${r.plan ? `, policy: ${r.plan.policy}` : ''})`];
-  if (r.error) return [...lines, `  FAILED: ${r.error}`].join('\n');
+  if (r.error) return [...lines, `  FAILED: ${r.error}`, ...(r.hint ? [`  hint: ${r.hint}`] : [])].join('\n');
   const plan = r.plan!;
   const when = dateIn(zone);
   const rows = plan.rows.map((row) => [
@@ -88,6 +103,7 @@ function render(r: PruneReport, zone: string, dryRun: boolean): string {
   if (rows.length) lines.push(table(rows, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON']));
   else lines.push('  nothing stored yet');
   for (const n of r.notes) lines.push(`  note: ${n}`);
+  if (r.unguarded) lines.push(`  guard: ${r.unguarded}`);
   const t = plan.totals;
   lines.push(
     `  plan: keep ${t.kept}, delete ${t.deleted} backup(s), ${t.locked} locked, ${t.garbage} garbage object(s), ${formatBytes(t.bytesFreed)} freed`,
@@ -127,7 +143,9 @@ function jsonReport(r: PruneReport) {
     storage: r.storage,
     policy: r.plan?.policy,
     error: r.error,
+    hint: r.hint,
     refused: r.refused,
+    unguarded: r.unguarded,
     notes: r.notes,
     totals: r.plan?.totals,
     rows: r.plan?.rows.map((row) => ({ ...row, time: row.time.toISOString() })),

@@ -81,7 +81,25 @@ function finished(j: JobStatus, now: Date): string | undefined {
   if (r.outcome !== 'ok') return `${r.outcome?.toUpperCase()} ${age}: ${(r.error ?? '').split('\n')[0]}`;
   const took = r.startedAt ? ` · ${formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
   const size = r.bytes === undefined ? '' : ` · ${formatBytes(r.bytes)}`;
-  return `ok ${age}${took}${size}`;
+  // verify/drill/prune: their summary is the result ("verified 3 of 3 … ciphertext only, no identity").
+  const said = j.kind !== 'backup' && r.summary ? ` · ${r.summary.replace(`${j.job}: `, '')}` : '';
+  return `ok ${age}${took}${size}${said}`;
+}
+
+/** Per backup job, "last proven restorable" by a restore drill (bo drill, drill jobs). */
+function provenLines(report: StatusReport, now: Date): string[] {
+  const rows = report.jobs
+    .filter((j) => j.kind === 'backup')
+    .map((j) => {
+      const p = j.drill?.proven;
+      const proven = p
+        ? `${formatAge(new Date(p.at), now)} · drill took ${formatDuration(p.durationMs)} · backup ${p.backupId}`
+        : 'never';
+      const f = j.drill?.lastFailed;
+      const failed = f ? ` (last drill FAILED ${formatAge(new Date(f.at), now)}: ${f.detail ?? ''})` : '';
+      return [`  ${j.job}`, `${proven}${failed}`];
+    });
+  return rows.length ? ['', 'last proven restorable (restore drill):', trimLines(table(rows))] : [];
 }
 
 function render(report: StatusReport, now: Date, config: Config): string {
@@ -101,6 +119,7 @@ function render(report: StatusReport, now: Date, config: Config): string {
     rows.length
       ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST RUN', 'NEXT RUN', '']))
       : 'no jobs configured',
+    ...provenLines(report, now),
   ];
   const d = report.daemon;
   if (d) {

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.ts';
 import { EXIT } from '../../errors.ts';
+import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { backupJobTargets } from '../../jobs/targets.ts';
 import type { VerifyOutcome } from '../../jobs/verify.ts';
-import { verifyBackups } from '../../jobs/verify-run.ts';
+import { verifyBackups, verifyResult } from '../../jobs/verify-run.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
@@ -33,7 +35,9 @@ Each backup is read back in full: every object's size and SHA-256 against the ma
 the archive is decrypted, decompressed and parsed, and every entry compared with the index
 (each file present, same SHA-256). Without the identity, encrypted backups get the first check
 only, and the output says so. --sample picks backups, not files: checking any file of a backup
-means reading its whole archive anyway. Exit code 1 when any backup fails.
+means reading its whole archive anyway. A storage that cannot be listed fails its jobs only; the
+others are still verified. Exit code 1 when any backup fails. The run is recorded as a manual run
+of each configured verify job it covered (shown by \`bo status\`); \`bo run JOB\` runs one.
 
 Examples:
   bo verify files1-share -i /root/bo-identity.txt
@@ -43,15 +47,28 @@ Examples:
       async (what: string | undefined, opts: { sample?: string; identity?: string[]; json?: boolean }) => {
         const services = ctx.services();
         const identities = loadIdentities(opts.identity, ctx.env);
-        const outcomes = await verifyBackups(services, what, undefined, {
-          identities,
-          sample: opts.sample ? parseShare(opts.sample, '--sample') : undefined,
-          signal: ctx.signal,
-          log: ctx.log,
-          onResult: (o) => {
-            if (!opts.json) ctx.out.print(line(o));
-          },
-        });
+        const sample = opts.sample ? parseShare(opts.sample, '--sample') : undefined;
+        const jobs = what === undefined ? undefined : services.config.jobs[what] ? [what] : [];
+        const targets = jobs?.length === 0 ? [] : backupJobTargets(services, jobs);
+        const outcomes = await recordHandRun(
+          { services, log: ctx.log, signal: ctx.signal },
+          { kind: 'verify', targets, sample, identity: Boolean(identities?.length) },
+          () =>
+            verifyBackups(services, what, undefined, {
+              identities,
+              sample,
+              signal: ctx.signal,
+              log: ctx.log,
+              onResult: (o) => {
+                if (!opts.json) ctx.out.print(line(o));
+              },
+            }),
+          (job, all, targets) =>
+            verifyResult(
+              job,
+              all.filter((o) => targets.has(o.job)),
+            ),
+        );
         const failed = outcomes.filter((o) => o.status === 'failed').length;
         const shallow = outcomes.some((o) => o.depth === 'ciphertext');
         if (failed > 0) ctx.setExit(EXIT.jobFailed);

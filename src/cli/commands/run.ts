@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { connectDaemon } from '../../daemon/client.ts';
+import { EXIT, UsageError } from '../../errors.ts';
+import { openHistory } from '../../jobs/manual-runs.ts';
+import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
+import type { CliContext } from '../context.ts';
+import { progressRenderer } from '../progress.ts';
+import { backupViaDaemon } from './backup-daemon.ts';
+
+/**
+ * `bo run JOB...`: any configured job (backup, prune, verify, drill, snapshot, health) now, with
+ * its configured options. Through the daemon when one runs (joining a run already queued or
+ * running, as `bo backup now` does), else here, recorded in the same run history.
+ */
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('Run configured jobs of any kind now, as the daemon would, and wait for them')
+    .argument('<jobs...>', 'job names from the config')
+    .option('--json', 'print the outcome as JSON')
+    .option('-d, --detach', 'with a running daemon: queue the jobs and return at once')
+    .addHelpText(
+      'after',
+      `
+The job runs exactly as scheduled runs do (its configured targets, sample, identity, garbageAge
+…) and is recorded as a manual run, so \`bo status\` shows it. With a daemon running the run is
+queued there and followed (Ctrl-C stops following and cancels a run this command started);
+without one it runs here. One failing job does not stop the others; exit code 1 if any failed.
+\`bo prune\`, \`bo verify\` and \`bo drill\` take their options from the command line instead.
+
+Examples:
+  bo run weekly-verify
+  bo run nightly-prune monthly-drill --json`,
+    )
+    .action(async (jobs: string[], opts: { json?: boolean; detach?: boolean }) => {
+      const { config } = ctx.config();
+      for (const j of jobs) {
+        if (!config.jobs[j])
+          throw new UsageError(`unknown job "${j}"`, {
+            hint: `jobs: ${Object.keys(config.jobs).join(', ')}`,
+          });
+      }
+      const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
+      const render = (job: string) => {
+        const r = renderers.get(job) ?? progressRenderer(ctx.out, job);
+        renderers.set(job, r);
+        return r;
+      };
+      const kindOf = (o: InlineOutcome): InlineOutcome => ({ ...o, kind: config.jobs[o.job]!.kind });
+      const onDone = (o: InlineOutcome) => {
+        ctx.out.status(undefined);
+        if (!opts.json) ctx.out.note(line(kindOf(o)));
+      };
+      const daemon = await connectDaemon(config);
+      if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
+      const outcomes = daemon
+        ? await backupViaDaemon(
+            daemon,
+            jobs,
+            { detach: opts.detach ?? false, json: opts.json ?? false },
+            ctx,
+            render,
+            onDone,
+          )
+        : await runInline(jobs, ctx, render, onDone, config.stateDir);
+      if (!outcomes) return;
+      if (opts.json) ctx.out.json({ jobs: outcomes.map(kindOf) });
+      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
+      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
+    });
+}
+
+async function runInline(
+  jobs: string[],
+  ctx: CliContext,
+  render: (job: string) => ReturnType<typeof progressRenderer>,
+  onDone: (o: InlineOutcome) => void,
+  stateDir: string,
+): Promise<InlineOutcome[]> {
+  const history = openHistory(stateDir, ctx.log);
+  try {
+    return await runJobsInline(jobs, {
+      services: ctx.services(),
+      log: ctx.log,
+      signal: ctx.signal,
+      onProgress: (job, p) => render(job)(p),
+      onDone,
+      history,
+    });
+  } finally {
+    history?.close();
+  }
+}
+
+function line(o: InlineOutcome): string {
+  const secs = `${(o.durationMs / 1000).toFixed(1)}s`;
+  if (o.outcome === 'ok') return `ok      ${o.job} (${o.kind})  ${o.result?.summary ?? ''}  ${secs}`;
+  return `${o.outcome.padEnd(7)} ${o.job} (${o.kind})  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+}
