@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseStillBusy, retryWhileBusy, waitUnusedCommand } from '../../../src/snapshots/busy-plan.ts';
+import { mountDir, unmountCommand } from '../../../src/snapshots/lvm-plan.ts';
+import { snapshotName } from '../../../src/snapshots/names.ts';
+import { missing } from '../../fixtures/require.ts';
 
 const sh = (script: string) => {
   try {
@@ -61,6 +64,27 @@ describe('waiting for a snapshot to be unused, retrying busy commands', () => {
     });
     expect(exited).toBe(true);
     expect(r).toBe('');
+  });
+
+  it('the LVM release retries a busy umount until a dying reader is gone', async (t) => {
+    if (missing('root (to mount a tmpfs)', process.getuid?.() === 0, 'run the tests as root (CI does)'))
+      return t.skip();
+    const name = snapshotName('busytest', new Date());
+    const dir = mountDir(name);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+    // Keeps the mount busy for about 3 s: the first umount attempts fail "target is busy".
+    const holder = spawn('sleep', ['3'], { cwd: dir, stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sh(`umount ${dir}`).err).toMatch(/busy/);
+      const r = sh(unmountCommand(name));
+      expect(r.code, r.err).toBe(0);
+      expect(sh(`mountpoint -q ${dir}`).code).not.toBe(0);
+    } finally {
+      holder.kill('SIGKILL');
+      sh(`umount ${dir} 2>/dev/null; rmdir ${dir}`);
+    }
   });
 
   it('names the processes still using it after the time limit', () => {
