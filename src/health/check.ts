@@ -33,18 +33,37 @@ export interface EvalContext {
 /**
  * A check measured by a shell command on the host. The runner batches the commands of every
  * probe check of a host into one exec over the host's one connection, then hands each check its
- * own section of the output. `evaluate` is pure: all I/O is in the runner.
+ * own section of the output (probe.ts). Checks whose commands are equal share one section.
+ * `evaluate` is pure: all I/O is in the runner.
  */
 export interface ProbeCheck<N extends CheckName = CheckName> {
   readonly type: 'probe';
   readonly name: N;
-  /** POSIX sh; runs with LC_ALL=C and sbin directories on PATH. */
+  /**
+   * POSIX sh; runs with LC_ALL=C and sbin directories on PATH. It must not `exit` (it may share a
+   * shell with other sections). A command that cannot hang may read files with `c FILE` (cat
+   * made of shell builtins: no process).
+   */
   command(spec: SpecOf<N>): string;
   /**
-   * False for commands that cannot block (reads of /proc): they run in a plain subshell. Anything
-   * that touches disks, daemons or D-Bus runs under `timeout`, which costs two more processes.
+   * False for commands that cannot block (reads of /proc): they run first, in the batch's own
+   * shell. Anything that touches disks, daemons or D-Bus runs later under `timeout`, which costs
+   * processes: a plain command line one more (timeout), anything else two (timeout and sh).
    */
   readonly mayHang: boolean;
+  /**
+   * For commands that may hang: a test made of shell builtins (`command -v`, `[ -d … ]`), run in
+   * the batch's shell first; when it fails, `otherwise` (builtins too) prints what the check
+   * reads instead, and no timeout or sh is started (most hosts have no zpool or smartctl).
+   */
+  guard?(spec: SpecOf<N>): { test: string; otherwise: string };
+  /** Checks of one group (that may hang) share one `timeout sh -c`: one budget, fewer processes. */
+  readonly group?: string;
+  /**
+   * Run (bounded too) after `command` failed with an error other than a timeout, e.g. an option
+   * an older tool lacks; its output follows a "@@bo-fallback" line.
+   */
+  fallback?(spec: SpecOf<N>): string;
   evaluate(out: ProbeOutput, spec: SpecOf<N>, ctx: EvalContext): CheckResult[];
   /** How far back `ctx.history` should reach (ms), for checks that read trends. */
   historyWindow?(spec: SpecOf<N>): number;

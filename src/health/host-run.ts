@@ -6,7 +6,7 @@ import { capture } from '../remote/run.ts';
 import type { ActiveCheck, EvalContext, ProbeCheck, Sample } from './check.ts';
 import { span } from './format.ts';
 import { type HostPlan, LOCAL } from './plan.ts';
-import { buildProbeScript, type ProbeSection, splitProbeOutput } from './probe.ts';
+import { buildProbeScript, type ProbeSection, type SplitProbe, splitProbeOutput } from './probe.ts';
 import { checkFor } from './registry.ts';
 import type { CheckResult } from './types.ts';
 
@@ -54,7 +54,14 @@ export async function checkHost(plan: HostPlan, deps: HostRunDeps): Promise<Host
     if (!id) {
       id = `s${sections.length}`;
       idOf.set(command, id);
-      sections.push({ id, command, bounded: check.mayHang });
+      sections.push({
+        id,
+        command,
+        bounded: check.mayHang,
+        guard: check.guard?.(spec as never),
+        group: check.group,
+        fallback: check.fallback?.(spec as never),
+      });
     }
     return { spec, id };
   });
@@ -74,7 +81,9 @@ export async function checkHost(plan: HostPlan, deps: HostRunDeps): Promise<Host
       if (!out) {
         const why = probe.timedOut
           ? `the host's checks ran out of time (${span(deps.timeoutMs)})`
-          : 'no output';
+          : hungBefore(sections, id, split)
+            ? 'not run: a check before it in the same `timeout` batch hung and used up the time'
+            : 'no output';
         results.push({ host: plan.host, check: spec.check, subject: '', status: 'unknown', message: why });
         continue;
       }
@@ -104,6 +113,16 @@ export async function checkHost(plan: HostPlan, deps: HostRunDeps): Promise<Host
     durationMs: Date.now() - started,
     results,
   };
+}
+
+/** True when a section of `id`'s group ran before it and was cut by the timeout. */
+function hungBefore(sections: ProbeSection[], id: string, split: SplitProbe): boolean {
+  const group = sections.find((s) => s.id === id)?.group;
+  if (!group) return false;
+  return sections.some(
+    (s) =>
+      s.group === group && s.id !== id && [null, 124, 137].includes(split.sections.get(s.id)?.code ?? -1),
+  );
 }
 
 interface ProbeRun {

@@ -7,11 +7,9 @@ export const btrfsCheck: ProbeCheck<'btrfs'> = {
   mayHang: true,
   name: 'btrfs',
   command: () =>
-    [
-      'command -v btrfs >/dev/null 2>&1 || { echo "@@bo-nobtrfs"; exit 0; }',
-      `awk '$3=="btrfs"{print $2}' /proc/mounts | sort -u | while read -r m; do ` +
-        `m=$(printf '%b' "$m"); echo "@@bo-mnt $m"; btrfs device stats "$m" 2>&1; done`,
-    ].join('\n'),
+    `awk '$3=="btrfs"{print $2}' /proc/mounts | sort -u | while read -r m; do ` +
+    `m=$(printf '%b' "$m"); echo "@@bo-mnt $m"; btrfs device stats "$m" 2>&1; done`,
+  guard: () => ({ test: 'command -v btrfs >/dev/null 2>&1', otherwise: 'echo "@@bo-nobtrfs"' }),
   evaluate(out, _spec, ctx) {
     if (out.stdout.includes('@@bo-nobtrfs')) {
       return [result(ctx, 'btrfs', { status: 'unknown', message: 'btrfs-progs is not installed' })];

@@ -1,7 +1,7 @@
 import { type ProbeCheck, probeFailed, result } from '../check.ts';
 import { forecastFull } from '../forecast.ts';
 import { approx, bytes } from '../format.ts';
-import { PSEUDO_FS, parseDfSpace, usedPercent } from '../parsers/df.ts';
+import { DF_INODES_MARK, DF_OUTPUT, PSEUDO_FS, parseDf, usedPercent } from '../parsers/df.ts';
 import { gradeAbove, gradeBelow, thresholdText } from '../thresholds.ts';
 import { statusRank, worst } from '../types.ts';
 import { selectMounts } from './mounts.ts';
@@ -11,10 +11,11 @@ export const diskCheck: ProbeCheck<'disk'> = {
   type: 'probe',
   mayHang: true,
   name: 'disk',
-  command: () => 'df -PT -B1',
+  command: dfCommand,
+  fallback: dfFallback,
   historyWindow: () => 7 * 86_400_000,
   evaluate(out, spec, ctx) {
-    const rows = parseDfSpace(out.stdout);
+    const rows = parseDf(out.stdout).space;
     if (rows.length === 0) return [probeFailed(ctx, 'disk', out, 'df')];
     const selected = selectMounts(rows, spec, (r) => !PSEUDO_FS.has(r.type) && r.used + r.avail > 0);
     if (selected.length === 0) {
@@ -65,6 +66,16 @@ export const diskCheck: ProbeCheck<'disk'> = {
     });
   },
 };
+
+/** Space and inodes in one df process (shared with the inodes check: equal commands share a section). */
+export function dfCommand(): string {
+  return `df -B1 --output=${DF_OUTPUT}`;
+}
+
+/** dfs without --output (busybox): the POSIX form, twice. */
+export function dfFallback(): string {
+  return `df -PT -B1; echo "${DF_INODES_MARK}"; df -PTi`;
+}
 
 function hours(ms: number): number {
   return round(ms / 3_600_000);

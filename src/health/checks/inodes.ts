@@ -1,7 +1,8 @@
 import { type ProbeCheck, probeFailed, result } from '../check.ts';
 import { pct } from '../format.ts';
-import { PSEUDO_FS, parseDfInodes } from '../parsers/df.ts';
+import { PSEUDO_FS, parseDf } from '../parsers/df.ts';
 import { gradeAbove, thresholdText } from '../thresholds.ts';
+import { dfCommand, dfFallback } from './disk.ts';
 import { selectMounts } from './mounts.ts';
 
 /** Used inodes per mount: a spool of millions of small files runs out of them before bytes. */
@@ -9,9 +10,10 @@ export const inodesCheck: ProbeCheck<'inodes'> = {
   type: 'probe',
   mayHang: true,
   name: 'inodes',
-  command: () => 'df -PTi',
+  command: dfCommand,
+  fallback: dfFallback,
   evaluate(out, spec, ctx) {
-    const rows = parseDfInodes(out.stdout);
+    const rows = parseDf(out.stdout).inodes;
     if (rows.length === 0) return [probeFailed(ctx, 'inodes', out, 'df -i')];
     // btrfs and some network filesystems allocate inodes dynamically and report 0: nothing to run out of.
     return selectMounts(rows, spec, (r) => !PSEUDO_FS.has(r.type))

@@ -7,7 +7,7 @@ export const loadCheck: ProbeCheck<'load'> = {
   type: 'probe',
   mayHang: false,
   name: 'load',
-  command: () => 'nproc; cat /proc/loadavg',
+  command: () => 'nproc; c /proc/loadavg',
   evaluate(out, spec, ctx) {
     const l = parseLoad(out.stdout);
     if (!l) return [probeFailed(ctx, 'load', out, 'nproc; cat /proc/loadavg')];

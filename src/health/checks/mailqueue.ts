@@ -25,6 +25,10 @@ export const mailqueueCheck: ProbeCheck<'mailqueue'> = {
       'elif command -v exim4 >/dev/null 2>&1; then echo "@@bo-mta exim"; exim4 -bpc 2>&1',
       'else echo "@@bo-mta none"; fi',
     ].join('\n'),
+  guard: () => ({
+    test: 'command -v postqueue >/dev/null 2>&1 || command -v exim >/dev/null 2>&1 || command -v exim4 >/dev/null 2>&1',
+    otherwise: 'echo "@@bo-mta none"',
+  }),
   evaluate(out, spec, ctx) {
     const q = parseMailQueue(out.stdout);
     if (q.mta === 'none') {

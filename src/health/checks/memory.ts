@@ -9,7 +9,7 @@ export const memoryCheck: ProbeCheck<'memory'> = {
   type: 'probe',
   mayHang: false,
   name: 'memory',
-  command: () => 'cat /proc/meminfo',
+  command: () => 'c /proc/meminfo',
   evaluate(out, spec, ctx) {
     const m = parseMeminfo(out.stdout);
     if (!m) return [probeFailed(ctx, 'memory', out, 'cat /proc/meminfo')];

@@ -1,12 +1,13 @@
-import { type ProbeCheck, result } from '../check.ts';
+import { firstLine, type ProbeCheck, result } from '../check.ts';
 import { span } from '../format.ts';
 import { parseChronyTracking, parseProperties } from '../parsers/systemd.ts';
 import { gradeAbove } from '../thresholds.ts';
 import { type Status, worst } from '../types.ts';
 
 /**
- * NTP sync as the host sees it (timedatectl, else chronyc), and the host clock's offset from
- * bo's own, measured by the probe itself, so clock drift is caught even without either tool.
+ * NTP sync as the host sees it (timedatectl under systemd; chronyc when timedatectl is missing
+ * or fails), and the host clock's offset from bo's own, measured by the probe itself, so clock
+ * drift is caught even without either tool.
  */
 export const ntpCheck: ProbeCheck<'ntp'> = {
   type: 'probe',
@@ -14,10 +15,16 @@ export const ntpCheck: ProbeCheck<'ntp'> = {
   name: 'ntp',
   command: () =>
     [
-      'if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then echo "@@bo-timedatectl"; timedatectl show 2>&1',
-      'elif command -v chronyc >/dev/null 2>&1; then echo "@@bo-chrony"; chronyc -n tracking 2>&1',
-      'else echo "@@bo-nontp"; fi',
+      '_n=1',
+      'if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then echo "@@bo-timedatectl"; timedatectl show 2>&1; _n=$?; echo "@@bo-timedatectl-rc $_n"; fi',
+      'if [ "$_n" != 0 ]; then if command -v chronyc >/dev/null 2>&1; then echo "@@bo-chrony"; chronyc -n tracking 2>&1; else echo "@@bo-nochronyc"; fi; fi',
     ].join('\n'),
+  // timedatectl needs systemd (timedated); without it only chronyc can tell.
+  guard: () => ({
+    test: '[ -d /run/systemd/system ] || command -v chronyc >/dev/null 2>&1',
+    otherwise: 'echo "@@bo-nontp"',
+  }),
+  group: 'systemd',
   evaluate(out, spec, ctx) {
     const sync = syncState(out.stdout);
     const skew = ctx.clockSkew;
@@ -51,8 +58,10 @@ export const ntpCheck: ProbeCheck<'ntp'> = {
 };
 
 function syncState(stdout: string): { synced?: boolean; text: string } {
-  if (stdout.includes('@@bo-timedatectl')) {
-    const p = parseProperties(stdout);
+  const tried: string[] = [];
+  const td = section(stdout, '@@bo-timedatectl');
+  if (td !== undefined) {
+    const p = parseProperties(td);
     if (p.NTPSynchronized === 'yes') return { synced: true, text: 'NTP synchronized' };
     if (p.NTPSynchronized === 'no') {
       return {
@@ -60,10 +69,24 @@ function syncState(stdout: string): { synced?: boolean; text: string } {
         text: p.NTP === 'no' ? 'NTP is switched off (timedatectl set-ntp true)' : 'NTP not synchronized',
       };
     }
+    tried.push(`timedatectl failed (${firstLine(td) || 'no output'})`);
   }
-  if (stdout.includes('@@bo-chrony')) {
-    const c = parseChronyTracking(stdout);
+  const chrony = section(stdout, '@@bo-chrony');
+  if (chrony !== undefined) {
+    const c = parseChronyTracking(chrony);
     if (c) return { synced: c.synced, text: c.synced ? 'chrony synchronized' : 'chrony not synchronized' };
-  }
-  return { text: 'NTP sync state unknown (no timedatectl under systemd, no chronyc)' };
+    tried.push(`chronyc failed (${firstLine(chrony) || 'no output'})`);
+  } else if (stdout.includes('@@bo-nochronyc')) tried.push('no chronyc');
+  if (stdout.includes('@@bo-nontp')) tried.push('no systemd (for timedatectl) and no chronyc');
+  return { text: `NTP sync state unknown: ${tried.join(', ') || 'no output'}` };
+}
+
+/** The lines after `marker` up to the next @@bo- line. */
+function section(stdout: string, marker: string): string | undefined {
+  const lines = stdout.split('\n');
+  const i = lines.indexOf(marker);
+  if (i < 0) return undefined;
+  const rest = lines.slice(i + 1);
+  const end = rest.findIndex((l) => l.startsWith('@@bo-'));
+  return rest.slice(0, end < 0 ? undefined : end).join('\n');
 }

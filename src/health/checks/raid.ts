@@ -7,7 +7,7 @@ export const raidCheck: ProbeCheck<'raid'> = {
   type: 'probe',
   mayHang: false,
   name: 'raid',
-  command: () => 'if [ -r /proc/mdstat ]; then cat /proc/mdstat; else echo "@@bo-nomd"; fi',
+  command: () => 'if [ -r /proc/mdstat ]; then c /proc/mdstat; else echo "@@bo-nomd"; fi',
   evaluate(out, _spec, ctx) {
     if (out.stdout.includes('@@bo-nomd')) {
       return [

@@ -12,12 +12,12 @@ export const smartCheck: ProbeCheck<'smart'> = {
     const list = spec.devices
       ? `printf '%s\\n' ${spec.devices.map(shellQuote).join(' ')}`
       : "smartctl --scan | sed 's/#.*//'";
-    return [
-      'command -v smartctl >/dev/null 2>&1 || { echo "@@bo-nosmartctl"; exit 0; }',
+    return (
       `${list} | while read -r dev args; do [ -n "$dev" ] || continue; ` +
-        `echo "@@bo-dev $dev"; smartctl -H $args "$dev" 2>&1; echo "@@bo-dev-rc $?"; done`,
-    ].join('\n');
+      `echo "@@bo-dev $dev"; smartctl -H $args "$dev" 2>&1; echo "@@bo-dev-rc $?"; done`
+    );
   },
+  guard: () => ({ test: 'command -v smartctl >/dev/null 2>&1', otherwise: 'echo "@@bo-nosmartctl"' }),
   evaluate(out, _spec, ctx) {
     if (out.stdout.includes('@@bo-nosmartctl')) {
       return [

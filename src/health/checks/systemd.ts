@@ -10,8 +10,6 @@ export const systemdCheck: ProbeCheck<'systemd'> = {
   name: 'systemd',
   command(spec) {
     const lines = [
-      // sd_booted(3): systemd is the init system exactly when this directory exists.
-      'if [ ! -d /run/systemd/system ]; then read -r init </proc/1/comm; echo "@@bo-nosystemd $init"; exit 0; fi',
       'systemctl list-units --failed --plain --no-legend --no-pager --full 2>&1',
       'echo "@@bo-rc $?"',
     ];
@@ -20,6 +18,13 @@ export const systemdCheck: ProbeCheck<'systemd'> = {
     }
     return lines.join('\n');
   },
+  // sd_booted(3): systemd is the init system exactly when this directory exists.
+  guard: () => ({
+    test: '[ -d /run/systemd/system ]',
+    otherwise: 'read -r _i </proc/1/comm; echo "@@bo-nosystemd $_i"',
+  }),
+  // One timeout and one sh for both: they talk to the same D-Bus.
+  group: 'systemd',
   evaluate(out, spec, ctx) {
     const none = /^@@bo-nosystemd ?(.*)$/m.exec(out.stdout);
     if (none) {

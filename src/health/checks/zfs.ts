@@ -6,7 +6,8 @@ export const zfsCheck: ProbeCheck<'zfs'> = {
   type: 'probe',
   mayHang: true,
   name: 'zfs',
-  command: () => 'command -v zpool >/dev/null 2>&1 || { echo "@@bo-nozpool"; exit 0; }\nzpool status -x 2>&1',
+  command: () => 'zpool status -x 2>&1',
+  guard: () => ({ test: 'command -v zpool >/dev/null 2>&1', otherwise: 'echo "@@bo-nozpool"' }),
   evaluate(out, _spec, ctx) {
     if (out.stdout.includes('@@bo-nozpool')) {
       return [result(ctx, 'zfs', { status: 'unknown', message: 'zpool is not installed (no ZFS here?)' })];

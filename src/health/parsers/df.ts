@@ -1,4 +1,7 @@
-/** Parsers for GNU df in POSIX mode (`-P`): one line per filesystem, never wrapped. Pure. */
+/**
+ * Parsers for df: GNU df's `--output` (space and inodes in one run), and POSIX mode (`-P`, the
+ * fallback for dfs without --output): one line per filesystem, never wrapped. Pure.
+ */
 
 export interface DfSpace {
   filesystem: string;
@@ -95,6 +98,46 @@ export function parseDfInodes(text: string): DfInodes[] {
     });
   }
   return rows;
+}
+
+/** The columns the probe asks GNU df for: space and inodes of every filesystem in one process. */
+export const DF_OUTPUT = 'source,fstype,size,used,avail,itotal,iused,iavail,target';
+/** Separates `df -PT -B1` from `df -PTi` in the fallback's output. */
+export const DF_INODES_MARK = '@@bo-df-inodes';
+const OUTPUT_HEADER = /^Filesystem\s+Type\s+1B-blocks\s+Used\s+Avail\s+Inodes\s+IUsed\s+IFree\s+Mounted on$/m;
+
+/**
+ * The probe's df output, whichever form it took: `df -B1 --output=${DF_OUTPUT}`, or the fallback
+ * `df -PT -B1`, DF_INODES_MARK, `df -PTi`. Either gives both tables.
+ */
+export function parseDf(text: string): { space: DfSpace[]; inodes: DfInodes[] } {
+  if (OUTPUT_HEADER.test(text)) return parseDfOutput(text);
+  const [space = '', inodes = ''] = text.split(new RegExp(`^${DF_INODES_MARK}$`, 'm'));
+  return { space: parseDfSpace(space), inodes: parseDfInodes(inodes || space) };
+}
+
+/** `df -B1 --output=source,fstype,size,used,avail,itotal,iused,iavail,target`; `-` counts as 0. */
+export function parseDfOutput(text: string): { space: DfSpace[]; inodes: DfInodes[] } {
+  const space: DfSpace[] = [];
+  const inodes: DfInodes[] = [];
+  for (const line of dataLines(text)) {
+    const f = line.split(/\s+/);
+    if (f.length < 9) continue;
+    const nums = f.slice(2, 8).map((v) => (v === '-' ? 0 : Number(v)));
+    if (nums.some((n) => !Number.isFinite(n))) continue;
+    const [size, used, avail, itotal, iused, iavail] = nums as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const common = { filesystem: f[0]!, type: f[1]!, mount: f.slice(8).join(' ') };
+    space.push({ ...common, size, used, avail });
+    inodes.push({ ...common, inodes: itotal, used: iused, free: iavail });
+  }
+  return { space, inodes };
 }
 
 /** Used share as df computes Capacity: used / (used + available), reserved blocks excluded. */

@@ -27,12 +27,13 @@ describe('health checks over the real loopback sshd', () => {
       hosts: {
         files1: { ...sshd.hostConfig(), roles: ['storage'] },
         dead: { ...sshd.hostConfig(), port: await deadPort() },
-        // connectTimeout above hostTimeout, so the health timeout is what fires. (Closing waits for the
-        // pending handshake to time out: ssh.ts does not abort a connect in progress.)
-        hung: { ...sshd.hostConfig(), port: silent.port, connectTimeout: '6s' },
+        // connectTimeout above hostTimeout, so the health timeout is what fires.
+        hung: { ...sshd.hostConfig(), port: silent.port, connectTimeout: '30s' },
       },
       health: {
-        hostTimeout: '4s',
+        // Generous: the live host's checks must finish on a loaded machine too; the hung host
+        // costs this much, in parallel with the others.
+        hostTimeout: '12s',
         checks: [
           { check: 'raid', roles: ['storage'] },
           { check: 'systemd', hosts: ['files1'], units: ['ssh.service'] },
@@ -58,9 +59,11 @@ describe('health checks over the real loopback sshd', () => {
       expect(find(rs, 'files1', 'load')?.data?.cores).toBeGreaterThan(0);
       expect(find(rs, 'files1', 'memory', 'ram')?.data?.total).toBeGreaterThan(0);
       expect(find(rs, 'files1', 'uptime')?.value).toBeGreaterThan(0);
-      // bo and the host share a clock here: the measured skew is small.
+      // bo and the host share a clock: the host's time is read between bo's send and first byte,
+      // so the skew never exceeds the measurement's uncertainty, however loaded the machine is.
       const ntp = find(rs, 'files1', 'ntp')!;
-      expect(Math.abs(ntp.value!)).toBeLessThan(2000);
+      expect(ntp.message).toMatch(/clock within \d+ms of bo's/);
+      expect(ntp.unit).toBe('ms');
       expect(find(rs, 'files1', 'raid')?.status).toBe(
         existsSync('/proc/mdstat') ? expect.any(String) : 'unknown',
       );
@@ -85,7 +88,7 @@ describe('health checks over the real loopback sshd', () => {
       });
       expect(find(rs, 'hung', 'reachable')).toMatchObject({
         status: 'crit',
-        message: expect.stringMatching(/no answer over SSH within 4s/),
+        message: expect.stringMatching(/^no answer over SSH within 12s: /),
       });
       expect(rs.filter((r) => r.host === 'dead' || r.host === 'hung').map((r) => r.check)).toEqual([
         'reachable',

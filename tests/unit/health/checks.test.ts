@@ -99,6 +99,20 @@ describe('inodes', () => {
     expect(rs.map((r) => [r.subject, r.status])).toEqual([['/', 'ok']]);
     expect(rs[0]!.message).toBe('3% of 16,777,216 inodes used');
   });
+
+  it('disk and inodes read the same df --output section (one df process per host)', () => {
+    expect((checkFor('disk') as ProbeCheck).command(spec('disk'))).toBe(
+      (checkFor('inodes') as ProbeCheck).command(spec('inodes')),
+    );
+    const text = fx('df-output.debian12.txt');
+    expect(evaluate('disk', text).map((r) => [r.subject, r.status])).toEqual([
+      ['/', 'ok'],
+      ['/tmp/btm-fx', 'ok'],
+    ]);
+    expect(evaluate('inodes', text).map((r) => [r.subject, r.message])).toEqual([
+      ['/', '4% of 16,777,216 inodes used'],
+    ]);
+  });
 });
 
 describe('raid', () => {
@@ -292,6 +306,27 @@ describe('ntp', () => {
   });
 
   it('nothing measurable is unknown', () => {
-    expect(evaluate('ntp', '@@bo-nontp\n')[0]!.status).toBe('unknown');
+    expect(evaluate('ntp', '@@bo-nontp\n')[0]).toMatchObject({
+      status: 'unknown',
+      message: 'NTP sync state unknown: no systemd (for timedatectl) and no chronyc',
+    });
+  });
+
+  it('timedatectl failing falls back to chronyc; a present chronyc is never called missing', () => {
+    const failed = `@@bo-timedatectl\n${fx('timedatectl.no-systemd.txt')}@@bo-timedatectl-rc 1\n`;
+    const chrony = evaluate('ntp', `${failed}@@bo-chrony\n${fx('chronyc-tracking.txt')}`)[0]!;
+    expect(chrony).toMatchObject({ status: 'ok', message: 'chrony synchronized' });
+    const broken = evaluate('ntp', `${failed}@@bo-chrony\n506 Cannot talk to daemon\n`)[0]!;
+    expect(broken.status).toBe('unknown');
+    expect(broken.message).toMatch(
+      /^NTP sync state unknown: timedatectl failed \(System has not been booted with systemd.*\), chronyc failed \(506 Cannot talk to daemon\)$/,
+    );
+    expect(evaluate('ntp', `${failed}@@bo-nochronyc\n`)[0]!.message).toMatch(
+      /^NTP sync state unknown: timedatectl failed \(.*\), no chronyc$/,
+    );
+    // Without systemd, chronyc answers alone.
+    expect(evaluate('ntp', `@@bo-chrony\n${fx('chronyc-tracking.txt')}`)[0]!.message).toBe(
+      'chrony synchronized',
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseBtrfsProbe } from '../../../src/health/parsers/btrfs.ts';
-import { parseDfInodes, parseDfSpace, usedPercent } from '../../../src/health/parsers/df.ts';
+import {
+  DF_INODES_MARK,
+  parseDf,
+  parseDfInodes,
+  parseDfOutput,
+  parseDfSpace,
+  usedPercent,
+} from '../../../src/health/parsers/df.ts';
 import { parseMailQueue } from '../../../src/health/parsers/mailqueue.ts';
 import { parseMdstat } from '../../../src/health/parsers/mdstat.ts';
 import { parseLoad, parseMeminfo, parseUptime } from '../../../src/health/parsers/proc.ts';
@@ -42,6 +49,39 @@ describe('df', () => {
     const rows = parseDfInodes(fx('df-PTi.debian12.txt'));
     expect(rows.find((r) => r.mount === '/')).toMatchObject({ type: 'ext4', inodes: 16777216 });
     expect(rows.find((r) => r.mount === '/tmp/btm')).toMatchObject({ type: 'btrfs', inodes: 0 });
+  });
+
+  it('parses one df --output run into both tables (captured on Debian 12, btrfs loop mount included)', () => {
+    const { space, inodes } = parseDf(fx('df-output.debian12.txt'));
+    expect(space.map((r) => r.mount)).toEqual(['/dev', '/dev/shm', '/', '/sys/fs/cgroup', '/tmp/btm-fx']);
+    expect(space.find((r) => r.mount === '/')).toEqual({
+      filesystem: '/dev/vda',
+      type: 'ext4',
+      size: 270553174016,
+      used: 48919453696,
+      avail: 60024840192,
+      mount: '/',
+    });
+    expect(inodes.find((r) => r.mount === '/')).toMatchObject({
+      inodes: 16777216,
+      used: 748403,
+      free: 16028813,
+    });
+    expect(inodes.find((r) => r.mount === '/tmp/btm-fx')).toMatchObject({ type: 'btrfs', inodes: 0 });
+    // "-" (no count) is 0; mount points keep their spaces.
+    const odd = parseDfOutput(
+      'Filesystem Type 1B-blocks Used Avail Inodes IUsed IFree Mounted on\nsrv:/x nfs4 1000 250 750 - - - /mnt/my disk\n',
+    );
+    expect(odd.inodes).toEqual([
+      { filesystem: 'srv:/x', type: 'nfs4', inodes: 0, used: 0, free: 0, mount: '/mnt/my disk' },
+    ]);
+  });
+
+  it('parses the POSIX fallback (df without --output): space, marker, inodes', () => {
+    const text = `${fx('df-PT-B1.debian12.txt')}${DF_INODES_MARK}\n${fx('df-PTi.debian12.txt')}`;
+    const { space, inodes } = parseDf(text);
+    expect(space).toEqual(parseDfSpace(fx('df-PT-B1.debian12.txt')));
+    expect(inodes).toEqual(parseDfInodes(fx('df-PTi.debian12.txt')));
   });
 });
 
