@@ -15,6 +15,16 @@ export function registerLs(program: Command, ctx: CliContext): void {
     .argument('[path]', 'only entries under this path')
     .option('-i, --identity <file>', 'age identity file, for encrypted backups (repeatable)', collect)
     .option('--json', 'print entries as JSON lines')
+    .addHelpText(
+      'after',
+      `
+Names are shown escaped as ls -b does (backslash, \\n, \\t, \\x1b…); --json gives them as stored.
+A PATH that is not in the backup is an error (exit 2).
+
+Examples:
+  bo ls files1-share /srv/share/reports
+  bo ls files1-share/20261122T020000Z-3f9a2c --json -i /root/bo-identity.txt`,
+    )
     .action(
       async (backup: string, path: string | undefined, opts: { identity?: string[]; json?: boolean }) => {
         const services = ctx.services();
