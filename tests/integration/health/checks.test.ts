@@ -143,4 +143,47 @@ describe('health checks over the real loopback sshd', () => {
       env.cleanup();
     }
   });
+
+  it('checks at most health.concurrency hosts at once, and every host in the end', async ({ skip }) => {
+    if (!sshd) return skip();
+    const names = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7'];
+    const env = testConfig({
+      hosts: Object.fromEntries(names.map((n) => [n, sshd!.hostConfig()])),
+      health: { defaults: false, concurrency: 3, checks: [{ check: 'uptime', recentReboot: '1s' }] },
+    });
+    const services = testServices(env.config);
+    let inFlight = 0;
+    let peak = 0;
+    for (const n of names) {
+      const host = services.host(n);
+      const exec = host.exec.bind(host);
+      host.exec = async (cmd, opts) => {
+        // Counted from the call: the workers of a run all reach their exec before any finishes.
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        try {
+          const proc = await exec(cmd, opts);
+          void proc.done.finally(() => inFlight--).catch(() => {});
+          return proc;
+        } catch (err) {
+          inFlight--;
+          throw err;
+        }
+      };
+    }
+    try {
+      const { run } = await performHealth(services, {
+        log: silentLogger(),
+        signal: new AbortController().signal,
+      });
+      expect(peak).toBe(3);
+      expect(run.hosts.map((h) => h.host).sort()).toEqual(names);
+      expect(run.hosts.every((h) => h.results.some((r) => r.check === 'uptime' && r.status === 'ok'))).toBe(
+        true,
+      );
+    } finally {
+      await services.close();
+      env.cleanup();
+    }
+  });
 });
