@@ -1,7 +1,14 @@
 /**
  * Health benchmark: the full check set against 100 simulated hosts. The hosts are 100 entries
  * pointing at 4 loopback sshd instances, each behind a counting TCP proxy, so every SSH
- * connection bo opens is counted. Rows:
+ * connection bo opens is counted.
+ * Clean login shell: sshd runs each command through the user's login shell, and bash sources
+ * ~/.bashrc for SSH sessions; on a developer machine that may run `pyenv init` (~130 ms of CPU
+ * per exec), which would measure the machine's dotfiles, not bo. So the sshd instances run in a
+ * private mount namespace (`unshare -m`, root only) with a copy of /etc/passwd bind-mounted in
+ * which the login user's shell is /bin/sh and its home an empty temp dir (startSshd's
+ * `cleanShell`); the header line says whether that was possible. Rows:
+ *   - floor: OpenSSH `ssh host true`, 16 at a time: a fresh connection and login per host, nothing run;
  *   - baseline: what a sysadmin's loop costs, OpenSSH `ssh host '<same probe script>'`, 16 at a time;
  *   - `bo health` as a CLI child process: wall time, peak RSS, SSH connections opened;
  *   - the daemon's way, in this process: two runs sharing one set of connections (the second
@@ -19,7 +26,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { systemClock } from '../src/clock.ts';
 import { Config } from '../src/config/schema.ts';
-import type { ProbeCheck } from '../src/health/check.ts';
+import { probeSections } from '../src/health/host-run.ts';
 import { planHealth } from '../src/health/plan.ts';
 import { buildProbeScript } from '../src/health/probe.ts';
 import { checkFor } from '../src/health/registry.ts';
@@ -48,7 +55,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'bo-bench-health-'));
   const sshds: SshdFixture[] = [];
   for (let i = 0; i < SSHDS; i++) {
-    const s = await startSshd();
+    const s = await startSshd({ cleanShell: true });
     if (!s) throw new Error('OpenSSH sshd is needed for this benchmark');
     sshds.push(s);
   }
@@ -101,49 +108,50 @@ async function main() {
   const config = Config.parse(raw);
   const connections = () => proxies.reduce((a, p) => a + p.connections(), 0);
 
-  // Baseline: OpenSSH client, the same batched probe script, 16 hosts at a time.
+  // Floor and baseline: the OpenSSH client, 16 hosts at a time, running `true` / the same batched probe script.
   const plan = planHealth(config);
-  const sections = plan.hosts[0]!.specs.filter((s) => checkFor(s.check).type === 'probe').map((s, i) => {
-    const c = checkFor(s.check) as ProbeCheck;
-    return { id: `s${i}`, command: c.command(s as never), bounded: c.mayHang };
-  });
-  const script = buildProbeScript(sections, 10);
-  const c0 = connections();
-  const b0 = machineBusy();
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < HOSTS) {
-        const i = next++;
-        const s = sshds[i % SSHDS]!;
-        await new Promise<void>((resolve, reject) => {
-          const ssh = spawn(
-            'ssh',
-            [
-              '-q',
-              '-p',
-              String(proxies[i % SSHDS]!.port),
-              '-i',
-              s.clientKeyPath,
-              '-o',
-              'BatchMode=yes',
-              '-o',
-              'StrictHostKeyChecking=no',
-              '-o',
-              'UserKnownHostsFile=/dev/null',
-              `${s.user}@127.0.0.1`,
-              script,
-            ],
-            { stdio: ['ignore', 'ignore', 'ignore'] },
-          );
-          ssh.on('error', reject);
-          ssh.on('close', () => resolve());
-        });
-      }
-    }),
-  );
-  const baseline = { ms: performance.now() - t0, conns: connections() - c0, busy: machineBusy() - b0 };
+  const probes = plan.hosts[0]!.specs.filter((s) => checkFor(s.check).type === 'probe');
+  const script = buildProbeScript(probeSections(probes).sections, 10);
+  const sshLoop = async (command: string) => {
+    const c0 = connections();
+    const b0 = machineBusy();
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < HOSTS) {
+          const i = next++;
+          const s = sshds[i % SSHDS]!;
+          await new Promise<void>((resolve, reject) => {
+            const ssh = spawn(
+              'ssh',
+              [
+                '-q',
+                '-p',
+                String(proxies[i % SSHDS]!.port),
+                '-i',
+                s.clientKeyPath,
+                '-o',
+                'BatchMode=yes',
+                '-o',
+                'StrictHostKeyChecking=no',
+                '-o',
+                'UserKnownHostsFile=/dev/null',
+                `${s.user}@127.0.0.1`,
+                command,
+              ],
+              { stdio: ['ignore', 'ignore', 'ignore'] },
+            );
+            ssh.on('error', reject);
+            ssh.on('close', () => resolve());
+          });
+        }
+      }),
+    );
+    return { ms: performance.now() - t0, conns: connections() - c0, busy: machineBusy() - b0 };
+  };
+  const floor = await sshLoop('true');
+  const baseline = await sshLoop(script);
 
   // bo health as the user runs it.
   const c1 = connections();
@@ -196,6 +204,15 @@ async function main() {
   const rows = [
     ['run', 'wall', 'bo CPU', 'machine CPU', 'peak RSS', 'SSH conns', 'results'],
     [
+      'floor: ssh host true, 16 parallel',
+      `${(floor.ms / 1000).toFixed(2)} s`,
+      '-',
+      `${floor.busy.toFixed(1)} s`,
+      '-',
+      String(floor.conns),
+      '-',
+    ],
+    [
       'baseline: ssh client loop, 16 parallel (probe script only)',
       `${(baseline.ms / 1000).toFixed(2)} s`,
       '-',
@@ -234,7 +251,7 @@ async function main() {
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(
-    `\nhealth: ${HOSTS} hosts on ${SSHDS} loopback sshd, ${config.health.concurrency} hosts at a time; ${availableParallelism()} cores, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
+    `\nhealth: ${HOSTS} hosts on ${SSHDS} loopback sshd (login shell: ${sshds.every((s) => s.cleanShell) ? 'clean /bin/sh' : "the user's own (not root: no clean shell)"}), ${config.health.concurrency} hosts at a time; ${availableParallelism()} cores, load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`,
   );
   for (const r of rows)
     console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));

@@ -45,26 +45,7 @@ export async function checkHost(plan: HostPlan, deps: HostRunDeps): Promise<Host
   const actives = plan.specs.filter((s) => checkFor(s.check).type === 'active');
   const activeResults = Promise.all(actives.map((s) => runActive(s, plan, deps)));
 
-  const sections: ProbeSection[] = [];
-  const idOf = new Map<string, string>();
-  const specSection = probes.map((spec) => {
-    const check = checkFor(spec.check) as ProbeCheck;
-    const command = check.command(spec as never);
-    let id = idOf.get(command);
-    if (!id) {
-      id = `s${sections.length}`;
-      idOf.set(command, id);
-      sections.push({
-        id,
-        command,
-        bounded: check.mayHang,
-        guard: check.guard?.(spec as never),
-        group: check.group,
-        fallback: check.fallback?.(spec as never),
-      });
-    }
-    return { spec, id };
-  });
+  const { sections, specSection } = probeSections(probes);
 
   const probe = await runProbe(buildProbeScript(sections, Math.max(2, deps.timeoutMs / 3000)), deps);
   const results: CheckResult[] = [probe.reachable];
@@ -113,6 +94,34 @@ export async function checkHost(plan: HostPlan, deps: HostRunDeps): Promise<Host
     durationMs: Date.now() - started,
     results,
   };
+}
+
+/** The probe specs of a host as script sections: checks with equal commands share one (disk and inodes). */
+export function probeSections(probes: readonly HealthCheckSpec[]): {
+  sections: ProbeSection[];
+  specSection: Array<{ spec: HealthCheckSpec; id: string }>;
+} {
+  const sections: ProbeSection[] = [];
+  const idOf = new Map<string, string>();
+  const specSection = probes.map((spec) => {
+    const check = checkFor(spec.check) as ProbeCheck;
+    const command = check.command(spec as never);
+    let id = idOf.get(command);
+    if (!id) {
+      id = `s${sections.length}`;
+      idOf.set(command, id);
+      sections.push({
+        id,
+        command,
+        bounded: check.mayHang,
+        guard: check.guard?.(spec as never),
+        group: check.group,
+        fallback: check.fallback?.(spec as never),
+      });
+    }
+    return { spec, id };
+  });
+  return { sections, specSection };
 }
 
 /** True when a section of `id`'s group ran before it and was cut by the timeout. */

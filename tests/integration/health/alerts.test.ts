@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runJob } from '../../../src/jobs/registry.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -190,18 +193,20 @@ describe('alerts on transitions', () => {
     expect(await runFleet()).toBe('1 crit on 1 host; 1 alert(s); 4 delayed alert(s) delivered');
     expect(await runFleet()).toBe('1 crit on 1 host');
 
+    // Within a run, alerts follow the report's order (worst first, then by subject: port number).
+    const [lo, hi] = [svcA.port, svcB.port].sort((a, b) => a - b);
     const json = back.requests.filter((r) => r.url === '/bo').map((r) => JSON.parse(r.body));
     expect(json.map((b) => `${b.key} ${b.from}→${b.to}`)).toEqual([
-      `local/tcp/${svcA.port} ok→crit`,
-      `local/tcp/${svcB.port} ok→crit`,
+      `local/tcp/${lo} ok→crit`,
+      `local/tcp/${hi} ok→crit`,
       `local/tcp/${svcA.port} crit→ok`,
     ]);
     // Slack: one message for the whole run, a line per alert, worst first.
     const slack = back.requests.filter((r) => r.url === '/slack').map((r) => JSON.parse(r.body).text);
     expect(slack).toHaveLength(1);
     expect(slack[0]!.split('\n')).toEqual([
-      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${svcA.port}: `)),
-      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${svcB.port}: `)),
+      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${lo}: `)),
+      expect.stringMatching(new RegExp(`^:red_circle: CRIT local tcp ${hi}: `)),
       expect.stringMatching(
         new RegExp(`^:large_green_circle: RECOVERED \\(was crit\\) local tcp ${svcA.port}: `),
       ),
@@ -213,12 +218,15 @@ describe('alerts on transitions', () => {
     const smtp = await startSmtpServer();
     // Bound and released by this test: nothing listens there (port 9 may be taken on some machines).
     const closed = await deadPort();
+    const repo = mkdtempSync(join(tmpdir(), 'bo-alerts-repo-'));
+    cleanups.push(() => rmSync(repo, { recursive: true, force: true }));
     cleanups.push(
       () => pings.close(),
       () => smtp.close(),
     );
     const env = testConfig({
-      storage: { s: { type: 'filesystem', path: '/nonexistent/bo-test-repo' } },
+      // The job fails on its missing path; the storage lives in the test's own dir.
+      storage: { s: { type: 'filesystem', path: repo } },
       notify: {
         hc: { type: 'healthchecks', url: `${pings.url}/ping/job` },
         mail: {

@@ -16,7 +16,7 @@ const H = 3_600_000;
 describe('snapshot freshness from the state database', () => {
   it('reads the run history the CLI and daemon record: fresh ok, overdue warn, failed newest run, never ran', async () => {
     const env = testConfig({
-      storage: { s: { type: 'filesystem', path: '/nonexistent/bo-repo' } },
+      storage: { s: { type: 'filesystem', path: '/proc/bo-no-repo' } },
       jobs: {
         fresh: {
           kind: 'snapshot',
