@@ -19,7 +19,13 @@ Hosts are checked concurrently (health.concurrency), each within health.hostTime
 does not answer is reported as "reachable: crit" without holding up the others. Results go into
 the state database (history for forecasts); alerts are sent by the daemon's health job only.
 
-Exit codes: 0 every check ok (unknown counts as ok), 1 a warning, 2 a critical result.`,
+Exit codes: 0 every check ok (unknown counts as ok), 1 a warning, 2 a critical result, or a
+usage error: an unknown host or role, or a selection that matches no host.
+
+Examples:
+  bo health                          every host, problems first
+  bo health files1 mx1 --json        two hosts, as JSON
+  bo health --role transmission      the mail servers`,
     )
     .action(async (hosts: string[], opts: { role?: string[]; json?: boolean; verbose?: boolean }) => {
       const { report } = await performHealth(ctx.services(), {

@@ -25,7 +25,8 @@ export function registerReport(program: Command, ctx: CliContext): void {
       'after',
       `
 Runs every health check now (like \`bo health\`), reads the backup manifests, and compares with the
-previous \`bo report\` (kept in the state database) for the "changes" section.
+previous \`bo report\` (kept in the state database) for the "changes" section. With --out the
+file is replaced atomically, and the report is kept for the next comparison only once written.
 
 Examples:
   bo report                              Markdown on stdout
