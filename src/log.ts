@@ -1,6 +1,35 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
+
+/**
+ * Fields every log line written on behalf of a run carries (runId, job, kind, host), whichever
+ * logger writes it: storage and hosts are built once with the process's logger, so the run's
+ * identity travels with the async context instead of through every call. The job runner sets it
+ * (withLogContext); a logger's own bindings and a line's explicit fields win over it.
+ */
+const runContext = new AsyncLocalStorage<Readonly<Record<string, string>>>();
+
+/** Runs `fn` (and everything it starts) with `fields` on every log line. */
+export function withLogContext<T>(fields: Readonly<Record<string, string>>, fn: () => T): T {
+  return runContext.run(fields, fn);
+}
+
+/** The fields of the run the current code works for, if any. */
+export function currentLogContext(): Readonly<Record<string, string>> | undefined {
+  return runContext.getStore();
+}
+
+/** pino mixin: the context's fields that the logger has not bound itself (no duplicate keys). */
+function contextMixin(_obj: object, _level: number, logger: Logger): Record<string, string> {
+  const fields = runContext.getStore();
+  if (!fields) return {};
+  const bound = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) if (!bound.includes(`,"${k}":`)) out[k] = v;
+  return out;
+}
 
 /** Paths pino must never print: secrets may travel through objects we log. */
 export const REDACT_PATHS = [
@@ -36,7 +65,12 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? process.env.BO_LOG_LEVEL ?? 'info';
   const dest = opts.destination ?? process.stderr;
   return pino(
-    { level, base: { app: 'bo' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    {
+      level,
+      base: { app: 'bo' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin: contextMixin,
+    },
     (opts.pretty ? prettyDestination(dest) : dest) as pino.DestinationStream,
   );
 }

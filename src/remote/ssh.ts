@@ -1,6 +1,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import type { Host as HostConfig } from '../config/schema.ts';
 import { CancelledError, errorMessage, RemoteError, throwIfAborted } from '../errors.ts';
+import { currentLogContext, withLogContext } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
 import { channelProcess } from './channel.ts';
 import { connectSsh, where } from './connect.ts';
@@ -27,6 +28,8 @@ export interface SshHost extends Host {
 interface Connection {
   client: Client;
   active: Set<Supervised>;
+  /** Whose log context each command was started in (one connection serves several runs). */
+  callers: WeakMap<Supervised, ReturnType<typeof currentLogContext>>;
   killer: Killer;
   /** Why the connection ended, once it has. */
   lost?: string;
@@ -59,16 +62,28 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
     opening = new AbortController();
     const { client, hostKey: key } = await connectSsh(name, cfg, opening.signal);
     hostKey = key;
-    const c: Connection = { client, active: new Set(), killer: createKiller(client, cfg.sudo, log) };
+    const c: Connection = {
+      client,
+      active: new Set(),
+      callers: new WeakMap(),
+      killer: createKiller(client, cfg.sudo, log),
+    };
     client.on('error', (err) => {
       c.lost ??= errorMessage(err);
     });
     client.on('close', () => {
       c.lost ??= 'connection closed';
       if (conn === c) conn = undefined;
+      // Logged once per run that had a command on it, in that run's log context (runId, job):
+      // the socket's own context is whichever run happened to open the connection.
+      const runs = new Set([...c.active].map((p) => c.callers.get(p)));
       const err = new RemoteError(`lost connection to ${where(name, cfg)}: ${c.lost}`);
       for (const p of c.active) p.fail(err);
-      if (c.active.size > 0) log.warn({ reason: c.lost }, 'SSH connection lost');
+      const warn = () => log.warn({ reason: c.lost }, 'SSH connection lost');
+      for (const fields of runs) {
+        if (fields) withLogContext(fields, warn);
+        else warn();
+      }
     });
     log.debug(
       { address: cfg.address, port: cfg.port, ms: Date.now() - started, fingerprint: fingerprint(key) },
@@ -96,6 +111,7 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
         },
       });
       c.active.add(supervised);
+      c.callers.set(supervised, currentLogContext());
       // The slot is free when the channel is, not when `done` settles: an aborted command's
       // channel stays open until the kill lands.
       ch.once('close', () => {
