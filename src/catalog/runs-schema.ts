@@ -30,4 +30,11 @@ CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, queued_at);
 CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS daemon_jobs (job TEXT PRIMARY KEY, first_seen TEXT NOT NULL);`,
   },
+  {
+    version: 3,
+    name: 'run owner start time',
+    // With the pid, when the owning process started (clock ticks since boot, /proc/PID/stat):
+    // a pid reused by an unrelated process no longer passes for the run's owner.
+    sql: 'ALTER TABLE runs ADD COLUMN owner_start TEXT;',
+  },
 ];

@@ -42,6 +42,8 @@ export type RunEnd = Required<Pick<RunRecord, 'finishedAt' | 'outcome'>> &
 export interface RunOwner {
   pid: number;
   boot: string;
+  /** When the process started (clock ticks since boot); absent in rows from before it was kept. */
+  start?: string | undefined;
 }
 
 export function currentOwner(): RunOwner {
@@ -51,7 +53,17 @@ export function currentOwner(): RunOwner {
   } catch {
     // not Linux: pid liveness alone decides
   }
-  return { pid: process.pid, boot };
+  return { pid: process.pid, boot, start: processStart(process.pid) };
+}
+
+/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 const n = <T>(v: T | undefined): T | null => v ?? null;
@@ -75,8 +87,8 @@ function stmt(db: StateDb, sql: string): StatementSync {
 export function insertRun(db: StateDb, r: RunRecord, owner: RunOwner): void {
   stmt(
     db,
-    `INSERT INTO runs (id, job, kind, host, trigger, attempt, scheduled_at, queued_at, started_at, owner_pid, owner_boot)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO runs (id, job, kind, host, trigger, attempt, scheduled_at, queued_at, started_at, owner_pid, owner_boot, owner_start)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     r.id,
     r.job,
@@ -89,6 +101,7 @@ export function insertRun(db: StateDb, r: RunRecord, owner: RunOwner): void {
     n(r.startedAt),
     owner.pid,
     owner.boot,
+    n(owner.start),
   );
 }
 
@@ -166,23 +179,33 @@ export function unfinishedRuns(db: StateDb): Array<RunRecord & { owner: RunOwner
   const rows = stmt(db, 'SELECT * FROM runs WHERE outcome IS NULL ORDER BY queued_at').all();
   return rows.map((r) => ({
     ...toRecord(r as Record<string, unknown>),
-    owner: { pid: Number(r.owner_pid), boot: String(r.owner_boot) },
+    owner: {
+      pid: Number(r.owner_pid),
+      boot: String(r.owner_boot),
+      start: r.owner_start === null || r.owner_start === undefined ? undefined : String(r.owner_start),
+    },
   }));
 }
 
 /**
  * True when the process that owns a row may still be running it. Rows of an earlier boot, or
  * with this very process's pid (it cannot own rows from before it opened the database, e.g.
- * pid 1 in a container), are dead; otherwise the pid decides.
+ * pid 1 in a container), are dead; so is a pid now held by a process that started at another
+ * time (the pid was reused after bo died). Otherwise the pid decides.
  */
-export function ownerAlive(owner: RunOwner, self: RunOwner = currentOwner()): boolean {
+export function ownerAlive(
+  owner: RunOwner,
+  self: RunOwner = currentOwner(),
+  startOf: (pid: number) => string | undefined = processStart,
+): boolean {
   if (owner.boot !== self.boot || owner.pid === self.pid) return false;
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const start = owner.start === undefined ? undefined : startOf(owner.pid);
+  return start === undefined || start === owner.start;
 }
 
 /** Marks the unfinished rows whose owner is gone as abandoned; returns them. */

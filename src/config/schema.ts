@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isTimeZone } from '../plan/calendar.ts';
 import { cronProblem } from '../plan/cron.ts';
+import { jitterProblem } from '../plan/jitter.ts';
 import { parseLvmVolume } from '../snapshots/lvm-plan.ts';
 import { normalizeAbs, within } from '../snapshots/paths.ts';
 import { checkDataset } from '../snapshots/zfs-plan.ts';
@@ -150,7 +151,7 @@ const JobCommon = {
   retryDelay: Duration.prefault('1m').describe('First retry delay; doubles each attempt'),
   retryDelayMax: Duration.prefault('1h').describe('Longest delay between retries'),
   jitter: Duration.prefault(0).describe(
-    'Random delay of up to this much added to each scheduled start, to spread a fleet (keep it below the schedule period)',
+    'Random delay of up to this much added to each scheduled start, to spread a fleet; must be shorter than the schedule period',
   ),
   catchUp: z
     .boolean()
@@ -858,7 +859,10 @@ const jobKinds = [BackupJob, HealthJob, PruneJob, VerifyJob, DrillJob, SnapshotJ
 /** A job; `kind` defaults to backup. */
 export const Job = z.preprocess(
   (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { kind: 'backup', ...v } : v),
-  z.discriminatedUnion('kind', jobKinds, { error: unknownTag('job kind') }),
+  z.discriminatedUnion('kind', jobKinds, { error: unknownTag('job kind') }).superRefine((job, ctx) => {
+    const problem = jitterProblem(job);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['jitter'], message: problem });
+  }),
 );
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job['kind'];
@@ -898,7 +902,12 @@ export const Daemon = z.strictObject({
     ),
   http: z
     .strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Off by default: unlike the control socket, a TCP port on loopback is open to every local user (the page is read-only, but shows hosts, jobs and problems)',
+        ),
       listen: z
         .string()
         .regex(/^(\[[0-9A-Fa-f:.]+\]|[^:\s]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:9810 or [::1]:9810')

@@ -13,8 +13,10 @@ import {
   listRuns,
   markRunStarted,
   ownerAlive,
+  processStart,
   pruneRuns,
   type RunRecord,
+  unfinishedRuns,
 } from '../../../src/catalog/runs.ts';
 
 const owner = { pid: 4242, boot: 'boot-a' };
@@ -105,6 +107,34 @@ describe('run history', () => {
     expect(ownerAlive({ pid: process.ppid, boot: 'another-boot' }, self)).toBe(false);
     expect(ownerAlive({ pid: self.pid, boot: self.boot }, self)).toBe(false);
     expect(ownerAlive({ pid: 2 ** 22 + 7, boot: self.boot }, self)).toBe(false);
+  });
+
+  it('does not take a reused pid for the owner: the process start time must match too', () => {
+    const self = currentOwner();
+    const parentStart = processStart(process.ppid);
+    expect(parentStart).toMatch(/^\d+$/);
+    expect(self.start).toBe(processStart(process.pid));
+    expect(ownerAlive({ pid: process.ppid, boot: self.boot, start: parentStart }, self)).toBe(true);
+    // the pid is alive, but it is another process than the one that wrote the row
+    expect(ownerAlive({ pid: process.ppid, boot: self.boot, start: '1' }, self)).toBe(false);
+    // rows written before start times were kept: the pid alone decides
+    expect(ownerAlive({ pid: process.ppid, boot: self.boot, start: undefined }, self)).toBe(true);
+  });
+
+  it('keeps the owner start time with unfinished rows', () => {
+    insertRun(
+      db,
+      {
+        id: 'u',
+        job: 'j',
+        kind: 'backup',
+        trigger: 'manual',
+        attempt: 1,
+        queuedAt: '2026-01-01T02:00:00.000Z',
+      },
+      { pid: 77, boot: 'b', start: '12345' },
+    );
+    expect(unfinishedRuns(db)[0]?.owner).toEqual({ pid: 77, boot: 'b', start: '12345' });
   });
 
   it('bounds the history by age and per-job count but keeps the newest success', () => {
