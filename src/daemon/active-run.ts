@@ -12,7 +12,8 @@ export interface RunWatcher {
 /** A run the scheduler holds: queued or running, with its cancel switch and live progress. */
 export interface ActiveRun {
   readonly record: RunRecord;
-  readonly host: string | undefined;
+  /** Every host the run touches; each counts it against the per-host limit. */
+  readonly hosts: readonly string[];
   /** When it was meant to start (schedule time plus jitter, retry time, or request time). */
   readonly fireAt: number;
   readonly controller: AbortController;
@@ -27,7 +28,7 @@ export interface ActiveRun {
   settle(end: RunEnd): boolean;
 }
 
-export function createActiveRun(record: RunRecord, host: string | undefined, fireAt: number): ActiveRun {
+export function createActiveRun(record: RunRecord, hosts: readonly string[], fireAt: number): ActiveRun {
   const watchers = new Set<RunWatcher>();
   let resolve!: (r: RunRecord) => void;
   const done = new Promise<RunRecord>((r) => (resolve = r));
@@ -42,7 +43,7 @@ export function createActiveRun(record: RunRecord, host: string | undefined, fir
   };
   const run: ActiveRun = {
     record,
-    host,
+    hosts,
     fireAt,
     controller: new AbortController(),
     done,

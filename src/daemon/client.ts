@@ -36,13 +36,26 @@ export interface DaemonClient {
 /** Codes meaning "no daemon here": no socket file, or a stale one nobody listens on. */
 const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED']);
 
+/** How long a request may wait for the daemon's answer (a stopped or wedged daemon never answers). */
+export const DAEMON_TIMEOUT_MS = 10_000;
+
+export interface ClientOptions {
+  /** Aborts pending requests (the CLI's SIGINT/SIGTERM); `cancel` ignores it, see there. */
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number;
+}
+
 export async function connectDaemon(
   config: Pick<Config, 'daemon'> | string,
+  opts: ClientOptions = {},
 ): Promise<DaemonClient | undefined> {
   const socket = typeof config === 'string' ? config : config.daemon.socket;
+  const timeoutMs = opts.timeoutMs ?? DAEMON_TIMEOUT_MS;
+  const target: Target = { socket, timeoutMs, signal: opts.signal };
+  const call = (method: 'GET' | 'POST', path: string, body?: unknown) => ask(target, method, path, body);
   let ping: PingResponse;
   try {
-    ping = (await call(socket, 'GET', 'ping')) as PingResponse;
+    ping = (await call('GET', 'ping')) as PingResponse;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code && NOT_RUNNING.has(code)) return undefined;
@@ -58,30 +71,65 @@ export async function connectDaemon(
   return {
     socket,
     pid: ping.pid,
-    status: () => call(socket, 'GET', 'status') as Promise<StatusReport>,
-    jobs: async () => ((await call(socket, 'GET', 'jobs')) as { jobs: JobInfo[] }).jobs,
-    enqueue: (job) => call(socket, 'POST', 'runs', { job }) as Promise<EnqueueResponse>,
+    status: () => call('GET', 'status') as Promise<StatusReport>,
+    jobs: async () => ((await call('GET', 'jobs')) as { jobs: JobInfo[] }).jobs,
+    enqueue: (job) => call('POST', 'runs', { job }) as Promise<EnqueueResponse>,
     async run(runId) {
       try {
-        return (await call(socket, 'GET', `runs/${encodeURIComponent(runId)}`)) as RunRecord;
+        return (await call('GET', `runs/${encodeURIComponent(runId)}`)) as RunRecord;
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;
       }
     },
-    follow: (runId, onProgress, signal) => follow(socket, runId, onProgress, signal),
-    cancel: async (runId) =>
-      ((await call(socket, 'POST', `runs/${encodeURIComponent(runId)}/cancel`, {})) as { cancelled: boolean })
-        .cancelled,
+    follow: (runId, onProgress, signal) => follow(target, runId, onProgress, signal),
+    // Cancelling is what a Ctrl-C'd command does last, after its signal fired: timeout only.
+    cancel: async (runId) => {
+      const path = `runs/${encodeURIComponent(runId)}/cancel`;
+      const r = (await ask({ ...target, signal: undefined }, 'POST', path, {})) as { cancelled: boolean };
+      return r.cancelled;
+    },
   };
 }
 
-function call(socket: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+interface Target {
+  socket: string;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** The error for a daemon that accepted the connection but did not answer in time. */
+function notAnswering(t: Target): BoError {
+  return new BoError(
+    `daemon not answering on ${t.socket} (no reply within ${Math.round(t.timeoutMs / 1000)} s)`,
+    {
+      hint: 'is it stopped or overloaded? check `systemctl status bo` and `journalctl -u bo`',
+    },
+  );
+}
+
+/** Destroys the request and rejects after the timeout or when the caller's signal aborts; returns the disarm. */
+function deadline(t: Target, reject: (err: Error) => void, destroy: () => void): () => void {
+  const fail = (err: Error) => {
+    destroy();
+    reject(err);
+  };
+  const timer = setTimeout(() => fail(notAnswering(t)), t.timeoutMs);
+  const onAbort = () => fail(new CancelledError('stopped waiting for the daemon'));
+  t.signal?.addEventListener('abort', onAbort, { once: true });
+  if (t.signal?.aborted) onAbort();
+  return () => {
+    clearTimeout(timer);
+    t.signal?.removeEventListener('abort', onAbort);
+  };
+}
+
+function ask(t: Target, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
       {
-        socketPath: socket,
+        socketPath: t.socket,
         path: `${API_PREFIX}/${path}`,
         method,
         agent: false,
@@ -105,6 +153,8 @@ function call(socket: string, method: 'GET' | 'POST', path: string, body?: unkno
         });
       },
     );
+    const disarm = deadline(t, reject, () => req.destroy());
+    req.on('close', disarm);
     req.on('error', reject);
     req.end(payload);
   });
@@ -118,7 +168,7 @@ function daemonError(body: ErrorBody): BoError {
 }
 
 function follow(
-  socket: string,
+  t: Target,
   runId: string,
   onProgress?: (p: JobProgress) => void,
   signal?: AbortSignal,
@@ -128,12 +178,14 @@ function follow(
     let done: RunRecord | undefined;
     const req = request(
       {
-        socketPath: socket,
+        socketPath: t.socket,
         path: `${API_PREFIX}/runs/${encodeURIComponent(runId)}/events`,
         method: 'GET',
         agent: false,
       },
       (res) => {
+        // The daemon answered; from here the stream lasts as long as the run does.
+        clearTimeout(answer);
         res.setEncoding('utf8');
         if ((res.statusCode ?? 500) >= 400) {
           let text = '';
@@ -162,12 +214,19 @@ function follow(
         res.on('error', reject);
       },
     );
+    const answer = setTimeout(() => {
+      req.destroy();
+      reject(notAnswering(t));
+    }, t.timeoutMs);
     const onAbort = () => {
       req.destroy();
       reject(new CancelledError('stopped following the run'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => signal?.removeEventListener('abort', onAbort));
+    req.on('close', () => {
+      clearTimeout(answer);
+      signal?.removeEventListener('abort', onAbort);
+    });
     req.on('error', (err) => (signal?.aborted ? undefined : reject(err)));
     req.end();
   });

@@ -3,7 +3,7 @@
  * why a socket). One stale socket file from a crashed daemon is removed; a live one means another
  * daemon is running, which is refused.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -12,6 +12,7 @@ import { BoError, errorMessage, UsageError } from '../errors.ts';
 import type { JobProgress } from '../jobs/kinds.ts';
 import type { Logger } from '../log.ts';
 import type { RunWatcher } from './active-run.ts';
+import { runBindings } from './launch.ts';
 import { API_PREFIX, type EnqueueResponse, type ErrorBody, type FollowEvent } from './protocol.ts';
 import type { JobInfo, StatusReport } from './status.ts';
 
@@ -40,7 +41,9 @@ export async function startControlServer(opts: {
   handlers: ControlHandlers;
 }): Promise<ControlServer> {
   const { path, log, handlers: h } = opts;
-  await clearStaleSocket(path);
+  await clearStaleSocket(path).catch((err: unknown) => {
+    throw socketError(path, err);
+  });
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => fail(res, err));
   });
@@ -58,7 +61,7 @@ export async function startControlServer(opts: {
       const body = (await readJson(req)) as { job?: unknown };
       if (typeof body.job !== 'string') throw new UsageError('body must be {"job": NAME}');
       const r = h.enqueue(body.job);
-      log.info({ job: body.job, runId: r.runId, joined: r.alreadyRunning }, 'Run requested');
+      log.info({ ...runBindings(r.run), joined: r.alreadyRunning }, 'Run requested');
       return send(res, 202, r);
     }
     if (what === 'runs' && id !== undefined) {
@@ -120,15 +123,20 @@ export async function startControlServer(opts: {
     });
   }
 
-  await mkdir(dirname(path), { recursive: true, mode: 0o750 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  await chmod(path, 0o660);
+    await chmod(path, 0o660);
+  } catch (err) {
+    server.close();
+    throw socketError(path, err);
+  }
   server.on('error', (err) => log.error({ err }, 'Control endpoint error'));
   log.info({ socket: path }, 'Control endpoint listening');
   return {
@@ -171,15 +179,64 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Removes a socket file nobody listens on; refuses when another daemon answers on it. */
+/** Unix socket paths longer than this (sun_path) cannot be bound; Node says only EINVAL. */
+const MAX_SOCKET_PATH = 108;
+
+/** Why the control socket cannot be set up, as a message for the admin rather than a stack trace. */
+function socketError(path: string, err: unknown): unknown {
+  if (err instanceof BoError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, [string, string]> = {
+    EACCES: [
+      'permission denied',
+      `the daemon's user needs write access to ${dirname(path)} (systemd: RuntimeDirectory=bo), or set daemon.socket`,
+    ],
+    EPERM: ['operation not permitted', `check the owner and mode of ${dirname(path)}, or set daemon.socket`],
+    EROFS: ['read-only file system', 'set daemon.socket to a writable place, e.g. /run/bo/bo.sock'],
+    ENOENT: ['a directory on the way does not exist', `create ${dirname(path)} or set daemon.socket`],
+    ENOTDIR: ['a part of the path is not a directory', 'set daemon.socket to a path under a directory'],
+    EADDRINUSE: [
+      'address already in use',
+      'another process holds the socket; stop it, remove the file, or set another daemon.socket',
+    ],
+    ENAMETOOLONG: [
+      `the path is longer than the ${MAX_SOCKET_PATH} bytes a unix socket allows`,
+      'set daemon.socket to a shorter path',
+    ],
+  };
+  const known = code ? why[code] : undefined;
+  if (!known) return err;
+  return new BoError(`cannot create the control socket ${path}: ${known[0]}`, { hint: known[1], cause: err });
+}
+
+/**
+ * Removes a socket file nobody listens on; refuses when another daemon answers on it, and
+ * never removes anything that is not a socket (daemon.socket pointing at a config file).
+ */
 async function clearStaleSocket(path: string): Promise<void> {
-  const live = await new Promise<boolean>((resolve) => {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw Object.assign(new Error('socket path too long'), { code: 'ENAMETOOLONG' });
+  }
+  const existing = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (existing && !existing.isSocket()) {
+    throw new UsageError(`daemon.socket ${path} exists and is not a socket`, {
+      hint: 'point daemon.socket at a path of its own, e.g. /run/bo/bo.sock',
+    });
+  }
+  if (!existing) return;
+  const live = await new Promise<boolean>((resolve, reject) => {
     const s = connect(path);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
     });
-    s.once('error', () => resolve(false));
+    // Only "nobody listens" makes it stale; EACCES says nothing about a daemon behind it.
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? resolve(false) : reject(err),
+    );
   });
   if (live) {
     throw new UsageError(`another bo daemon is already listening on ${path}`, {

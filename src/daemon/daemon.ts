@@ -18,7 +18,7 @@ import { TOOL_VERSION } from '../version.ts';
 import { type ControlServer, startControlServer } from './control.ts';
 import { type HttpServer, startHttpServer } from './http.ts';
 import { registerSchedulerMetrics } from './metrics.ts';
-import { createScheduler, type JobExecutor, type Scheduler } from './scheduler.ts';
+import { CANCEL_WAIT_MS, createScheduler, type JobExecutor, type Scheduler } from './scheduler.ts';
 import { buildStatus, type DaemonInfo, listJobs } from './status.ts';
 import { type Notify, systemdNotifier } from './systemd.ts';
 
@@ -48,6 +48,8 @@ export interface DaemonHandle {
 }
 
 const HISTORY_PRUNE_EVERY_MS = 3_600_000;
+/** Closing the control socket, connections and the database after the runs ended. */
+const STOP_MARGIN_MS = 15_000;
 
 export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   const { log } = opts;
@@ -129,6 +131,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     }
   };
   pruneHistory();
+  // Metrics are served with the HTTP page only; subscribed before start(), so the catch-up
+  // runs start() queues are counted too.
+  const web = loaded.config.daemon.http;
+  const registry = web.enabled ? new Registry() : undefined;
+  if (registry) registerSchedulerMetrics(registry, scheduler);
   scheduler.start();
   const housekeeping = new AbortController();
   void (async () => {
@@ -140,11 +147,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
 
   // The health area's page (latest report, /metrics, /healthz): a status page must never keep
   // backups from running, so failing to listen is logged and the daemon goes on without it.
-  const registry = new Registry();
-  registerSchedulerMetrics(registry, scheduler);
   let http: HttpServer | undefined;
-  const web = loaded.config.daemon.http;
-  if (web.enabled) {
+  if (registry) {
     try {
       http = await startHttpServer({
         listen: splitListen(web.listen),
@@ -209,8 +213,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     },
     stop() {
       stopping ??= (async () => {
-        log.info({ graceMs: loaded.config.daemon.shutdownGrace }, 'Daemon stopping');
-        await notify({ stopping: true, status: 'stopping' });
+        const graceMs = loaded.config.daemon.shutdownGrace;
+        log.info({ graceMs }, 'Daemon stopping');
+        // The longest stop: the grace, the wait after cancelling, and closing connections.
+        const extendTimeoutMs = graceMs + CANCEL_WAIT_MS + STOP_MARGIN_MS;
+        await notify({ stopping: true, status: 'stopping', extendTimeoutMs });
         housekeeping.abort();
         await scheduler.stop(loaded.config.daemon.shutdownGrace);
         await control.close();

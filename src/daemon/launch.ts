@@ -1,9 +1,9 @@
-import type { RunEnd } from '../catalog/runs.ts';
+import type { RunEnd, RunRecord } from '../catalog/runs.ts';
 import type { Clock } from '../clock.ts';
 import type { Job } from '../config/schema.ts';
 import { BoError } from '../errors.ts';
 import type { JobRunContext, JobRunResult } from '../jobs/kinds.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, withLogContext } from '../log.ts';
 import type { Services } from '../services.ts';
 import { type ActiveRun, failureEnd, successEnd } from './active-run.ts';
 
@@ -12,9 +12,15 @@ export type JobExecutor = (name: string, job: Job, ctx: JobRunContext) => Promis
 /** Progress goes to the log at most this often (followers get it live). */
 const PROGRESS_LOG_MS = 30_000;
 
+/** What every log line of a run carries, so journald/Loki can follow one run across hosts. */
+export function runBindings(r: RunRecord): Record<string, string> {
+  return { runId: r.id, job: r.job, kind: r.kind, ...(r.host === undefined ? {} : { host: r.host }) };
+}
+
 /**
  * Runs one job body and turns whatever it does into the run's end: ok with its figures,
- * cancelled when its signal was aborted, failed otherwise. Never throws.
+ * cancelled when its signal was aborted, failed otherwise. Never throws. The body runs in the
+ * run's log context, so lines from shared storage and host connections name the run too.
  */
 export async function launch(opts: {
   run: ActiveRun;
@@ -42,7 +48,8 @@ export async function launch(opts: {
     },
   };
   try {
-    return successEnd(await opts.execute(opts.name, opts.job, ctx), clock.now());
+    const body = () => opts.execute(opts.name, opts.job, ctx);
+    return successEnd(await withLogContext(runBindings(run.record), body), clock.now());
   } catch (err) {
     const end = failureEnd(err, run.controller.signal.aborted, clock.now());
     if (end.outcome === 'failed' && !(err instanceof BoError)) {

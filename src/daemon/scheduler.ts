@@ -26,11 +26,11 @@ import { compileCron } from '../plan/cron.ts';
 import type { Services } from '../services.ts';
 import { type ActiveRun, createActiveRun, type RunWatcher } from './active-run.ts';
 import { catchUps } from './catch-up.ts';
-import { type JobExecutor, launch, logRunEnd } from './launch.ts';
+import { type JobExecutor, launch, logRunEnd, runBindings } from './launch.ts';
 import { createServicePool } from './service-pool.ts';
 import { createSlots } from './slots.ts';
 import { type Entry, type SchedulerSnapshot, snapshotOf } from './snapshot.ts';
-import { jitterMs, jobHost, retryDelayMs } from './timing.ts';
+import { jitterMs, jobHost, jobHosts, retryDelayMs } from './timing.ts';
 
 export type { JobExecutor } from './launch.ts';
 
@@ -76,7 +76,7 @@ export interface Scheduler {
 /** Longest sleep between re-checks, so wall-clock jumps (NTP, suspend) are noticed. */
 const MAX_SLEEP_MS = 60_000;
 /** After cancelling at shutdown, how long runs get to clean up (abort uploads) before we give up. */
-const CANCEL_WAIT_MS = 30_000;
+export const CANCEL_WAIT_MS = 30_000;
 
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { clock, log, db } = deps;
@@ -149,7 +149,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       scheduledAt: scheduledAt === undefined ? undefined : iso(scheduledAt),
       queuedAt: iso(now()),
     };
-    const run = createActiveRun(rec, rec.host, fireAt);
+    const run = createActiveRun(rec, jobHosts(e.job, config), fireAt);
     record('queued', () => insertRun(db, rec, owner));
     e.active = run;
     active.set(rec.id, { run, entry: e });
@@ -224,12 +224,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         if (e.active) {
           e.skipped++;
           log.warn(
-            {
-              job: e.name,
-              runId: e.active.record.id,
-              scheduledAt: iso(scheduledAt),
-              skippedStarts: e.skipped,
-            },
+            { ...runBindings(e.active.record), scheduledAt: iso(scheduledAt), skippedStarts: e.skipped },
             'Scheduled start skipped: the previous run is still queued or running',
           );
           emit({
@@ -386,9 +381,4 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       await pool.closeRetired();
     },
   };
-}
-
-/** What every log line of a run carries, so journald/Loki can follow one run across hosts. */
-export function runBindings(r: RunRecord): Record<string, string> {
-  return { runId: r.id, job: r.job, kind: r.kind, ...(r.host === undefined ? {} : { host: r.host }) };
 }

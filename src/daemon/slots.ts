@@ -2,8 +2,9 @@ import type { ActiveRun } from './active-run.ts';
 
 /**
  * Where runs wait and run: a FIFO queue and the running set under a global and a per-host
- * limit. A run whose host is full is passed over, not waited on, so one busy host never holds
- * back the others.
+ * limit. A run takes a slot on every host it touches (a health job on ten hosts takes ten). A
+ * run with a full host is passed over, not waited on, so one busy host never holds back the
+ * others.
  */
 export interface Slots {
   readonly queue: readonly ActiveRun[];
@@ -33,20 +34,20 @@ export function createSlots(): Slots {
       const started: ActiveRun[] = [];
       for (let i = 0; i < queue.length && running.size < limits.concurrency; ) {
         const run = queue[i]!;
-        if (run.host !== undefined && (perHost.get(run.host) ?? 0) >= limits.perHostConcurrency) {
+        if (run.hosts.some((h) => (perHost.get(h) ?? 0) >= limits.perHostConcurrency)) {
           i++;
           continue;
         }
         queue.splice(i, 1);
         running.add(run);
-        if (run.host !== undefined) perHost.set(run.host, (perHost.get(run.host) ?? 0) + 1);
+        for (const h of run.hosts) perHost.set(h, (perHost.get(h) ?? 0) + 1);
         started.push(run);
       }
       return started;
     },
     release(run) {
       if (!running.delete(run)) return false;
-      if (run.host !== undefined) perHost.set(run.host, (perHost.get(run.host) ?? 1) - 1);
+      for (const h of run.hosts) perHost.set(h, (perHost.get(h) ?? 1) - 1);
       return true;
     },
   };

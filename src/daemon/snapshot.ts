@@ -45,7 +45,7 @@ export interface QueuedRun {
   job: string;
   host?: string | undefined;
   queuedAt: string;
-  /** What it waits for: a free global slot, or a free slot on its host. */
+  /** What it waits for: a free global slot, or a free slot on (one of) its host(s). */
   waitingFor: 'concurrency' | 'host';
 }
 
@@ -66,7 +66,7 @@ export function snapshotOf(s: {
 }): SchedulerSnapshot {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const hostBusy = new Map<string, number>();
-  for (const r of s.running) if (r.host !== undefined) hostBusy.set(r.host, (hostBusy.get(r.host) ?? 0) + 1);
+  for (const r of s.running) for (const h of r.hosts) hostBusy.set(h, (hostBusy.get(h) ?? 0) + 1);
   const jobs: LiveJob[] = [...s.entries.values()].map((e) => {
     const a = e.active;
     const state: LiveJob['state'] = a ? a.state : e.retry ? 'retry-wait' : 'idle';
@@ -94,12 +94,11 @@ export function snapshotOf(s: {
   const queue: QueuedRun[] = s.queue.map((r) => ({
     runId: r.record.id,
     job: r.record.job,
-    host: r.host,
+    host: r.record.host,
     queuedAt: r.record.queuedAt,
-    waitingFor:
-      r.host !== undefined && (hostBusy.get(r.host) ?? 0) >= limits.perHostConcurrency
-        ? 'host'
-        : 'concurrency',
+    waitingFor: r.hosts.some((h) => (hostBusy.get(h) ?? 0) >= limits.perHostConcurrency)
+      ? 'host'
+      : 'concurrency',
   }));
   return { jobs, queue, running: s.running.size, limits, stopping: s.stopping };
 }

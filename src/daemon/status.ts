@@ -126,24 +126,42 @@ function readHistory(db: StateDb, offline: boolean): History {
   return { last, ok: latestFinished(db, { ok: true }), firstSeen: readJobsFirstSeen(db), inProgress };
 }
 
+/**
+ * A run that ended cancelled (shutdown, Ctrl-C, `cancel`) or abandoned (bo died) produced
+ * nothing: it is a problem until the job runs again, like a failure. While a new run is queued
+ * or running (a catch-up after a crash, a retry) it is not reported: that run is the answer.
+ */
+function cutShort(r: RunRecord | undefined): boolean {
+  return r?.outcome === 'cancelled' || r?.outcome === 'abandoned';
+}
+
+/** No state database at all: fine until a job is scheduled, since then the daemon should have run. */
+function missingHistory(config: Config): string | undefined {
+  const scheduled = Object.values(config.jobs).some((j) => j.enabled && j.schedule);
+  return scheduled ? `no state database in ${config.stateDir}: the daemon has not run here yet` : undefined;
+}
+
 export function buildStatus(opts: {
   config: Config;
   db: StateDb | undefined;
   now: Date;
   live?: SchedulerSnapshot | undefined;
   daemon?: DaemonInfo | undefined;
+  /** Why there is no `db` (it could not be opened). */
+  historyError?: string | undefined;
 }): StatusReport {
   const { config, live, now } = opts;
   let history: History | undefined;
-  let historyError: string | undefined;
+  let historyError = opts.historyError;
   try {
     if (opts.db) history = readHistory(opts.db, !live);
-    else historyError = 'no state database yet';
+    else historyError ??= missingHistory(config);
   } catch (err) {
     historyError = `cannot read the run history: ${(err as Error).message}`;
   }
   const liveBy = new Map(live?.jobs.map((j) => [j.job, j]));
-  const problems: string[] = [];
+  // A probe that cannot see the history cannot vouch for anything.
+  const problems: string[] = historyError ? [historyError] : [];
   const jobs = Object.entries(config.jobs).map(([name, job]): JobStatus => {
     const cron = job.enabled ? cronOf(job) : undefined;
     const l = liveBy.get(name);
@@ -155,6 +173,8 @@ export function buildStatus(opts: {
     const overdue = cron && !busy ? overdueSince(cron, baseline, now.getTime()) : undefined;
     if (lastRun?.outcome === 'failed')
       problems.push(`${name}: last run failed: ${lastRun.error ?? 'unknown error'}`);
+    else if (cutShort(lastRun) && !busy)
+      problems.push(`${name}: last run ${lastRun?.outcome}: ${lastRun?.error ?? 'no reason recorded'}`);
     else if (overdue) problems.push(`${name}: overdue (due ${overdue.toISOString()})`);
     const state: JobStatus['state'] =
       l?.state ?? (inline ? 'running' : !job.enabled ? 'disabled' : cron ? 'idle' : 'on-demand');

@@ -4,7 +4,8 @@
  */
 
 import type { RunRecord } from '../catalog/runs.ts';
-import type { Job } from '../config/schema.ts';
+import type { Config, Job } from '../config/schema.ts';
+import { planHealth } from '../health/plan.ts';
 import type { CronSchedule } from '../plan/cron.ts';
 
 /** A random start delay in [0, jitter] ms. */
@@ -19,9 +20,28 @@ export function retryDelayMs(job: Pick<Job, 'retryDelay' | 'retryDelayMax'>, att
   return Math.min(delay, job.retryDelayMax);
 }
 
-/** The host a job runs against, for the per-host limit; undefined for host-less kinds (prune…). */
+/** The one host a job runs against (shown in status and logs); undefined for other kinds. */
 export function jobHost(job: Job): string | undefined {
   return 'host' in job && typeof job.host === 'string' ? job.host : undefined;
+}
+
+/**
+ * Every host a run of the job touches, each of which counts it against the per-host limit:
+ * its `host`, the hosts a health job checks, a drill's `toHost`; none for prune and verify,
+ * which only talk to storage.
+ */
+export function jobHosts(job: Job, config: Config): string[] {
+  if (job.kind === 'health') {
+    try {
+      const plan = planHealth(config, { hosts: job.hosts, roles: job.roles });
+      return plan.hosts.filter((h) => h.specs.length > 0).map((h) => h.host);
+    } catch {
+      return []; // a selection that matches nothing: the run fails with the reason by itself
+    }
+  }
+  if (job.kind === 'drill') return job.toHost ? [job.toHost.slice(0, job.toHost.indexOf(':'))] : [];
+  const host = jobHost(job);
+  return host === undefined ? [] : [host];
 }
 
 /**

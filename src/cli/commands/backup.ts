@@ -62,7 +62,7 @@ Examples:
         ctx.out.status(undefined);
         if (!opts.json) ctx.out.note(line(o));
       };
-      const daemon = await connectDaemon(config);
+      const daemon = await connectDaemon(config, { signal: ctx.signal });
       if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
       const outcomes = daemon
         ? await backupViaDaemon(

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
-import { startDaemon } from '../../daemon/daemon.ts';
-import { createLogger } from '../../log.ts';
+import { type Command, Option } from 'commander';
+import { type DaemonHandle, startDaemon } from '../../daemon/daemon.ts';
+import type { JobExecutor } from '../../daemon/scheduler.ts';
+import { createLogger, type Logger } from '../../log.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerDaemon(program: Command, ctx: CliContext): void {
@@ -13,38 +14,64 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
 Logs go to stdout as pino JSON (journald), with runId, job and host on every line of a run.
 Signals:
   SIGTERM, SIGINT  stop scheduling, give running jobs daemon.shutdownGrace, cancel the rest, exit 0
-  SIGHUP           re-read the config; an invalid one is logged and the running config stays
+  SIGHUP           re-read the config (once up, if sent while starting); ignored while stopping
 
 Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo jobs\` and
 \`bo backup now\` go through its control socket (daemon.socket).`,
     )
-    .action(async (_opts: unknown, cmd: Command) => {
+    // Benchmark only (bench/scheduler.ts): every run succeeds at once without doing anything,
+    // so the scheduler, the run history and the logs of the real process can be measured alone.
+    .addOption(new Option('--bench-noop-jobs', 'benchmark only: job bodies do nothing').hideHelp())
+    .action(async (opts: { benchNoopJobs?: boolean }, cmd: Command) => {
+      // SIGHUP's default action kills the process, so the handler goes in before anything
+      // else: a reload asked for while starting is applied once the daemon is up, and one
+      // during the shutdown grace is ignored (the runs still finishing must record their end).
+      let daemon: DaemonHandle | undefined;
+      let state: 'starting' | 'running' | 'stopping' = 'starting';
+      let reloadPending = false;
+      let log: Logger | undefined;
+      const onHangup = () => {
+        if (state === 'stopping') log?.warn('SIGHUP ignored: the daemon is stopping');
+        else if (state === 'starting') {
+          reloadPending = true;
+          log?.info('SIGHUP received while starting: the config is re-read once the daemon is up');
+        } else {
+          log?.info('SIGHUP received: reloading the config');
+          daemon?.reload();
+        }
+      };
+      process.on('SIGHUP', onHangup);
       const loaded = ctx.config();
       const { logLevel } = cmd.optsWithGlobals<{ logLevel?: string }>();
-      const log = createLogger({
+      log = createLogger({
         level: logLevel ?? ctx.env.BO_LOG_LEVEL ?? 'info',
         destination: process.stdout,
       });
       if (loaded.embedded)
         log.warn({ file: loaded.file }, 'No config found; the daemon runs the shipped example config');
-      const daemon = await startDaemon({ loaded, log, clock: ctx.clock, env: ctx.env });
-      const onHangup = () => {
-        log.info('SIGHUP received: reloading the config');
-        daemon.reload();
-      };
-      process.on('SIGHUP', onHangup);
-      try {
-        await new Promise<void>((resolve) => {
-          if (ctx.signal.aborted) return resolve();
-          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-        log.info(
-          { reason: String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason) },
-          'Shutdown requested',
-        );
-      } finally {
-        process.off('SIGHUP', onHangup);
-        await daemon.stop();
+      let execute: JobExecutor | undefined;
+      if (opts.benchNoopJobs) {
+        log.warn('Benchmark mode (--bench-noop-jobs): job bodies do nothing, nothing is backed up');
+        execute = async () => ({ summary: 'no-op (benchmark mode)' });
       }
+      try {
+        daemon = await startDaemon({ loaded, log, clock: ctx.clock, env: ctx.env, execute });
+      } catch (err) {
+        process.off('SIGHUP', onHangup);
+        throw err;
+      }
+      state = 'running';
+      if (reloadPending) onHangup();
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) return resolve();
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      state = 'stopping';
+      log.info(
+        { reason: String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason) },
+        'Shutdown requested',
+      );
+      // The handler stays until the process exits: a SIGHUP after stop() must not kill it either.
+      await daemon.stop();
     });
 }

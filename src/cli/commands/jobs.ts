@@ -16,7 +16,7 @@ export function registerJobs(program: Command, ctx: CliContext): void {
     )
     .action(async (opts: { json?: boolean }) => {
       const { config } = ctx.config();
-      const daemon = await connectDaemon(config);
+      const daemon = await connectDaemon(config, { signal: ctx.signal });
       const now = ctx.clock.now();
       const jobs = daemon ? await daemon.jobs() : listJobs(config, now);
       if (opts.json) return ctx.out.json({ source: daemon ? 'daemon' : 'config', jobs });

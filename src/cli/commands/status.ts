@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { Command } from 'commander';
+import type { StateDb } from '../../catalog/db.ts';
+import { openStateDbReadOnly } from '../../catalog/db-read.ts';
 import type { Config } from '../../config/schema.ts';
 import { connectDaemon } from '../../daemon/client.ts';
 import { buildStatus, type JobStatus, type StatusReport } from '../../daemon/status.ts';
-import { EXIT } from '../../errors.ts';
+import { BoError, EXIT, errorMessage } from '../../errors.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
 
@@ -18,11 +18,13 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       'after',
       `
 Asks the running daemon (daemon.socket); without one, reads the state database in stateDir.
-Exits 1 when any job's last run failed or a job is overdue, so it works as a monitoring probe.`,
+Exits 1 when there is a problem, so it works as a monitoring probe: a job's last run failed,
+was cancelled or abandoned (and no new run is under way), a job is overdue, the run history
+cannot be read, or the daemon does not answer within 10 s.`,
     )
     .action(async (opts: { json?: boolean }) => {
       const { config } = ctx.config();
-      const daemon = await connectDaemon(config);
+      const daemon = await connectDaemon(config, { signal: ctx.signal });
       const report = daemon ? await daemon.status() : offlineStatus(config, ctx.clock.now());
       if (opts.json) ctx.out.json(report);
       else ctx.out.print(render(report, ctx.clock.now(), config));
@@ -32,16 +34,13 @@ Exits 1 when any job's last run failed or a job is overdue, so it works as a mon
 
 /** The status from the state database alone, read-only (no daemon running). */
 export function offlineStatus(config: Config, now: Date): StatusReport {
-  const file = join(config.stateDir, 'state.db');
-  let db: DatabaseSync | undefined;
+  let db: StateDb | undefined;
   try {
-    if (existsSync(file)) db = new DatabaseSync(file, { readOnly: true });
+    db = openStateDbReadOnly(config.stateDir);
     return buildStatus({ config, db, now });
   } catch (err) {
-    return {
-      ...buildStatus({ config, db: undefined, now }),
-      historyError: `cannot open ${file}: ${(err as Error).message}`,
-    };
+    const hint = err instanceof BoError && err.hint ? ` (${err.hint})` : '';
+    return buildStatus({ config, db: undefined, now, historyError: `${errorMessage(err)}${hint}` });
   } finally {
     db?.close();
   }
@@ -130,7 +129,6 @@ function render(report: StatusReport, now: Date, config: Config): string {
   } else {
     lines.push('', `daemon: not running; history from ${join(config.stateDir, 'state.db')}`);
   }
-  if (report.historyError) lines.push(`history: ${report.historyError}`);
   for (const p of report.problems) lines.push(`problem: ${p}`);
   return lines.join('\n');
 }

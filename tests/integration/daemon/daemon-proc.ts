@@ -18,8 +18,14 @@ export interface DaemonProc {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProc> {
+/** Starts `bo daemon`; resolves once it logged "Daemon started", or at once with `waitForStart: false`. */
+export async function spawnDaemon(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  opts: { waitForStart?: boolean; user?: { uid: number; gid: number } } = {},
+): Promise<DaemonProc> {
   const child = spawn(process.execPath, [BO_BIN, '--config', configFile, 'daemon'], {
+    ...opts.user,
     env: { ...process.env, BO_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,7 +90,7 @@ export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {
       });
     },
   };
-  await proc.waitFor((l) => l.msg === 'Daemon started');
+  if (opts.waitForStart !== false) await proc.waitFor((l) => l.msg === 'Daemon started');
   return proc;
 }
 

@@ -159,6 +159,43 @@ describe('scheduler: limits and isolation', () => {
     expect(h.scheduler.snapshot().queue).toEqual([]);
   });
 
+  it('counts health jobs and drills against every host they touch', async () => {
+    const cron = '0 2 * * *';
+    const host = (n: number) => ({ address: `10.0.0.${n}`, privateKey: '/etc/bo/id' });
+    const h = harness(
+      {
+        daemon: { concurrency: 10, perHostConcurrency: 1 },
+        hosts: { h1: host(1), h2: host(2), h3: host(3) },
+        jobs: {
+          a: job('h1', cron),
+          checks: { kind: 'health', hosts: ['h1', 'h2'], schedule: cron, timezone: 'UTC' },
+          b: job('h2', cron),
+          drill: { kind: 'drill', toHost: 'h3:/var/tmp/drill', schedule: cron, timezone: 'UTC' },
+          c: job('h3', cron),
+        },
+      },
+      {
+        start: '2026-01-06T01:59:00Z',
+        behaviour: { a: 'wait', checks: 'wait', b: 'wait', drill: 'wait', c: 'wait' },
+      },
+    );
+    await h.clock.advance(MIN);
+    expect(h.calls.map((c) => c.job)).toEqual(['a', 'b', 'drill']);
+    expect(h.scheduler.snapshot().queue.map((q) => [q.job, q.waitingFor])).toEqual([
+      ['checks', 'host'],
+      ['c', 'host'],
+    ]);
+    h.calls[0]!.finish(); // h1 is free, h2 still busy with b
+    await h.clock.settle();
+    expect(h.calls.map((c) => c.job)).toEqual(['a', 'b', 'drill']);
+    h.calls[1]!.finish();
+    await h.clock.settle();
+    expect(h.calls.map((c) => c.job)).toEqual(['a', 'b', 'drill', 'checks']);
+    h.calls[2]!.finish();
+    await h.clock.settle();
+    expect(h.calls.map((c) => c.job)).toEqual(['a', 'b', 'drill', 'checks', 'c']);
+  });
+
   it('a failing job or a stuck host never blocks the others', async () => {
     const cron = '0 2 * * *';
     const h = harness(

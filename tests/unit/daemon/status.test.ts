@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../../src/catalog/db.ts';
 import { migrations } from '../../../src/catalog/migrations.ts';
-import { finishRun, insertRun } from '../../../src/catalog/runs.ts';
+import { finishRun, insertRun, type RunOutcome } from '../../../src/catalog/runs.ts';
 import { buildStatus, listJobs } from '../../../src/daemon/status.ts';
 import { jitterMs, retryDelayMs } from '../../../src/daemon/timing.ts';
 import { parseConfig } from './harness.ts';
@@ -23,7 +23,7 @@ function db() {
   return d;
 }
 
-function finished(d: DatabaseSync, id: string, jobName: string, at: string, outcome: 'ok' | 'failed') {
+function finished(d: DatabaseSync, id: string, jobName: string, at: string, outcome: RunOutcome) {
   insertRun(
     d,
     {
@@ -42,6 +42,7 @@ function finished(d: DatabaseSync, id: string, jobName: string, at: string, outc
     finishedAt: at,
     outcome,
     ...(outcome === 'failed' ? { error: 'tar on h1 failed' } : {}),
+    ...(outcome === 'cancelled' ? { error: 'cancelled: the daemon is shutting down' } : {}),
   });
 }
 
@@ -124,6 +125,59 @@ describe('status', () => {
     );
     const s = buildStatus({ config: parseConfig({ jobs: { j: job() } }), db: d, now });
     expect(s.jobs[0]?.lastRun).toMatchObject({ id: 'x', outcome: 'abandoned' });
+  });
+
+  it('counts a last run that was cancelled or abandoned as a problem, unless a new run is under way', () => {
+    const d = db();
+    finished(d, 'a1', 'stopped', '2026-01-05T02:00:00.000Z', 'cancelled');
+    finished(d, 'b1', 'crashed', '2026-01-05T02:00:00.000Z', 'abandoned');
+    finished(d, 'c1', 'retried', '2026-01-05T02:00:00.000Z', 'abandoned');
+    const config = parseConfig({
+      jobs: { stopped: job('0 2 * * *'), crashed: job('0 2 * * *'), retried: job('0 2 * * *') },
+    });
+    const live = {
+      jobs: [
+        { job: 'stopped', state: 'idle' as const, skippedStarts: 0 },
+        { job: 'crashed', state: 'idle' as const, skippedStarts: 0 },
+        {
+          job: 'retried',
+          state: 'running' as const,
+          skippedStarts: 0,
+          run: { id: 'c2', trigger: 'catch-up', attempt: 1, queuedAt: now.toISOString() },
+        },
+      ],
+      queue: [],
+      running: 1,
+      limits: { concurrency: 4, perHostConcurrency: 1 },
+      stopping: false,
+    };
+    expect(buildStatus({ config, db: d, now, live }).problems).toEqual([
+      'stopped: last run cancelled: cancelled: the daemon is shutting down',
+      'crashed: last run abandoned: no reason recorded',
+    ]);
+  });
+
+  it('makes an unreadable or missing history a problem once jobs are scheduled', () => {
+    const scheduled = parseConfig({ stateDir: '/var/lib/bo-x', jobs: { a: job('0 2 * * *') } });
+    const onDemand = parseConfig({ jobs: { a: job() } });
+    const broken = buildStatus({
+      config: scheduled,
+      db: undefined,
+      now,
+      historyError: 'cannot read the run history in /var/lib/bo-x/state.db: permission denied',
+    });
+    expect(broken.problems).toEqual([
+      'cannot read the run history in /var/lib/bo-x/state.db: permission denied',
+    ]);
+    expect(buildStatus({ config: scheduled, db: undefined, now }).problems).toEqual([
+      'no state database in /var/lib/bo-x: the daemon has not run here yet',
+    ]);
+    expect(buildStatus({ config: onDemand, db: undefined, now }).problems).toEqual([]);
+    const unreadable = db();
+    unreadable.exec('DROP TABLE runs');
+    expect(buildStatus({ config: scheduled, db: unreadable, now }).problems).toEqual([
+      expect.stringMatching(/^cannot read the run history: no such table: runs/),
+    ]);
   });
 
   it('lists jobs with their next run times', () => {
