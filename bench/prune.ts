@@ -6,11 +6,18 @@
  *    grandfather-father-son policy in Europe/Berlin, with a baseline in the same run: just
  *    sorting N timestamps, the least any planner does. Each row in its own child process, so its
  *    peak RSS is its own.
- * 2. Listing M backups in S3 (a fresh moto server): one GET per manifest (listBackups, what
- *    `bo list` does today) against the job catalog (one GET plus the recent day prefixes).
+ * 2. Listing M backups in S3 (a fresh moto server): one GET per manifest (listBackups) against
+ *    the job catalog (one GET plus the recent day prefixes, listJobBackups), both as library
+ *    calls, and the real `bo list` process as a user runs it (node bin/bo --config … list
+ *    --job …: start-up, config, catalog, JSON out), wall time and its peak RSS.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { stringify } from 'yaml';
 import { listBackups } from '../src/catalog/backups.ts';
 import { listJobBackups, writeCatalog } from '../src/catalog/catalog.ts';
 import { Manifest } from '../src/catalog/manifest.ts';
@@ -174,10 +181,50 @@ async function listBench(m: number): Promise<void> {
     await row('GET per manifest, concurrency 16 (listBackups)', () =>
       listBackups(storage, { job: 'files1', concurrency: 16 }),
     );
+    boListProcess(server.endpoint, bucket);
     await storage.close();
   } finally {
     client.destroy();
     await server.stop();
+  }
+}
+
+/** The real `bo list --job files1 --json` against the bucket, timed from outside the process. */
+function boListProcess(endpoint: string, bucket: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'bo-bench-list-'));
+  try {
+    const config = join(dir, 'bo.yaml');
+    const creds = { env: 'BO_BENCH_S3_KEY' };
+    const storage = { type: 's3', endpoint, bucket, prefix: 'bo/', forcePathStyle: true };
+    writeFileSync(
+      config,
+      stringify({
+        stateDir: join(dir, 'state'),
+        storage: { bench: { ...storage, accessKeyId: creds, secretAccessKey: creds } },
+        jobs: { files1: { host: 'local', paths: ['/srv/share'], storage: 'bench' } },
+      }),
+    );
+    const bo = fileURLToPath(new URL('../bin/bo', import.meta.url));
+    const t = performance.now();
+    // GNU time reports the child's peak RSS on stderr (%M, KiB)
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-f', 'maxrss=%M', process.execPath, bo, '--config', config, 'list', '--job', 'files1', '--json'],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+        env: { ...process.env, BO_BENCH_S3_KEY: 'test', BO_LOG_LEVEL: 'warn' },
+      },
+    );
+    const s = (performance.now() - t) / 1000;
+    if (r.status !== 0) throw new Error(`bo list failed (${r.status}): ${r.stderr}`);
+    const n = (JSON.parse(r.stdout) as { backups: unknown[] }).backups.length;
+    const rss = Number(/maxrss=(\d+)/.exec(r.stderr)?.[1] ?? Number.NaN) / 1024;
+    console.log(
+      `  ${'the bo list process (node bin/bo … list --job)'.padEnd(44)} ${String(n).padStart(6)} backups  ${s.toFixed(2).padStart(7)} s   peak RSS ${rss.toFixed(0)} MiB`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
