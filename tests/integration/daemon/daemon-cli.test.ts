@@ -3,7 +3,15 @@
  * state database the user may only read (or not at all), a control socket that cannot be made.
  * Runs some `bo` processes as user nobody (the tests run as root), as an admin's colleague would.
  */
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +24,30 @@ afterEach(cleanUp);
 const NOBODY = { uid: 65534, gid: 65534 };
 const asRoot = process.getuid?.() === 0;
 const NO_TRACE = /this is a bug|\n\s+at /;
+
+/** True when the process has a socket open besides its stdio (socketpairs when spawned by Node). */
+function hasSocket(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      if (Number(fd) <= 2) return false;
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+async function until(f: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (f()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 /** Makes `path` owned by root and group nobody's group, with `mode`. */
 function share(path: string, mode: number): void {
@@ -36,8 +68,14 @@ describe('bo status with a daemon that does not answer', () => {
       expect(slow.stderr).not.toMatch(NO_TRACE);
 
       let kill!: (s: NodeJS.Signals) => void;
-      const waiting = runBo(['--config', e.cfg, 'status'], { onSpawn: (_pid, k) => (kill = k) });
-      await new Promise((r) => setTimeout(r, 1500));
+      let pid = 0;
+      const onSpawn = (p: number, k: typeof kill) => {
+        pid = p;
+        kill = k;
+      };
+      const waiting = runBo(['--config', e.cfg, 'status'], { onSpawn });
+      // once it has a socket open it is waiting for the daemon (its signal handlers are in)
+      await until(() => hasSocket(pid), 'bo status to connect');
       kill('SIGTERM');
       const stopped = await waiting;
       expect(stopped.code).toBe(130);
