@@ -162,9 +162,7 @@ export async function listStorageBackups(
     all.backups.push(...l.backups);
     all.unreadable.push(...l.unreadable);
   }
-  all.backups.sort(
-    (a, b) => a.manifest.finishedAt.localeCompare(b.manifest.finishedAt) || a.id.localeCompare(b.id),
-  );
+  all.backups.sort(byFinished);
   return all;
 }
 
@@ -204,9 +202,7 @@ async function withRecent(
       unreadable.push({ key: `${job}/${id}/manifest.json`, error: errorMessage(err) });
     }
   }
-  backups.sort(
-    (a, b) => a.manifest.finishedAt.localeCompare(b.manifest.finishedAt) || a.id.localeCompare(b.id),
-  );
+  backups.sort(byFinished);
   return { backups, unreadable };
 }
 
@@ -235,6 +231,17 @@ export function recentPrefixes(job: string, newestId: string, now: Date): string
     if (out.length > 36) return [`${job}/`];
   }
   return out;
+}
+
+/**
+ * Oldest first by finish time, then id. Plain code-unit comparison: ISO times and ids are ASCII,
+ * and localeCompare costs a tenth of a second per sort of 10,000 backups.
+ */
+function byFinished(a: BackupRef, b: BackupRef): number {
+  const x = a.manifest.finishedAt;
+  const y = b.manifest.finishedAt;
+  if (x !== y) return x < y ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** The greatest of some ISO-like strings ('' for none). */
