@@ -11,6 +11,7 @@
 import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { CancelledError, IntegrityError } from '../errors.ts';
+import { noteStreamed } from './buffer-gc.ts';
 import { createEntryHasher } from './tar-hash.ts';
 import { TarReader } from './tar-reader.ts';
 
@@ -109,6 +110,7 @@ export function createTarIndexer(opts: {
   const writable = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, cb) {
+      noteStreamed(chunk.length);
       try {
         for (const ev of reader.write(chunk)) push(ev);
         cb();

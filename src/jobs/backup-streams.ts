@@ -2,8 +2,9 @@ import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
+import { createCoalescer } from '../archive/coalesce.ts';
 import { createCompressor, createDecompressor } from '../archive/compress.ts';
-import { HashingStream } from '../archive/hash.ts';
+import { noteStreamed } from '../archive/buffer-gc.ts';
 import { createTarIndexer, type IndexEntry, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
 import type { BackupPlan } from '../plan/backup.ts';
@@ -47,8 +48,9 @@ export async function streamArchive(opts: {
   const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };
   const report = () => opts.onProgress(progress);
 
-  const counter = new HashingStream((n) => {
-    progress.sourceBytes = n;
+  const source = createCoalescer(256 * 1024, (n) => {
+    progress.sourceBytes += n;
+    noteStreamed(n);
   });
   const archiveBody = new PassThrough({ highWaterMark: 256 * 1024 });
   const indexTar = new PassThrough({ highWaterMark: 256 * 1024 });
@@ -65,11 +67,18 @@ export async function streamArchive(opts: {
     signal,
     onEntry: (e) => {
       if (e.type === 'file') progress.files++;
-      indexLines.write(`${indexLine(e)}\n`);
+      lines += `${indexLine(e)}\n`;
+      if (lines.length >= INDEX_BATCH) flushLines();
       opts.onEntry?.(e);
     },
   });
   const indexLines = new PassThrough({ highWaterMark: 256 * 1024 });
+  // Lines go to the compressor in batches: one zstd call per line cost more than the indexing.
+  let lines = '';
+  const flushLines = () => {
+    if (lines) indexLines.write(lines);
+    lines = '';
+  };
   const indexStages: NodeJS.ReadWriteStream[] = [createCompressor('zstd', 9)];
   if (plan.encrypted) indexStages.push(createEncryptStream(opts.recipients));
   const indexOut = chain(indexLines, indexStages);
@@ -89,8 +98,11 @@ export async function streamArchive(opts: {
           },
         }),
         storage.put(`${plan.folder}${plan.indexName}`, indexOut, { signal }),
-        pipeline(opts.source, counter, createTee([archiveBody, indexTar]), { signal }),
-        indexFeed.then(() => indexLines.end()),
+        pipeline(opts.source, source, createTee([archiveBody, indexTar]), { signal }),
+        indexFeed.then(() => {
+          flushLines();
+          indexLines.end();
+        }),
       ] as const,
       opts.abort,
     );
@@ -101,6 +113,8 @@ export async function streamArchive(opts: {
     clearInterval(ticker);
   }
 }
+
+const INDEX_BATCH = 64 * 1024;
 
 function chain(head: Readable, stages: NodeJS.ReadWriteStream[]): Readable {
   return chainStreams(head, stages as unknown as Duplex[]);

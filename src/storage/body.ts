@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
+import { noteStreamed } from '../archive/buffer-gc.ts';
 import { CancelledError, isAbortError } from '../errors.ts';
 
 /**
@@ -42,6 +43,7 @@ export function createMeter(onProgress?: (bytes: number) => void): Meter {
     add(chunk) {
       hash.update(chunk);
       bytes += chunk.length;
+      noteStreamed(chunk.length);
       onProgress?.(bytes);
     },
     sha256: () => hash.digest('hex'),

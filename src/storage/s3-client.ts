@@ -34,7 +34,7 @@ export function createS3Client(name: string, cfg: S3Storage): S3Client {
   const mode = checksumMode(cfg);
   // Parts in flight plus a few for concurrent small requests (head, list) share one keep-alive pool.
   const agentOpts = { keepAlive: true, maxSockets: cfg.partConcurrency + 4 };
-  return new S3Client({
+  const client = new S3Client({
     region: cfg.region,
     forcePathStyle: cfg.forcePathStyle,
     ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
@@ -62,4 +62,25 @@ export function createS3Client(name: string, cfg: S3Storage): S3Client {
       httpsAgent: new HttpsAgent(agentOpts),
     }),
   });
+  sendMd5BodiesUnsigned(client);
+  return client;
+}
+
+/**
+ * Bodies that carry Content-MD5 (every part and object bo writes) are sent as UNSIGNED-PAYLOAD:
+ * otherwise SigV4 hashes each body with SHA-256 once more, a full extra pass over the archive.
+ * Integrity does not suffer: Content-MD5 is a signed header, and the server rejects a body
+ * that does not match it.
+ */
+function sendMd5BodiesUnsigned(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const headers = (args.request as { headers?: Record<string, string> }).headers;
+      if (headers && Object.keys(headers).some((h) => h.toLowerCase() === 'content-md5')) {
+        headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'boUnsignedMd5Payload' },
+  );
 }
