@@ -4,7 +4,6 @@
  * reload() and SIGTERM/SIGINT to stop().
  */
 
-import { Registry } from 'prom-client';
 import { openStateDb, type StateDb } from '../catalog/db.ts';
 import { getRun, pruneRuns } from '../catalog/runs.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -16,8 +15,7 @@ import type { Logger } from '../log.ts';
 import { createServices, type Services } from '../services.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type ControlServer, startControlServer } from './control.ts';
-import { type HttpServer, startHttpServer } from './http.ts';
-import { registerSchedulerMetrics } from './metrics.ts';
+import type { HttpServer } from './http.ts';
 import { CANCEL_WAIT_MS, createScheduler, type JobExecutor, type Scheduler } from './scheduler.ts';
 import { buildStatus, type DaemonInfo, listJobs } from './status.ts';
 import { type Notify, systemdNotifier } from './systemd.ts';
@@ -133,9 +131,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   pruneHistory();
   // Metrics are served with the HTTP page only; subscribed before start(), so the catch-up
   // runs start() queues are counted too.
+  // The page's modules (prom-client, rendering) load only when it is enabled: ~20 MB otherwise.
   const web = loaded.config.daemon.http;
-  const registry = web.enabled ? new Registry() : undefined;
-  if (registry) registerSchedulerMetrics(registry, scheduler);
+  const page = web.enabled ? await loadStatusPage() : undefined;
+  const registry = page ? new page.Registry() : undefined;
+  if (page && registry) page.registerSchedulerMetrics(registry, scheduler);
   scheduler.start();
   const housekeeping = new AbortController();
   void (async () => {
@@ -148,9 +148,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   // The health area's page (latest report, /metrics, /healthz): a status page must never keep
   // backups from running, so failing to listen is logged and the daemon goes on without it.
   let http: HttpServer | undefined;
-  if (registry) {
+  if (page && registry) {
     try {
-      http = await startHttpServer({
+      http = await page.startHttpServer({
         listen: splitListen(web.listen),
         getReport: () => latestReport(db),
         registry,
@@ -236,4 +236,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
 export function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(i + 1)) };
+}
+
+async function loadStatusPage() {
+  const [{ Registry }, { startHttpServer }, { registerSchedulerMetrics }] = await Promise.all([
+    import('prom-client'),
+    import('./http.ts'),
+    import('./metrics.ts'),
+  ]);
+  return { Registry, startHttpServer, registerSchedulerMetrics };
 }

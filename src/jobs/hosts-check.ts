@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Host } from '../remote/host.ts';
 import { createLocalHost } from '../remote/local.ts';
 import { LOCAL_HOST, sshHostConfig } from '../remote/registry.ts';
-import { createSshHost, type SshHost } from '../remote/ssh.ts';
+import type { SshHost } from '../remote/ssh.ts';
 
 export interface HostCheck {
   host: string;
@@ -41,6 +41,7 @@ export async function checkHosts(
     cfg: name === LOCAL_HOST ? undefined : sshHostConfig(name, opts.config),
   }));
   const results: HostCheck[] = new Array(targets.length);
+  const { createSshHost } = await import('../remote/ssh.ts'); // ssh2 loads only when it is used
   let next = 0;
   const worker = async () => {
     while (next < targets.length) {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { BoError, errorMessage, HostKeyError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { fetchHostKey, where } from '../remote/connect.ts';
+import { where } from '../remote/describe.ts';
 import {
   checkHostKey,
   loadHostTrust,
@@ -44,6 +44,7 @@ export async function trustHost(
   if (name === LOCAL_HOST) throw new UsageError('the local host is not reached over SSH: nothing to trust');
   const cfg = sshHostConfig(name, opts.config);
   const trust = loadHostTrust(cfg);
+  const { fetchHostKey } = await import('../remote/connect.ts'); // loads ssh2
   const blob = await fetchHostKey(name, cfg, preferredHostKeyAlgorithms(trust), opts.signal);
   const fp = fingerprint(blob);
   const type = keyType(blob);

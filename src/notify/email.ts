@@ -1,4 +1,3 @@
-import { createTransport } from 'nodemailer';
 import type { EmailNotifier } from '../config/schema.ts';
 import { CancelledError, errorMessage } from '../errors.ts';
 import { body, title } from './message.ts';
@@ -29,6 +28,7 @@ async function sendMail(
   signal: AbortSignal,
 ): Promise<void> {
   const password = cfg.password?.reveal();
+  const { createTransport } = await import('nodemailer'); // loaded only when mail is sent
   const transport = createTransport({
     host: cfg.host,
     port: cfg.port,

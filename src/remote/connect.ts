@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Client, type ConnectConfig } from 'ssh2';
-import { formatDuration } from '../config/duration.ts';
 import type { Host as HostConfig } from '../config/schema.ts';
 import { BoError, CancelledError, RemoteError } from '../errors.ts';
+import { seconds, where } from './describe.ts';
 import { checkHostKey, loadHostTrust, preferredHostKeyAlgorithms } from './host-key.ts';
 
 /** aes128-gcm is the fastest cipher ssh2 offers on CPUs with AES-NI; the defaults stay as fallbacks. */
@@ -137,10 +137,6 @@ function readPrivateKey(name: string, path: string): Buffer {
   }
 }
 
-export function where(name: string, cfg: HostConfig): string {
-  return `${name} (${cfg.address}:${cfg.port})`;
-}
-
 const SOCKET_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -169,8 +165,4 @@ export function connectError(name: string, cfg: HostConfig, err: Error & { level
     return new RemoteError(`cannot reach ${where(name, cfg)}: ${reason}`, { cause: err });
   }
   return new RemoteError(`SSH handshake with ${where(name, cfg)} failed: ${err.message}`, { cause: err });
-}
-
-export function seconds(ms: number): string {
-  return ms < 60_000 ? `${Number((ms / 1000).toFixed(1))}s` : formatDuration(ms);
 }

@@ -4,7 +4,8 @@ import { CancelledError, errorMessage, RemoteError, throwIfAborted } from '../er
 import { currentLogContext, withLogContext } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
 import { channelProcess } from './channel.ts';
-import { connectSsh, where } from './connect.ts';
+import { connectSsh } from './connect.ts';
+import { where } from './describe.ts';
 import type { ExecOptions, Host, RemoteProcess } from './host.ts';
 import { createKiller, type Killer } from './killer.ts';
 import { fingerprint, keyType } from './known-hosts.ts';

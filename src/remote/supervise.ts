@@ -1,6 +1,6 @@
 import { type Readable, Transform } from 'node:stream';
 import { CancelledError, RemoteError } from '../errors.ts';
-import { seconds } from './connect.ts';
+import { seconds } from './describe.ts';
 import type { ExecResult } from './host.ts';
 
 export interface SuperviseOptions {

@@ -1,7 +1,8 @@
 import type { StorageTarget } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { createFsStorage } from './fs.ts';
-import { createS3Storage } from './s3.ts';
+import { normalizePrefix } from './keys.ts';
+import { lazyStorage } from './lazy.ts';
 import type { Storage } from './storage.ts';
 
 export interface StorageDeps {
@@ -18,7 +19,11 @@ type Factories = {
 
 /** Every storage backend bo knows, by its `type:` in the config. */
 export const storageFactories: Factories = {
-  s3: createS3Storage,
+  s3: (name, cfg, deps) =>
+    lazyStorage(
+      { name, type: 's3', location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}` },
+      async () => (await import('./s3.ts')).createS3Storage(name, cfg, deps),
+    ),
   filesystem: createFsStorage,
 };
 

@@ -14,6 +14,7 @@ import { StorageError } from '../../../src/errors.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { UploadTuning } from '../../../src/storage/multipart.ts';
 import { growingPartSize } from '../../../src/storage/parts.ts';
+import { createStorage } from '../../../src/storage/registry.ts';
 import { createS3Storage } from '../../../src/storage/s3.ts';
 import { newBucket, s3Missing, type TestBucket } from '../../fixtures/buckets.ts';
 import { type AuthS3Server, startAuthMoto } from '../../fixtures/s3-server.ts';
@@ -50,6 +51,19 @@ describe.skipIf(skip)('S3 storage', () => {
   }
   afterAll(async () => {
     for (const b of buckets) await b.destroy();
+  });
+
+  it('behaves the same through the registry, which loads the S3 code on first use', async () => {
+    const b = await bucket();
+    const storage = createStorage('lazy', b.parsed, { log: silentLogger() });
+    expect(storage.location).toBe(`s3://${b.name}/`);
+    const body = Buffer.alloc(6 * MiB, 7);
+    expect((await storage.put('k/big', body)).size).toBe(body.length);
+    expect(Buffer.compare(await readAll(await storage.get('k/big')), body)).toBe(0);
+    expect((await collect(storage.list('k/'))).map((o) => o.key)).toEqual(['k/big']);
+    await storage.delete('k/big');
+    expect(await storage.stat('k/big')).toBeUndefined();
+    await storage.close();
   });
 
   it('keeps keys under the prefix, "bo" and "bo/" alike, and lists them relative to it', async () => {
