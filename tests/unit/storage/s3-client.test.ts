@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3Storage } from '../../../src/config/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
@@ -38,5 +39,34 @@ describe('md5Etag', () => {
     expect(md5Etag('"0123456789abcdef0123456789abcdef-12"', false)).toBeUndefined();
     expect(md5Etag('"kms-encrypted-etag"', false)).toBeUndefined();
     expect(md5Etag(undefined, false)).toBeUndefined();
+  });
+});
+
+describe('bodies with Content-MD5', () => {
+  it('are sent as UNSIGNED-PAYLOAD, so SigV4 does not hash them a second time', async () => {
+    const cfg = S3Storage.parse({
+      type: 's3',
+      bucket: 'bkt',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+    });
+    cfg.accessKeyId = new SecretValue('AKIA', 'test');
+    cfg.secretAccessKey = new SecretValue('secret', 'test');
+    const client = createS3Client('s', cfg);
+    const seen: Array<Record<string, string>> = [];
+    client.middlewareStack.add(
+      () => async (args) => {
+        seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return { output: { $metadata: {} }, response: {} } as never;
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'capture' },
+    );
+    await client.send(
+      new PutObjectCommand({ Bucket: 'bkt', Key: 'k', Body: Buffer.from('x'), ContentMD5: 'x' }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: 'bkt', Key: 'k', Body: Buffer.from('x') }));
+    expect(seen[0]!['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect(seen[0]!.authorization).toMatch(/x-amz-content-sha256/);
+    expect(seen[1]!['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
   });
 });
