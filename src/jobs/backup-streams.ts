@@ -1,11 +1,11 @@
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../archive/age/index.ts';
+import { noteStreamed } from '../archive/buffer-gc.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { createCoalescer } from '../archive/coalesce.ts';
 import { createCompressor, createDecompressor } from '../archive/compress.ts';
-import { noteStreamed } from '../archive/buffer-gc.ts';
-import { createTarIndexer, type IndexEntry, type IndexStats, indexLine } from '../archive/tar-index.ts';
+import { createTarIndexer, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
 import type { BackupPlan } from '../plan/backup.ts';
 import type { PutResult, Storage } from '../storage/storage.ts';
@@ -26,8 +26,8 @@ export interface ArchiveStreams {
 /**
  * Wires one backup's data path, all streaming with backpressure:
  *
- *   source ─┬─ [compress locally] ─ [age] ─▶ storage: archive
- *           └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ storage: index
+ *   source ─ join chunks ─┬─ [compress locally] ─ [age] ─▶ storage: archive
+ *                         └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ storage: index
  *
  * Resolves when both objects are stored and verified by the storage; rejects (after aborting
  * everything through `signal`) on the first failure anywhere.
@@ -42,7 +42,6 @@ export async function streamArchive(opts: {
   /** Called on the first failure so every other branch stops. */
   abort: (err: unknown) => void;
   onProgress: (p: StreamProgress) => void;
-  onEntry?: (e: IndexEntry) => void;
 }): Promise<ArchiveStreams> {
   const { plan, storage, signal } = opts;
   const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };
@@ -69,7 +68,6 @@ export async function streamArchive(opts: {
       if (e.type === 'file') progress.files++;
       lines += `${indexLine(e)}\n`;
       if (lines.length >= INDEX_BATCH) flushLines();
-      opts.onEntry?.(e);
     },
   });
   const indexLines = new PassThrough({ highWaterMark: 256 * 1024 });
