@@ -3,6 +3,9 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
+/** The levels `--log-level` and $BO_LOG_LEVEL accept. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 /**
  * Fields every log line written on behalf of a run carries (runId, job, kind, host), whichever
  * logger writes it: storage and hosts are built once with the process's logger, so the run's

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { BoError, CancelledError, EXIT, type ExitCode, isAbortError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, LOG_LEVELS } from '../log.ts';
 import { createCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { buildProgram } from './program.ts';
@@ -31,11 +31,14 @@ export async function main(argv: string[]): Promise<ExitCode> {
     throw err;
   });
 
-  const levelIdx = argv.indexOf('--log-level');
   // At a terminal people read progress and summaries, so only warnings and errors are logged,
   // in plain text; from cron or scripts the log is pino JSON at info level.
   const tty = Boolean(process.stderr.isTTY);
-  const explicit = levelIdx > 0 ? argv[levelIdx + 1] : process.env.BO_LOG_LEVEL;
+  const explicit = requestedLogLevel(argv);
+  if (explicit !== undefined && !LOG_LEVELS.includes(explicit)) {
+    process.stderr.write(`bo: unknown log level "${explicit}" (use one of ${LOG_LEVELS.join(', ')})\n`);
+    return EXIT.usage;
+  }
   const log = createLogger({ level: explicit ?? (tty ? 'warn' : 'info'), pretty: tty });
   const out = createOutput();
   let program: ReturnType<typeof buildProgram> | undefined;
@@ -77,4 +80,12 @@ function report(err: unknown, signal: AbortSignal): ExitCode {
     `bo: unexpected error — this is a bug, please report it with the output below\n${(err as Error)?.stack ?? String(err)}\n`,
   );
   return EXIT.jobFailed;
+}
+
+/** `--log-level L`, `--log-level=L`, else $BO_LOG_LEVEL; an empty value means unset. */
+function requestedLogLevel(argv: string[]): string | undefined {
+  const i = argv.indexOf('--log-level');
+  const flag = i > 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--log-level='))?.slice(12);
+  const value = flag ?? process.env.BO_LOG_LEVEL;
+  return value === undefined || value === '' ? undefined : value;
 }
