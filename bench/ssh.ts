@@ -42,7 +42,7 @@ function report(label: string, runs: Array<{ bytes: number; seconds: number }>):
 }
 
 export async function benchSsh(mib = 1024, runs = 3): Promise<void> {
-  const sshd = await startSshd();
+  const sshd = await startSshd({ cleanShell: true }); // no ~/.bashrc per command
   if (!sshd) return;
   const command = `head -c ${mib}M /dev/zero`;
   console.log(`ssh exec stream: ${command}, loopback sshd, ${runs} runs each, node ${process.version}`);

@@ -6,6 +6,10 @@ export interface Measured {
   code: number | null;
   /** Peak resident set size (VmHWM) of the main process, in bytes. */
   peakRss: number;
+  /** CPU seconds (user + system) of the main process, sampled every 50 ms. */
+  cpuSeconds: number;
+  /** Busy CPU seconds of the whole machine while it ran (every process, bo's servers included). */
+  machineCpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -19,6 +23,23 @@ function vmHwm(pid: number): number {
   }
 }
 
+/** utime + stime of a process in seconds (clock ticks are 1/100 s on Linux). */
+function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy (non-idle, non-iowait) CPU seconds of the machine since boot. */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return (f.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
 /** Runs a command, sampling its peak RSS (VmHWM is a high-water mark, so sampling loses little). */
 export function measure(
   cmd: string,
@@ -27,10 +48,13 @@ export function measure(
 ): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
+    const busy0 = machineBusySeconds();
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let peak = 0;
+    let cpu = 0;
     const timer = setInterval(() => {
       peak = Math.max(peak, vmHwm(child.pid!));
+      cpu = Math.max(cpu, cpuOf(child.pid!));
     }, 50);
     let stdout = '';
     let stderr = '';
@@ -42,7 +66,16 @@ export function measure(
     });
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ ms: performance.now() - start, code, peakRss: peak, stdout, stderr });
+      const machineCpuSeconds = machineBusySeconds() - busy0;
+      resolve({
+        ms: performance.now() - start,
+        code,
+        peakRss: peak,
+        cpuSeconds: cpu,
+        machineCpuSeconds,
+        stdout,
+        stderr,
+      });
     });
   });
 }
