@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
-import { openStateDb } from '../../catalog/db.ts';
-import { connectDaemon } from '../../daemon/client.ts';
-import { EXIT, errorMessage, UsageError } from '../../errors.ts';
-import { type InlineHistory, inlineHistory } from '../../jobs/inline-history.ts';
-import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
+import { UsageError } from '../../errors.ts';
+import type { InlineOutcome } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
-import { progressRenderer } from '../progress.ts';
-import { backupViaDaemon } from './backup-daemon.ts';
+import { runJobsNow } from './run-jobs.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
   const backup = program
@@ -49,43 +45,10 @@ Examples:
         if (config.jobs[j].kind !== 'backup')
           throw new UsageError(`job "${j}" is a ${config.jobs[j].kind} job, not a backup`);
       }
-      const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
-      function render(job: string) {
-        let r = renderers.get(job);
-        if (!r) {
-          r = progressRenderer(ctx.out, job);
-          renderers.set(job, r);
-        }
-        return r;
-      }
-      const onDone = (o: InlineOutcome) => {
-        ctx.out.status(undefined);
-        if (!opts.json) ctx.out.note(line(o));
-      };
-      const daemon = await connectDaemon(config, { signal: ctx.signal });
-      if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
-      const outcomes = daemon
-        ? await backupViaDaemon(
-            daemon,
-            jobs,
-            { detach: opts.detach ?? false, json: opts.json ?? false },
-            ctx,
-            render,
-            onDone,
-          )
-        : await runJobsInline(jobs, {
-            services: ctx.services(),
-            log: ctx.log,
-            signal: ctx.signal,
-            onProgress: (job, p) => render(job)(p),
-            onDone,
-            history: openHistory(config.stateDir, ctx),
-          });
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
       if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes });
       else ctx.out.print(summary(outcomes));
-      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
-      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
     });
 }
 
@@ -102,17 +65,4 @@ function summary(outcomes: InlineOutcome[]): string {
   const ok = outcomes.filter((o) => o.outcome === 'ok').length;
   const failed = outcomes.length - ok;
   return failed === 0 ? `${ok} backup(s) completed` : `${ok} completed, ${failed} did not: see above`;
-}
-
-/** The run history, when this user can write the state database; otherwise runs go unrecorded. */
-export function openHistory(stateDir: string, ctx: CliContext): InlineHistory | undefined {
-  try {
-    return inlineHistory(openStateDb(stateDir));
-  } catch (err) {
-    ctx.log.warn(
-      { stateDir, err: errorMessage(err) },
-      'Run history not recorded: cannot open the state database',
-    );
-    return undefined;
-  }
 }

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { connectDaemon } from '../../daemon/client.ts';
-import { EXIT, UsageError } from '../../errors.ts';
-import { openHistory } from '../../jobs/manual-runs.ts';
-import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
+import { UsageError } from '../../errors.ts';
+import type { InlineOutcome } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
-import { progressRenderer } from '../progress.ts';
-import { backupViaDaemon } from './backup-daemon.ts';
+import { runJobsNow } from './run-jobs.ts';
 
 /**
  * `bo run JOB...`: any configured job (backup, prune, verify, drill, snapshot, health) now, with
@@ -40,56 +37,11 @@ Examples:
             hint: `jobs: ${Object.keys(config.jobs).join(', ')}`,
           });
       }
-      const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
-      const render = (job: string) => {
-        const r = renderers.get(job) ?? progressRenderer(ctx.out, job);
-        renderers.set(job, r);
-        return r;
-      };
       const kindOf = (o: InlineOutcome): InlineOutcome => ({ ...o, kind: config.jobs[o.job]!.kind });
-      const onDone = (o: InlineOutcome) => {
-        ctx.out.status(undefined);
-        if (!opts.json) ctx.out.note(line(kindOf(o)));
-      };
-      const daemon = await connectDaemon(config);
-      if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
-      const outcomes = daemon
-        ? await backupViaDaemon(
-            daemon,
-            jobs,
-            { detach: opts.detach ?? false, json: opts.json ?? false },
-            ctx,
-            render,
-            onDone,
-          )
-        : await runInline(jobs, ctx, render, onDone, config.stateDir);
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(kindOf(o))));
       if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes.map(kindOf) });
-      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
-      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
     });
-}
-
-async function runInline(
-  jobs: string[],
-  ctx: CliContext,
-  render: (job: string) => ReturnType<typeof progressRenderer>,
-  onDone: (o: InlineOutcome) => void,
-  stateDir: string,
-): Promise<InlineOutcome[]> {
-  const history = openHistory(stateDir, ctx.log);
-  try {
-    return await runJobsInline(jobs, {
-      services: ctx.services(),
-      log: ctx.log,
-      signal: ctx.signal,
-      onProgress: (job, p) => render(job)(p),
-      onDone,
-      history,
-    });
-  } finally {
-    history?.close();
-  }
 }
 
 function line(o: InlineOutcome): string {

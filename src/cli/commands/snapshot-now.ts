@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { connectDaemon } from '../../daemon/client.ts';
-import { EXIT, UsageError } from '../../errors.ts';
-import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
+import { UsageError } from '../../errors.ts';
+import type { InlineOutcome } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
-import { progressRenderer } from '../progress.ts';
-import { openHistory } from './backup.ts';
-import { backupViaDaemon } from './backup-daemon.ts';
+import { runJobsNow } from './run-jobs.ts';
 
 /**
  * `bo snapshot now JOB...`: like `bo backup now`, through a running daemon (joining a run already
@@ -38,32 +35,9 @@ Examples:
         if (job.kind !== 'snapshot')
           throw new UsageError(`job "${j}" is a ${job.kind} job, not a snapshot job`);
       }
-      const onDone = (o: InlineOutcome) => {
-        ctx.out.status(undefined);
-        if (!opts.json) ctx.out.print(line(o));
-      };
-      const renderers = new Map<string, ReturnType<typeof progressRenderer>>();
-      const render = (job: string) => {
-        if (!renderers.has(job)) renderers.set(job, progressRenderer(ctx.out, job));
-        return renderers.get(job)!;
-      };
-      const daemon = await connectDaemon(config);
-      if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
-      const detach = opts.detach ?? false;
-      const outcomes = daemon
-        ? await backupViaDaemon(daemon, jobs, { detach, json: opts.json ?? false }, ctx, render, onDone)
-        : await runJobsInline(jobs, {
-            services: ctx.services(),
-            log: ctx.log,
-            signal: ctx.signal,
-            onProgress: (job, p) => render(job)(p),
-            onDone,
-            history: openHistory(config.stateDir, ctx),
-          });
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes });
-      if (outcomes.some((o) => o.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
-      else if (outcomes.some((o) => o.outcome === 'failed')) ctx.setExit(EXIT.jobFailed);
     });
 }
 
