@@ -15,10 +15,19 @@
  * second: at the end of the phase, its peak during the phase, and 5 s after the load stopped
  * (a SIGHUP back to the idle config). Targets: p99 < 1 s, RSS < 150 MB.
  *   node bench/scheduler.ts       (≈ 3.5 min; BENCH_PHASE_SECONDS=30 for a quicker look)
- *   BENCH_BO_BIN=/tmp/x/bin/bo    measures an installed bo (dist/) instead of this checkout (src/)
+ *   BENCH_BO_BIN=/tmp/x/bin/bo    measures another bo (an installed copy) instead of this checkout's
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,12 +202,18 @@ async function phase(
   }
 }
 
+/** Which code bin/bo runs (its own rule): dist/ when built and no source file is newer. */
 function entryOf(bo: string): string {
-  const real = realpathSync(bo);
-  const dist = new URL('../dist/cli/main.js', `file://${real}`);
-  return real.includes('/node_modules/') && existsSync(dist)
-    ? 'dist/ (installed)'
-    : 'src/*.ts (type stripping)';
+  const root = new URL('../', `file://${realpathSync(bo)}`);
+  const dist = fileURLToPath(new URL('dist/cli/main.js', root));
+  const src = fileURLToPath(new URL('src/', root));
+  if (!existsSync(dist)) return 'src/*.ts (type stripping)';
+  if (!existsSync(src)) return 'dist/ (installed)';
+  const built = statSync(dist).mtimeMs;
+  const stale = readdirSync(src, { recursive: true, withFileTypes: true }).some(
+    (e) => e.isFile() && statSync(`${e.parentPath}/${e.name}`).mtimeMs > built,
+  );
+  return stale ? 'src/*.ts (type stripping)' : 'dist/';
 }
 
 async function main(): Promise<void> {
