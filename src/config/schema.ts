@@ -414,6 +414,7 @@ const Dumps = z
   .default([])
   .superRefine(
     (dumps, ctx) => {
+      if (!Array.isArray(dumps)) return; // `when` runs this after the list itself was rejected too
       // Entries that failed are left out, unless only fields the name does not depend on failed.
       const named = (i: number) =>
         !ctx.issues.some(

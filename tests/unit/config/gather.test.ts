@@ -73,4 +73,21 @@ jobs:
       'jobs.db.dumps.2.name: two dumps are named "shop": give each a distinct name',
     ]);
   });
+
+  it('says a dumps: that is not a list is wrong, instead of crashing on it', () => {
+    const found = (dumps: string) =>
+      problemsOf(`
+storage: { fs: { type: filesystem, path: /srv/repo } }
+jobs:
+  db:
+    host: local
+    paths: [/etc]
+    storage: fs
+    dumps: ${dumps}
+`);
+    expect(found('{ type: mysql, database: shop }')).toEqual([
+      expect.stringMatching(/^jobs\.db\.dumps: expected .*list/),
+    ]);
+    expect(found('null')).toEqual([expect.stringMatching(/^jobs\.db\.dumps: expected .*list/)]);
+  });
 });
