@@ -59,7 +59,7 @@ export async function deliverAlerts(
   db: StateDb,
   config: Config,
   run: { summary: string; at: number },
-  deps: { log: Logger; clock: Clock; signal?: AbortSignal | undefined },
+  deps: { log: Logger; clock: Clock; signal: AbortSignal },
 ): Promise<AlertDelivery> {
   const names = config.health.notify;
   const { rows, dropped } = claimAlerts(db, names, deps.clock.now().getTime());

@@ -92,7 +92,12 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
     // Every alerting run drains the outbox, also when it has no alerts of its own.
     const delivery =
       db && opts.alerts
-        ? await deliverAlerts(db, config, { summary: report.summary.line, at: now }, { log: opts.log, clock })
+        ? await deliverAlerts(
+            db,
+            config,
+            { summary: report.summary.line, at: now },
+            { log: opts.log, clock, signal: opts.signal },
+          )
         : undefined;
     return { run, report, transitions, recorded: db !== undefined, delivery };
   } finally {

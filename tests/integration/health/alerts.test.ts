@@ -7,7 +7,7 @@ import { runJob } from '../../../src/jobs/registry.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { startHttpReceiver } from '../../fixtures/health/http-receiver.ts';
 import { startSmtpServer } from '../../fixtures/health/smtp-server.ts';
-import { deadPort, testConfig, testServices } from './env.ts';
+import { deadPort, silentServer, testConfig, testServices } from './env.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -142,6 +142,40 @@ describe('alerts on transitions', () => {
       /^health job fleet succeeded after .*: all 2 checks ok on 1 host; 1 alert\(s\)$/,
     );
   });
+
+  it('cancelling a health run stops a delivery to a receiver that never answers', async () => {
+    const hung = await silentServer();
+    const svc = await flappingService();
+    cleanups.push(() => hung.close());
+    const env = testConfig({
+      health: {
+        defaults: false,
+        debounce: 1,
+        reminder: 0,
+        notify: ['hook'],
+        checks: [{ check: 'tcp', hosts: ['local'], port: svc.port, timeout: '2s' }],
+      },
+      notify: { hook: { type: 'webhook', url: `http://127.0.0.1:${hung.port}/bo`, timeout: '30s' } },
+      jobs: { fleet: { kind: 'health', hosts: ['local'] } },
+    });
+    cleanups.push(env.cleanup);
+    const services = testServices(env.config);
+    cleanups.push(() => services.close());
+    await svc.down();
+    const ac = new AbortController();
+    const run = runJob('fleet', env.config.jobs.fleet!, {
+      services,
+      log: silentLogger(),
+      signal: ac.signal,
+      runId: crypto.randomUUID(),
+    }).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 1500)); // the check is done; the webhook hangs
+    const t0 = Date.now();
+    ac.abort();
+    await run;
+    // Three 30 s attempts if the signal did not reach the notifier.
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 30_000);
 
   it('a receiver that is down keeps its alerts in the outbox; once up, each arrives exactly once, batched for slack', async () => {
     const hook = await startHttpReceiver();
