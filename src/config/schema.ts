@@ -888,7 +888,7 @@ export const Daemon = z.strictObject({
     .min(1)
     .max(64)
     .default(1)
-    .describe('Runs at once against one host (jobs without a host, such as prune, only count globally)'),
+    .describe('Runs at once against one host (prune, verify and health jobs only count globally)'),
   shutdownGrace: Duration.prefault('60s').describe(
     'On SIGTERM/SIGINT, how long running jobs may finish before they are cancelled (keep systemd TimeoutStopSec above it)',
   ),

@@ -149,7 +149,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       scheduledAt: scheduledAt === undefined ? undefined : iso(scheduledAt),
       queuedAt: iso(now()),
     };
-    const run = createActiveRun(rec, jobHosts(e.job, config), fireAt);
+    const run = createActiveRun(rec, jobHosts(e.job), fireAt);
     record('queued', () => insertRun(db, rec, owner));
     e.active = run;
     active.set(rec.id, { run, entry: e });

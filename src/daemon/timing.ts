@@ -4,8 +4,7 @@
  */
 
 import type { RunRecord } from '../catalog/runs.ts';
-import type { Config, Job } from '../config/schema.ts';
-import { planHealth } from '../health/plan.ts';
+import type { Job } from '../config/schema.ts';
 import type { CronSchedule } from '../plan/cron.ts';
 
 /** A random start delay in [0, jitter] ms. */
@@ -26,19 +25,13 @@ export function jobHost(job: Job): string | undefined {
 }
 
 /**
- * Every host a run of the job touches, each of which counts it against the per-host limit:
- * its `host`, the hosts a health job checks, a drill's `toHost`; none for prune and verify,
- * which only talk to storage.
+ * The hosts a run of the job counts against the per-host limit: its `host`, a drill's `toHost`.
+ * None for prune and verify, which only talk to storage, nor for health: its probes are light
+ * and bounded by health.concurrency and hostTimeout, and a fleet check must not wait hours for
+ * one host's long backup, which is when its disk is most worth watching.
  */
-export function jobHosts(job: Job, config: Config): string[] {
-  if (job.kind === 'health') {
-    try {
-      const plan = planHealth(config, { hosts: job.hosts, roles: job.roles });
-      return plan.hosts.filter((h) => h.specs.length > 0).map((h) => h.host);
-    } catch {
-      return []; // a selection that matches nothing: the run fails with the reason by itself
-    }
-  }
+export function jobHosts(job: Job): string[] {
+  if (job.kind === 'health') return [];
   if (job.kind === 'drill') return job.toHost ? [job.toHost.slice(0, job.toHost.indexOf(':'))] : [];
   const host = jobHost(job);
   return host === undefined ? [] : [host];
