@@ -60,8 +60,8 @@ export interface ProbeCheck<N extends CheckName = CheckName> {
   /** Checks of one group (that may hang) share one `timeout sh -c`: one budget, fewer processes. */
   readonly group?: string;
   /**
-   * Run (bounded too) after `command` failed with an error other than a timeout, e.g. an option
-   * an older tool lacks; its output follows a "@@bo-fallback" line.
+   * Run (bounded too) after `command` failed, other than by a timeout, without printing anything,
+   * e.g. for an option an older tool lacks; its output follows a "@@bo-fallback" line.
    */
   fallback?(spec: SpecOf<N>): string;
   evaluate(out: ProbeOutput, spec: SpecOf<N>, ctx: EvalContext): CheckResult[];

@@ -58,11 +58,14 @@ export function buildProbeScript(sections: readonly ProbeSection[], sectionTimeo
   return lines.join('\n');
 }
 
-/** One bounded section: guard in this shell, the command under timeout, the fallback if it failed. */
+/**
+ * One bounded section: guard in this shell, the command under timeout, the fallback if it failed
+ * without output (GNU df exits 1 for one unreadable mount yet prints the whole table).
+ */
 function single(s: ProbeSection): string {
   const run = SIMPLE.test(s.command) ? `$T ${s.command}` : `$T sh -c ${shellQuote(s.command)}`;
   const body = s.fallback
-    ? `${run}; _r=$?; if [ $_r -ne 0 ] && [ $_r -lt 124 ]; then echo "@@bo-fallback"; $T sh -c ${shellQuote(s.fallback)}; _r=$?; fi; r $_r`
+    ? `_o=$(${run}); _r=$?; if [ -n "$_o" ]; then printf '%s\\n' "$_o"; elif [ $_r -ne 0 ] && [ $_r -lt 124 ]; then echo "@@bo-fallback"; $T sh -c ${shellQuote(s.fallback)}; _r=$?; fi; r $_r`
     : `${run}; r $?`;
   if (!s.guard) return `m ${s.id}; { ${body}; } </dev/null`;
   return `m ${s.id}; if ${s.guard.test}; then { ${body}; } </dev/null; else ${s.guard.otherwise}; r $?; fi`;

@@ -1,10 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthCheckSpec } from '../../../src/config/schema.ts';
 import { checkHost } from '../../../src/health/host-run.ts';
+import { DF_OUTPUT } from '../../../src/health/parsers/df.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createLocalHost } from '../../../src/remote/local.ts';
 
@@ -96,6 +97,51 @@ describe('probe scripts through a real shell', () => {
     const ntp = h.results.find((r) => r.check === 'ntp')!;
     expect(ntp.status).toBe('ok');
     expect(ntp.message).toMatch(/^chrony synchronized; clock within \d+ms of bo's$/);
+  });
+
+  it('df: a table printed with exit 1 (one unreadable mount) is read as is; a df without --output gets the fallback', async () => {
+    const calls = join(stubs, 'df-calls');
+    const table = [
+      'Filesystem     Type      1B-blocks        Used      Avail  Inodes IUsed  IFree Mounted on',
+      '/dev/sda1      ext4    10000000000  9500000000  500000000  1000    10    990 /srv',
+    ].join('\\n');
+    const run = async () => {
+      writeFileSync(calls, '');
+      const h = await checkHost(
+        { host: 'local', address: '127.0.0.1', roles: [], specs: [HealthCheckSpec.parse({ check: 'disk' })] },
+        {
+          host: createLocalHost(),
+          log: silentLogger(),
+          signal: new AbortController().signal,
+          now: () => new Date(),
+          timeoutMs: 10_000,
+          history: () => [],
+        },
+      );
+      return { results: h.results, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+    };
+    // GNU df: "df: /run/user/1000/doc: Permission denied", exit 1, the full table all the same.
+    stub(
+      'df',
+      `echo "df $*" >> '${calls}'; printf '${table}\\n'; echo 'df: /run/user/1000/doc: Permission denied' >&2; exit 1`,
+    );
+    const gnu = await run();
+    expect(gnu.calls).toEqual([`df -B1 --output=${DF_OUTPUT}`]);
+    expect(gnu.results.find((r) => r.subject === '/srv')).toMatchObject({ status: 'crit' });
+    // busybox df: no --output, nothing printed; the POSIX form is asked instead.
+    stub(
+      'df',
+      `echo "df $*" >> '${calls}'
+case "$*" in
+  *--output*) echo "df: unrecognized option '--output'" >&2; exit 1 ;;
+  *-i*) printf 'Filesystem Type Inodes Used Available Capacity Mounted on\\n/dev/sda1 ext4 1000 10 990 1%% /srv\\n' ;;
+  *) printf 'Filesystem Type 1-blocks Used Available Capacity Mounted on\\n/dev/sda1 ext4 10000000000 9500000000 500000000 95%% /srv\\n' ;;
+esac`,
+    );
+    const busybox = await run();
+    expect(busybox.calls).toEqual([`df -B1 --output=${DF_OUTPUT}`, 'df -PT -B1', 'df -PTi']);
+    expect(busybox.results.find((r) => r.subject === '/srv')).toMatchObject({ status: 'crit' });
+    rmSync(join(stubs, 'df'));
   });
 
   it('hung commands are cut by their timeouts; the checks that cannot hang ran first and report', async () => {

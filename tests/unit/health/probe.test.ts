@@ -28,7 +28,7 @@ describe('probe batching', () => {
     expect(script).toContain(`_t=\${EPOCHREALTIME:-}; [ -n "$_t" ] || _t=$(date +%s.%N 2>/dev/null)`);
   });
 
-  it('tests guards in its own shell, shares one timeout sh per group, runs a fallback after a failure', () => {
+  it('tests guards in its own shell, shares one timeout sh per group, runs a fallback after a failure without output', () => {
     const guard = { test: 'command -v zpool >/dev/null 2>&1', otherwise: 'echo "@@bo-nozpool"' };
     const script = buildProbeScript(
       [
@@ -61,7 +61,7 @@ describe('probe batching', () => {
     expect(script).toContain('</dev/null; r $?; else m s1; echo none; r $?; m s2; echo nontp; r $?; fi');
     expect(script.match(/\$T sh -c/g)).toHaveLength(2); // the group, and the fallback
     expect(script).toContain(
-      `m s3; { $T df --output; _r=$?; if [ $_r -ne 0 ] && [ $_r -lt 124 ]; then echo "@@bo-fallback"; $T sh -c 'df -P'; _r=$?; fi; r $_r; } </dev/null`,
+      `m s3; { _o=$($T df --output); _r=$?; if [ -n "$_o" ]; then printf '%s\\n' "$_o"; elif [ $_r -ne 0 ] && [ $_r -lt 124 ]; then echo "@@bo-fallback"; $T sh -c 'df -P'; _r=$?; fi; r $_r; } </dev/null`,
     );
   });
 
