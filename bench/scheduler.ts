@@ -156,7 +156,7 @@ async function phase(
   const logFile = join(dir, `${name.split(' ')[0]}.log`);
   const out = openSync(logFile, 'w');
   const child = spawn(BO, ['--config', cfg, 'daemon', '--bench-noop-jobs'], {
-    env: { ...process.env, BO_LOG_LEVEL: 'info' },
+    env: { ...process.env, BO_LOG_LEVEL: 'info', BO_BENCH: '1' },
     stdio: ['ignore', out, 'inherit'],
   });
   closeSync(out);

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type DaemonHandle, startDaemon } from '../../daemon/daemon.ts';
 import type { JobExecutor } from '../../daemon/scheduler.ts';
+import { UsageError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import type { CliContext } from '../context.ts';
 
@@ -51,6 +52,9 @@ Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo 
         log.warn({ file: loaded.file }, 'No config found; the daemon runs the shipped example config');
       let execute: JobExecutor | undefined;
       if (opts.benchNoopJobs) {
+        // Fake successes in a real state database would hide overdue jobs: never by accident.
+        if (ctx.env.BO_BENCH !== '1')
+          throw new UsageError('--bench-noop-jobs is for bench/scheduler.ts only (it sets BO_BENCH=1)');
         log.warn('Benchmark mode (--bench-noop-jobs): job bodies do nothing, nothing is backed up');
         execute = async () => ({ summary: 'no-op (benchmark mode)' });
       }

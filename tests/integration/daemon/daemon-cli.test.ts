@@ -191,4 +191,13 @@ describe('bo daemon when the control socket cannot be made', () => {
     expect(r.stderr).toMatch(/^bo: daemon.socket \S+precious\.txt exists and is not a socket$/m);
     expect(readFileSync(precious, 'utf8')).toBe('keep me');
   });
+
+  it('refuses the benchmark-only --bench-noop-jobs outside the benchmark, touching nothing', async () => {
+    const e = await env();
+    e.write({ ...base(e), jobs: { a: localJob(e) } });
+    const r = await runBo(['--config', e.cfg, 'daemon', '--bench-noop-jobs']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^bo: --bench-noop-jobs is for bench\/scheduler\.ts only/m);
+    expect(readdirSync(e.dir)).not.toContain('state');
+  });
 });
