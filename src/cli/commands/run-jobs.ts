@@ -4,7 +4,7 @@ import { openHistory } from '../../jobs/manual-runs.ts';
 import { type InlineOutcome, runJobsInline } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
 import { progressRenderer } from '../progress.ts';
-import { backupViaDaemon } from './backup-daemon.ts';
+import { runViaDaemon } from './run-daemon.ts';
 
 /**
  * What `bo backup now`, `bo snapshot now` and `bo run` share: the jobs run through a running
@@ -33,7 +33,7 @@ export async function runJobsNow(
   const daemon = await connectDaemon(config, { signal: ctx.signal });
   if (!daemon && opts.detach) throw new UsageError('--detach needs a running daemon (bo daemon)');
   const outcomes = daemon
-    ? await backupViaDaemon(
+    ? await runViaDaemon(
         daemon,
         jobs,
         { detach: opts.detach ?? false, json: opts.json ?? false },

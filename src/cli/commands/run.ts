@@ -37,10 +37,9 @@ Examples:
             hint: `jobs: ${Object.keys(config.jobs).join(', ')}`,
           });
       }
-      const kindOf = (o: InlineOutcome): InlineOutcome => ({ ...o, kind: config.jobs[o.job]!.kind });
-      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(kindOf(o))));
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
       if (!outcomes) return;
-      if (opts.json) ctx.out.json({ jobs: outcomes.map(kindOf) });
+      if (opts.json) ctx.out.json({ jobs: outcomes });
     });
 }
 

@@ -6,11 +6,11 @@ import type { InlineOutcome } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
 
 /**
- * `bo backup now` with a daemon running: the jobs are queued in the daemon (joining a run that
- * is already queued or running, so two requests never make two runs) and followed here.
- * Ctrl-C cancels the runs this command started; runs it merely joined carry on.
+ * `bo backup now`, `bo snapshot now` and `bo run` with a daemon running: the jobs are queued in
+ * the daemon (joining a run that is already queued or running, so two requests never make two
+ * runs) and followed here. Ctrl-C cancels the runs this command started; joined ones carry on.
  */
-export async function backupViaDaemon(
+export async function runViaDaemon(
   daemon: DaemonClient,
   jobs: string[],
   opts: { detach: boolean; json: boolean },
