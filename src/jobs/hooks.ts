@@ -3,8 +3,10 @@
  * under its own timeout. A failing `before` hook aborts the run before anything is stored.
  * `afterSnapshot` hooks run once the snapshot is taken (and the dumps are done), before tar: the
  * place to resume what a `before` hook quiesced, so writers stop only for the snapshot, not for
- * the whole archive. They run exactly once per run: a run that ends before that point (a failing
- * before hook, dump or snapshot, a cancellation) runs them at its end, before `onError`.
+ * the whole archive. They run exactly once per run, every one even when one fails (each may
+ * resume its own writer), and then a failure fails the run: a run that ends before that point (a
+ * failing before hook, dump or snapshot, a cancellation) runs them at its end, before `onError`;
+ * a hook cut short by a cancellation runs again there, the ones that had finished do not.
  * `onError` hooks run when the run failed or was cancelled; `after` hooks run whatever the
  * outcome (a cancelled run still gets them, under their timeouts only, so "start the service
  * again" is never skipped).
@@ -88,7 +90,10 @@ export async function runHooks(
 
 /** What a job body tells the hooks: the snapshot is taken (runs the afterSnapshot hooks). */
 export interface RunHooks {
-  /** Runs the afterSnapshot hooks (once); rejects like a before hook when one fails. */
+  /**
+   * Runs the afterSnapshot hooks (each once), all of them even when one fails; then rejects
+   * like a before hook with the failure (or all of them, joined).
+   */
   snapshotTaken(env?: Record<string, string | undefined>): Promise<void>;
 }
 
@@ -109,22 +114,27 @@ export async function withHooks(
     norm(cfg.after),
     norm(cfg.onError),
   ];
-  // Done once the phase finished or failed; a phase cut short by cancellation runs again at the end.
-  let snapshotPhaseDone = afterSnapshot.length === 0;
+  // afterSnapshot hooks below this index have run (ok or failed); a hook cut short by
+  // cancellation is not counted, so it runs again at the end, and no hook runs twice.
+  let snapshotNext = 0;
+  /** Runs the afterSnapshot hooks not run yet, every one even when one fails (each resumes its own writer). */
+  const runSnapshotHooks = async (ho: HookRunOptions): Promise<BoError[]> => {
+    const failures: BoError[] = [];
+    for (; snapshotNext < afterSnapshot.length; snapshotNext++) {
+      try {
+        await runHook('afterSnapshot', snapshotNext, afterSnapshot[snapshotNext]!, ho);
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        failures.push(err instanceof BoError ? err : new BoError(errorMessage(err)));
+      }
+    }
+    return failures;
+  };
   const hooks: RunHooks = {
     async snapshotTaken(env = {}) {
-      if (snapshotPhaseDone) return;
-      try {
-        await runHooks('afterSnapshot', afterSnapshot, {
-          ...o,
-          env: { ...o.env, ...env },
-          stopOnError: true,
-        });
-        snapshotPhaseDone = true;
-      } catch (err) {
-        if (!(err instanceof CancelledError)) snapshotPhaseDone = true;
-        throw err;
-      }
+      const failures = await runSnapshotHooks({ ...o, env: { ...o.env, ...env } });
+      if (failures.length === 1) throw failures[0]!;
+      if (failures.length > 1) throw new BoError(failures.map((f) => f.message).join('; '));
     },
   };
   if (before.length + afterSnapshot.length + after.length + onError.length === 0) return body(hooks);
@@ -150,7 +160,7 @@ export async function withHooks(
   const late: BoError[] = [];
   const last = { ...o, env, signal, stopOnError: false };
   try {
-    if (!snapshotPhaseDone) late.push(...(await runHooks('afterSnapshot', afterSnapshot, last)));
+    late.push(...(await runSnapshotHooks(last)));
     if (error !== undefined) late.push(...(await runHooks('onError', onError, last)));
     late.push(...(await runHooks('after', after, last)));
   } catch (err) {

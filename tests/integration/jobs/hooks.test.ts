@@ -83,7 +83,27 @@ describe('job hooks', () => {
           host: 'local',
           paths: [src],
           storage: 'repo',
-          afterSnapshot: ['echo "cannot start app" >&2; exit 5', record('never')],
+          // Each resumes its own service: the second still runs when the first fails.
+          afterSnapshot: ['echo "cannot start app" >&2; exit 5', record('s2')],
+          onError: [record('e1')],
+          after: [record('a1')],
+        },
+        badResumes: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          afterSnapshot: ['exit 5', record('s2'), 'exit 6'],
+          after: [record('a1')],
+        },
+        cancelResume: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          // The second hook is cancelled the first time; at the end it runs again, the first does not.
+          afterSnapshot: [
+            record('s1'),
+            `if [ -e ${join(work, 'resume.started')} ]; then ${record('s2')}; else touch ${join(work, 'resume.started')}; sleep 30; fi`,
+          ],
           onError: [record('e1')],
           after: [record('a1')],
         },
@@ -192,12 +212,40 @@ describe('job hooks', () => {
     ]);
   });
 
-  it('a failing afterSnapshot hook fails the run before tar, stores nothing, and is not run twice', async () => {
+  it('a failing afterSnapshot hook fails the run before tar, stores nothing; the next hooks still run, none twice', async () => {
     await expect(run('badResume')).rejects.toThrow(
       /afterSnapshot hook #1 .* failed on local \(exit 5\): cannot start app/,
     );
-    expect(lines()).toEqual(['e1 onError badResume failed ', 'a1 after badResume failed ']);
+    expect(lines()).toEqual([
+      's2 afterSnapshot badResume  ',
+      'e1 onError badResume failed ',
+      'a1 after badResume failed ',
+    ]);
     expect(await backups('badResume')).toEqual([]);
+  });
+
+  it('reports every failing afterSnapshot hook, after running all of them', async () => {
+    const err = await run('badResumes').catch((e: unknown) => e);
+    expect(String(err)).toMatch(
+      /afterSnapshot hook #1 \(exit 5\) failed on local \(exit 5\); afterSnapshot hook #3 \(exit 6\) failed on local \(exit 6\)/,
+    );
+    expect(lines()).toEqual(['s2 afterSnapshot badResumes  ', 'a1 after badResumes failed ']);
+    expect(await backups('badResumes')).toEqual([]);
+  });
+
+  it('a cancelled afterSnapshot hook runs again at the end; the ones that finished do not', async () => {
+    const ac = new AbortController();
+    const running = run('cancelResume', ac.signal);
+    await waitFor(() => existsSync(join(work, 'resume.started')));
+    ac.abort();
+    await expect(running).rejects.toThrow(CancelledError);
+    expect(lines()).toEqual([
+      's1 afterSnapshot cancelResume  ',
+      's2 afterSnapshot cancelResume cancelled ',
+      'e1 onError cancelResume cancelled ',
+      'a1 after cancelResume cancelled ',
+    ]);
+    expect(await backups('cancelResume')).toEqual([]);
   });
 
   it('still runs onError and after hooks when the run is cancelled', async () => {
