@@ -109,8 +109,11 @@ export function drillStatus(db: StateDb, job: string): DrillStatus {
           ? { at: last.finishedAt, detail: last.detail?.split('\n')[0] }
           : undefined,
     };
-  } catch {
-    return {}; // a state database from before drills: no records
+  } catch (err) {
+    // A state database from before drills (read-only, so not migrated): no records. Anything
+    // else (busy, corrupt, unreadable) must not pass for "never proven restorable".
+    if (/no such table/.test((err as Error).message)) return {};
+    throw err;
   }
 }
 

@@ -13,6 +13,7 @@ import {
   unfinishedRuns,
 } from '../catalog/runs.ts';
 import type { Config, Job } from '../config/schema.ts';
+import { errorMessage } from '../errors.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
 import { catchUpBaseline, jobHost, overdueSince } from './timing.ts';
@@ -201,9 +202,17 @@ export function buildStatus(opts: {
       lastSuccess,
       overdueSince: overdue?.toISOString(),
       skippedStarts: l?.skippedStarts,
-      drill: job.kind === 'backup' && opts.db && !historyError ? drillStatus(opts.db, name) : undefined,
+      drill: job.kind === 'backup' && opts.db && !historyError ? drillOf(opts.db, name) : undefined,
     };
   });
+  function drillOf(db: StateDb, job: string): DrillStatus | undefined {
+    try {
+      return drillStatus(db, job);
+    } catch (err) {
+      problems.push(`${job}: cannot read its drill records: ${errorMessage(err)}`);
+      return undefined;
+    }
+  }
   return {
     generatedAt: now.toISOString(),
     source: live ? 'daemon' : 'state-db',

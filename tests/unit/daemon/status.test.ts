@@ -47,6 +47,20 @@ function finished(d: DatabaseSync, id: string, jobName: string, at: string, outc
 }
 
 describe('status', () => {
+  it('drill records: a database from before drills has none; one it cannot read is a problem, not "never proven"', () => {
+    const config = parseConfig({ jobs: { j: job('0 2 * * *') } });
+    const old = db();
+    old.exec('DROP TABLE backup_checks');
+    expect(buildStatus({ config, db: old, now }).problems).toEqual([]);
+    const broken = db();
+    broken.exec('DROP TABLE backup_checks; CREATE TABLE backup_checks (x)');
+    const s = buildStatus({ config, db: broken, now });
+    expect(s.problems).toContainEqual(
+      expect.stringMatching(/^j: cannot read its drill records: .*no such column/),
+    );
+    expect(s.jobs[0]!.drill).toBeUndefined();
+  });
+
   it('flags failed last runs and overdue jobs as problems', () => {
     const d = db();
     finished(d, 'a', 'fresh', '2026-01-05T02:00:00.000Z', 'ok');
