@@ -3,8 +3,10 @@
  * stored first (each in its own object), and a snapshot the archive is read from, so the paths
  * are captured as they were at one instant. runBackup calls runBackupWithExtras, which calls it
  * back with `prepare`; the snapshot is always released when the run ends, whatever the outcome.
- * Order inside `prepare`: the nested-volume check (backup-snapshot.ts), dumps, the snapshot, then
- * the afterSnapshot hooks, so writers quiesced by a before hook resume before tar starts.
+ * The nested-volume check (backup-snapshot.ts) runs first, before the before hooks: it walks the
+ * live tree, which needs no quiescing, so writers are not kept stopped for it. Order inside
+ * `prepare`: dumps, the snapshot, then the afterSnapshot hooks, so writers quiesced by a before
+ * hook resume before tar starts.
  */
 import type { DumpRecord, Manifest } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
@@ -57,17 +59,23 @@ export async function runBackupWithExtras(
 ): Promise<JobRunResult> {
   const host = ctx.services.host(job.host);
   const env = { BO_JOB: name, BO_HOST: job.host, BO_RUN_ID: ctx.runId, BO_KIND: 'backup' };
+  const log = ctx.log.child({ job: name, host: job.host });
+  const snap = job.snapshot ? { ...job, snapshot: job.snapshot } : undefined;
+  let exclude: string[] = [];
+  let nested: string[] = [];
+  // Before anything is stored (and before the before hooks): what the snapshot would silently
+  // lack fails the run.
+  const preflight = async () => {
+    exclude = backupExcludes(job, ctx.services.config, log);
+    if (snap) nested = await checkNested(host, name, snap, exclude, { signal: ctx.signal, log });
+  };
   return withHooks(
     job,
-    { host, env, log: ctx.log.child({ job: name, host: job.host }), signal: ctx.signal },
+    { host, env, log, signal: ctx.signal },
     async (hooks) => {
       let session: SnapshotSession | undefined;
       const extras: BackupExtras = {
         async prepare(a) {
-          const exclude = backupExcludes(job, ctx.services.config, a.log);
-          const snap = job.snapshot ? { ...job, snapshot: job.snapshot } : undefined;
-          // Before anything is stored: what the snapshot would silently lack fails the run.
-          const nested = snap ? await checkNested(a.host, name, snap, exclude, a) : [];
           const dumps = await runDumps(job.dumps, {
             host: a.host,
             storage: a.storage,
@@ -123,5 +131,6 @@ export async function runBackupWithExtras(
       }
       return result;
     },
+    preflight,
   );
 }

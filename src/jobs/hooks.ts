@@ -100,12 +100,15 @@ export interface RunHooks {
 /**
  * Wraps a job run in its hooks. A successful run whose after hook fails is reported as failed
  * (the message says the run itself succeeded); a failed run keeps its own error, and hook
- * failures on that path are logged.
+ * failures on that path are logged. `preflight` runs before the before hooks: checks that need
+ * no quiescing, so writers a before hook stops are not kept waiting for them. When it fails,
+ * onError and after hooks run, afterSnapshot hooks do not (no before hook quiesced anything).
  */
 export async function withHooks(
   cfg: HookConfig,
   o: { host: Host; env: Record<string, string | undefined>; log: Logger; signal: AbortSignal },
   body: (hooks: RunHooks) => Promise<JobRunResult>,
+  preflight?: () => Promise<void>,
 ): Promise<JobRunResult> {
   const norm = (h: HookCommand[]) => normalizeHooks(h, cfg.hookTimeout);
   const [before, afterSnapshot, after, onError] = [
@@ -137,11 +140,20 @@ export async function withHooks(
       if (failures.length > 1) throw new BoError(failures.map((f) => f.message).join('; '));
     },
   };
-  if (before.length + afterSnapshot.length + after.length + onError.length === 0) return body(hooks);
+  if (before.length + afterSnapshot.length + after.length + onError.length === 0) {
+    await preflight?.();
+    return body(hooks);
+  }
 
   let result: JobRunResult | undefined;
   let error: unknown;
   try {
+    try {
+      await preflight?.();
+    } catch (err) {
+      snapshotNext = afterSnapshot.length; // nothing quiesced yet: nothing to resume
+      throw err;
+    }
     await runHooks('before', before, { ...o, stopOnError: true });
     result = await body(hooks);
   } catch (err) {

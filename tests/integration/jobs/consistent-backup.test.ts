@@ -306,6 +306,39 @@ describe.skipIf(!fx)('consistent backup from a btrfs snapshot', () => {
     }
   });
 
+  it('checks for nested volumes before the before hooks, so writers are not stopped for the walk', async () => {
+    const hookLog = join(fx!.mnt, 'nested-hooks.log');
+    const hooks = (tag: string) => ({
+      before: [`echo before-${tag} >> ${hookLog}`],
+      afterSnapshot: [`echo afterSnapshot-${tag} >> ${hookLog}`],
+      onError: [`echo onError-${tag} >> ${hookLog}`],
+      after: [`echo after-${tag} >> ${hookLog}`],
+    });
+    const job = { host: 'local', paths: [vol], exclude: ['bulk.bin'], storage: 'repo' };
+    const cfg = config({
+      fails: { ...job, snapshot: { provider: 'btrfs', volume: vol }, ...hooks('fails') },
+      skips: { ...job, snapshot: { provider: 'btrfs', volume: vol, nested: 'skip' }, ...hooks('skips') },
+    });
+    const order: string[] = [];
+    const s = services(cfg, undefined, (command) => {
+      if (command.includes('-inum 256')) order.push('nested check');
+      else if (command.includes('echo before-')) order.push('before hook');
+    });
+    writeFileSync(hookLog, '');
+    await expect(runJob('fails', cfg.jobs.fails!, ctx(s))).rejects.toThrow(/is a nested btrfs subvolume/);
+    // Nothing was quiesced, so nothing is resumed; onError and after still run.
+    expect(readFileSync(hookLog, 'utf8')).toBe('onError-fails\nafter-fails\n');
+    expect(order).toEqual(['nested check']);
+    order.length = 0;
+    await runJob('skips', cfg.jobs.skips!, ctx(s));
+    expect(order).toEqual(['nested check', 'before hook']);
+    expect(readFileSync(hookLog, 'utf8')).toBe(
+      'onError-fails\nafter-fails\nbefore-skips\nafterSnapshot-skips\nafter-skips\n',
+    );
+    expect(snapshotsLeft('fails')).toEqual([]);
+    expect(snapshotsLeft('skips')).toEqual([]);
+  });
+
   it('with nested: skip, archives a nested subvolume as an empty directory and says so in the manifest', async () => {
     const cfg = config({
       skip: {
