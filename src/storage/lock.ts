@@ -11,8 +11,9 @@
  *   None, released or stale → create epoch+1 with a create-only write. Exactly one contender can
  *   create a given key, so exactly one wins each takeover; the others see AlreadyExists and
  *   re-read. Then list again: a higher epoch means a slow contender lost to a newer round (it
- *   acted on an old view), so it withdraws. Older epochs are deleted; the highest is never
- *   deleted (release only marks it released), so an epoch key is never created twice.
+ *   acted on an old view), so it withdraws. Once the heartbeat runs, older epochs are deleted;
+ *   the highest is never deleted (release only marks it released), so an epoch key is never
+ *   created twice.
  * - Heartbeat: only the creator of an epoch ever writes its key, so refreshing is a plain
  *   overwrite with a later expiry, done every `heartbeatMs` after checking no higher epoch
  *   exists. If a refresh fails until the lock's own expiry, or a higher epoch appears, the
@@ -142,14 +143,29 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
       contended++;
       continue; // we acted on an old view; a newer round exists
     }
-    for (const old of after) {
-      if (old.epoch < epoch)
-        await storage
-          .delete(old.key)
-          .catch((e) => log.debug({ key: old.key, err: errorMessage(e) }, 'Cannot remove old lock epoch'));
-    }
     log.debug({ scope, epoch }, 'Lock acquired');
-    return startHolding(deps, record, opts.heartbeatMs ?? Math.floor(ttlMs / 4));
+    const held = startHolding(deps, record, opts.heartbeatMs ?? Math.floor(ttlMs / 4));
+    await removeOld(
+      deps,
+      after,
+      epoch,
+      opts.signal ? AbortSignal.any([held.signal, opts.signal]) : held.signal,
+    );
+    return held;
+  }
+}
+
+/**
+ * Deletes the epochs below ours, under our heartbeat: in a versioned bucket an epoch holds one
+ * version per heartbeat of its run (~1,200 for a 10-hour backup), and purging them can outlast
+ * a lease. Failures only leave garbage that the next acquire removes.
+ */
+async function removeOld(deps: LockDeps, epochs: EpochRef[], ours: number, signal: AbortSignal) {
+  for (const old of epochs) {
+    if (old.epoch >= ours || signal.aborted) return;
+    await deps.storage
+      .delete(old.key)
+      .catch((e) => deps.log.debug({ key: old.key, err: errorMessage(e) }, 'Cannot remove old lock epoch'));
   }
 }
 
