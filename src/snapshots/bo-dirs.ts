@@ -36,6 +36,4 @@ export function snapshotDirsToExclude(dirs: readonly string[], paths: readonly s
 }
 
 /** An absolute exclude pattern matching exactly `path` (glob characters escaped for tar). */
-export function literalExclude(path: string): string {
-  return path.replace(/[*?[\\]/g, '\\$&');
-}
+export { globEscape as literalExclude } from './busy-plan.ts';

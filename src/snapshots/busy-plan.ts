@@ -12,8 +12,11 @@ export const BUSY_TRIES = 5;
 export const BUSY_DELAY_S = 2;
 export const STILL_BUSY = 'bo-busy';
 
-/** Escapes find(1) -lname glob characters. */
-function globEscape(path: string): string {
+/**
+ * Escapes the glob characters of fnmatch(3) patterns (find(1) -lname here; tar's --exclude uses
+ * it too, via bo-dirs.ts `literalExclude`), so the pattern matches exactly `path`.
+ */
+export function globEscape(path: string): string {
   return path.replace(/[*?[\\]/g, '\\$&');
 }
 
