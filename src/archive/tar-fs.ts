@@ -8,8 +8,8 @@
  * renamed onto their real name only once their content matched the index (`commitFile`), so a
  * failed restore never leaves a half-written file under a real name. The rename runs in the
  * background with the file's other finishing work; every later operation on that name, below it
- * or linking to it first waits for it (`#settle`), which keeps the name operations in archive
- * order.
+ * or linking to it first waits for it (`#settle`, which `#parents` and `#clear` call themselves,
+ * so no name operation can skip it), which keeps the name operations in archive order.
  *
  * Assumes no other process rearranges the target directory while the restore runs (the checks
  * are lstat-based: Node has no openat()).
@@ -65,7 +65,6 @@ export class SafeTree {
    */
   async createFile(rel: string, e: Meta): Promise<{ fh: FileHandle; chown: boolean; temp: string }> {
     if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
-    await this.#settle(rel);
     await this.#parents(rel, true);
     const dir = this.abs(parentOf(rel));
     const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
@@ -96,7 +95,9 @@ export class SafeTree {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-        await this.#clear(rel, false); // a directory in the way: only an empty one is replaced
+        // A directory in the way: only an empty one is replaced. Not #clear: this commit is the
+        // pending operation on `rel` its #settle would wait for.
+        await this.#remove(rel, false);
         await fsp.rename(temp, this.abs(rel));
       }
       this.#made.add(rel);
@@ -136,7 +137,6 @@ export class SafeTree {
 
   /** Creates (or keeps) a directory; its mode, owner and times are applied by `finishDirs`. */
   async mkdir(rel: string, e: Meta): Promise<void> {
-    await this.#settle(rel);
     await this.#parents(rel, true);
     if (!(await this.#clear(rel, true))) await this.#mkdir(rel, 0o700);
     this.#dirs.add(rel);
@@ -164,8 +164,7 @@ export class SafeTree {
   async hardlink(rel: string, target: string): Promise<void> {
     const refuse = (why: string) => new IntegrityError(`refusing hardlink ${rel} -> ${target}: ${why}`);
     if (target === rel || target === ROOT) throw refuse('it points to itself');
-    await this.#settle(target);
-    await this.#parents(target, false, `hardlink ${rel} -> ${target}`);
+    await this.#parents(target, false, `hardlink ${rel} -> ${target}`); // settles `target` too
     const st = await fsp.lstat(this.abs(target)).catch(() => undefined);
     if (!st || !this.#made.has(target)) {
       throw new BoError(
@@ -237,7 +236,6 @@ export class SafeTree {
 
   async #prepare(rel: string): Promise<void> {
     if (rel === ROOT) throw new IntegrityError('refusing to replace the target directory itself');
-    await this.#settle(rel);
     await this.#parents(rel, true);
     await this.#clear(rel, false);
   }
@@ -245,7 +243,10 @@ export class SafeTree {
   /** Waits for pending renames onto `rel` or one of its ancestors (failures are the extractor's to report). */
   async #settle(rel: string): Promise<void> {
     if (this.#committing.size === 0) return;
-    for (const p of [...ancestors(rel), rel]) await this.#committing.get(p)?.catch(() => {});
+    for (const p of [...ancestors(rel), rel]) {
+      const pending = this.#committing.get(p);
+      if (pending) await pending.catch(() => {});
+    }
   }
 
   async #mkdir(rel: string, mode: number): Promise<void> {
@@ -253,8 +254,12 @@ export class SafeTree {
     if (this.#plain.has(parentOf(rel))) this.#plain.add(rel);
   }
 
-  /** Every ancestor of `rel` must be a real directory; missing ones are created when `create`. */
+  /**
+   * Every ancestor of `rel` must be a real directory; missing ones are created when `create`.
+   * First waits for pending renames onto `rel` and its ancestors.
+   */
   async #parents(rel: string, create: boolean, entry = rel): Promise<void> {
+    await this.#settle(rel);
     for (const dir of ancestors(rel)) {
       if (this.#dirs.has(dir)) continue;
       const st = await fsp.lstat(this.abs(dir)).catch((err: NodeJS.ErrnoException) => {
@@ -274,8 +279,17 @@ export class SafeTree {
     }
   }
 
-  /** Removes what is at `rel` without following it; returns true when it is a directory kept (`keepDir`). */
+  /**
+   * Removes what is at `rel` without following it, once pending renames onto it (or its
+   * ancestors) are done; returns true when it is a directory kept (`keepDir`).
+   */
   async #clear(rel: string, keepDir: boolean): Promise<boolean> {
+    await this.#settle(rel);
+    return await this.#remove(rel, keepDir);
+  }
+
+  /** #clear without waiting: only for the pending rename onto `rel` itself (`commitFile`). */
+  async #remove(rel: string, keepDir: boolean): Promise<boolean> {
     const abs = this.abs(rel);
     const st = await fsp.lstat(abs).catch(() => undefined);
     if (!st) return false;

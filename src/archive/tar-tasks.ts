@@ -1,9 +1,13 @@
 /**
  * Bounded background work for extraction: content writes and per-descriptor finishing (owner,
  * mode, times, close) overlap with parsing the next entries, so a restore is not one threadpool
- * round trip after another. Only work on open descriptors goes here; every operation on names
- * (lstat, open, mkdir, symlink, link, unlink) stays sequential, which keeps the symlink checks
- * sound.
+ * round trip after another. Work on open descriptors goes here, and one kind of name operation:
+ * a file's commit (tar-fs.ts `commitFile`), which renames it from its temporary name onto its
+ * real one, first removing an empty directory in the way (rmdir, and the directory caches).
+ * Every other name operation (lstat, open, mkdir, symlink, link, unlink, rmdir) runs
+ * sequentially in archive order, and first waits for the pending commits on its name and its
+ * ancestors (`SafeTree#settle`, called by `#parents` and `#clear`): that keeps the symlink
+ * checks sound.
  */
 export class BackgroundTasks {
   readonly #pending = new Set<Promise<void>>();
