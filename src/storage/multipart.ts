@@ -4,7 +4,6 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -12,6 +11,7 @@ import { AlreadyExistsError, IntegrityError, isAbortError, StorageError } from '
 import type { Logger } from '../log.ts';
 import { MAX_PARTS, maxObjectSize, type PartReader, type PartSizeSchedule } from './parts.ts';
 import { withRetries } from './retry.ts';
+import { deleteS3Object } from './s3-delete.ts';
 import { httpStatus, type S3Where, s3Error } from './s3-errors.ts';
 
 /**
@@ -64,7 +64,7 @@ export function retryable(err: unknown): boolean {
  * Streams the rest of the body as a multipart upload whose first part is already read. At most
  * `partConcurrency` parts are in flight and buffered bytes stay under the budget, so memory is
  * bounded whatever the length. Any failure or abort cancels in-flight parts, waits for them,
- * then aborts the upload, so no parts are left behind.
+ * then aborts the upload, so no parts are left behind. Resolves the version id it created, if any.
  */
 export async function uploadMultipart(
   t: UploadTarget,
@@ -74,7 +74,7 @@ export async function uploadMultipart(
   tuning: UploadTuning,
   /** `signal` fires on the caller's abort and on `abort()`, which this calls on the first failure. */
   cancel: { signal: AbortSignal; abort(): void },
-): Promise<void> {
+): Promise<string | undefined> {
   const { signal } = cancel;
   const what = `multipart upload s3://${t.bucket}/${t.key}`;
   let uploadId: string;
@@ -94,7 +94,7 @@ export async function uploadMultipart(
   const inflight = new Set<Promise<void>>();
   let inflightBytes = 0;
   let failure: unknown;
-  let completed = false;
+  let completed: { versionId: string | undefined } | undefined;
   const start = (n: number, data: Buffer) => {
     inflightBytes += data.length;
     const p = uploadPart(t, uploadId, n, data, tuning, signal)
@@ -140,14 +140,15 @@ export async function uploadMultipart(
     }
     await Promise.all([...inflight]);
     if (failure) throw failure;
-    await complete(t, uploadId, parts, md5s, opts.ifNoneMatch, signal, () => {
-      completed = true;
+    await complete(t, uploadId, parts, md5s, opts.ifNoneMatch, signal, (versionId) => {
+      completed = { versionId };
     });
+    return completed?.versionId;
   } catch (err) {
     failure ??= err;
     cancel.abort();
     await Promise.allSettled([...inflight]);
-    if (completed) await removeQuietly(t);
+    if (completed) await removeQuietly(t, completed.versionId);
     else await abortUpload(t, uploadId);
     throw failure;
   }
@@ -207,7 +208,7 @@ async function complete(
   md5s: Buffer[],
   ifNoneMatch: boolean,
   signal: AbortSignal,
-  onCompleted: () => void,
+  onCompleted: (versionId: string | undefined) => void,
 ): Promise<void> {
   const what = `CompleteMultipartUpload s3://${t.bucket}/${t.key}`;
   let etag: string | undefined;
@@ -223,7 +224,7 @@ async function complete(
       { abortSignal: signal },
     );
     etag = r.ETag;
-    onCompleted();
+    onCompleted(r.VersionId);
   } catch (err) {
     if (ifNoneMatch && (httpStatus(err) === 412 || httpStatus(err) === 409)) {
       throw new AlreadyExistsError(`s3://${t.bucket}/${t.key} already exists`, { cause: err });
@@ -238,12 +239,13 @@ async function complete(
   }
 }
 
-/** Deletes an object this put created but could not verify; a failed put leaves nothing. */
-export async function removeQuietly(t: UploadTarget): Promise<void> {
+/**
+ * Deletes an object this put created but could not verify; a failed put leaves nothing. In a
+ * versioned bucket that is `versionId`, the version the put made (from its response).
+ */
+export async function removeQuietly(t: UploadTarget, versionId: string | undefined): Promise<void> {
   try {
-    await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: t.key }), {
-      abortSignal: AbortSignal.timeout(60_000),
-    });
+    await deleteS3Object(t, { id: versionId }, AbortSignal.timeout(60_000));
   } catch (err) {
     t.log.warn(
       { bucket: t.bucket, key: t.key, err: (err as Error).message },

@@ -33,23 +33,25 @@ export async function putObject(
   const chunks = metered(bodyChunks(body, signal), meter);
   const reader = createPartReader(chunks, tuning.partConcurrency + 1);
   const ifNoneMatch = opts.ifNoneMatch === true;
-  let stored = false;
+  let stored: { versionId: string | undefined } | undefined;
   try {
     const firstSize = tuning.partSize(1);
     const first = await reader.read(firstSize);
-    if (first.length < firstSize) {
-      await putSingle(t, first, ifNoneMatch, tuning, signal);
-    } else {
-      await uploadMultipart(t, first, reader, { ifNoneMatch }, tuning, { signal, abort: () => ac.abort() });
-    }
-    stored = true;
+    const versionId =
+      first.length < firstSize
+        ? await putSingle(t, first, ifNoneMatch, tuning, signal)
+        : await uploadMultipart(t, first, reader, { ifNoneMatch }, tuning, {
+            signal,
+            abort: () => ac.abort(),
+          });
+    stored = { versionId };
     await verifyStored(t, meter.bytes, signal);
     return { size: meter.bytes, sha256: meter.sha256() };
   } catch (err) {
     const e = cancelledOr(err, opts.signal); // before the aborts below can make it look cancelled
     ac.abort();
     if (!Buffer.isBuffer(body)) body.destroy();
-    if (stored) await removeQuietly(t);
+    if (stored) await removeQuietly(t, stored.versionId);
     throw e;
   } finally {
     chunks.return(undefined).catch(() => {});
@@ -62,11 +64,11 @@ async function putSingle(
   ifNoneMatch: boolean,
   tuning: UploadTuning,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   const md5 = createHash('md5').update(data).digest();
   const what = `PutObject s3://${t.bucket}/${t.key}`;
   try {
-    await withRetries(
+    return await withRetries(
       async () => {
         const r = await t.client.send(
           new PutObjectCommand({
@@ -82,8 +84,11 @@ async function putSingle(
         );
         const got = md5Etag(r.ETag, false);
         if (got !== undefined && got !== md5.toString('hex')) {
+          // Each bad attempt goes at once: a retry's success would leave it as an older version.
+          await removeQuietly(t, r.VersionId);
           throw new IntegrityError(`${what}: ETag ${got} is not the body's MD5 ${md5.toString('hex')}`);
         }
+        return r.VersionId;
       },
       {
         // A create-only put is not retried here: a lost 200 would come back as 412 and lie.
@@ -97,7 +102,6 @@ async function putSingle(
     if (ifNoneMatch && (httpStatus(err) === 412 || httpStatus(err) === 409)) {
       throw new AlreadyExistsError(`s3://${t.bucket}/${t.key} already exists`, { cause: err });
     }
-    if (err instanceof IntegrityError) await removeQuietly(t);
     throw s3Error(err, t.where, what, signal);
   }
 }

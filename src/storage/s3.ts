@@ -1,7 +1,6 @@
 import { addAbortSignal, type Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
-  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -10,8 +9,6 @@ import {
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
-  ListObjectVersionsCommand,
-  type ListObjectVersionsCommandOutput,
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { S3Storage } from '../config/schema.ts';
@@ -21,6 +18,7 @@ import type { UploadTuning } from './multipart.ts';
 import { growingPartSize } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
+import { deleteS3Object } from './s3-delete.ts';
 import { errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
 import { putObject } from './s3-put.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
@@ -74,39 +72,6 @@ export function createS3Storage(
       if (httpStatus(err) !== 404) throw s3Error(err, where, `HeadObject ${url(key)}`, signal);
       await ensureBucket();
       return undefined;
-    }
-  }
-
-  /** Version ids (and delete markers) of exactly `key`, the current one (as HEAD saw it) last. */
-  async function versionsOf(key: string, headVersion: string): Promise<string[]> {
-    const older: string[] = [];
-    const current: string[] = [];
-    let keyMarker: string | undefined;
-    let idMarker: string | undefined;
-    for (;;) {
-      let page: ListObjectVersionsCommandOutput;
-      try {
-        page = await client.send(
-          new ListObjectVersionsCommand({
-            Bucket: bucket,
-            Prefix: full(key),
-            KeyMarker: keyMarker,
-            VersionIdMarker: idMarker,
-          }),
-        );
-      } catch (err) {
-        throw s3Error(err, where, `ListObjectVersions ${url(key)}`);
-      }
-      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
-        if (v.Key !== full(key) || !v.VersionId) continue;
-        (v.IsLatest ? current : older).push(v.VersionId);
-      }
-      if (!page.IsTruncated || !page.NextKeyMarker) {
-        if (!current.includes(headVersion) && !older.includes(headVersion)) current.push(headVersion);
-        return [...older, ...current];
-      }
-      keyMarker = page.NextKeyMarker;
-      idMarker = page.NextVersionIdMarker;
     }
   }
 
@@ -200,19 +165,8 @@ export function createS3Storage(
       }
       if (h.ObjectLockLegalHoldStatus === 'ON')
         throw new StorageError(`${url(key)} is under an Object Lock legal hold`);
-      // HeadObject names a version only in a versioned (or suspended) bucket. There a plain delete
-      // just adds a delete marker and frees nothing, so every version of the key goes: older
-      // ones first, the current one last, so a failure never uncovers an older copy.
-      const versions = h.VersionId ? await versionsOf(key, h.VersionId) : [undefined];
-      for (const VersionId of versions) {
-        try {
-          await client.send(
-            new DeleteObjectCommand({ Bucket: bucket, Key: full(key), ...(VersionId ? { VersionId } : {}) }),
-          );
-        } catch (err) {
-          throw s3Error(err, where, `DeleteObject ${url(key)}${VersionId ? ` version ${VersionId}` : ''}`);
-        }
-      }
+      // HeadObject names a version only in a versioned (or suspended) bucket: then every one goes.
+      await deleteS3Object({ client, bucket, key: full(key), where }, { id: h.VersionId, all: true });
     },
 
     async *listIncomplete(listPrefix): AsyncGenerator<IncompleteUpload> {

@@ -3,7 +3,13 @@
  * real server corrupts ETags and sizes; every failure must leave no object and no upload behind.
  */
 import { randomBytes } from 'node:crypto';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { IntegrityError } from '../../../src/errors.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -23,8 +29,13 @@ describe.skipIf(skip)('S3 put integrity checks', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  async function setup(fault: (req: SeenRequest) => Fault | undefined) {
+  async function setup(fault: (req: SeenRequest) => Fault | undefined, versioned = false) {
     const b = await newBucket();
+    if (versioned) {
+      await b.client.send(
+        new PutBucketVersioningCommand({ Bucket: b.name, VersioningConfiguration: { Status: 'Enabled' } }),
+      );
+    }
     const proxy = await startFaultProxy(b.endpoint, fault);
     const storage = createS3Storage(
       'faulty',
@@ -43,6 +54,8 @@ describe.skipIf(skip)('S3 put integrity checks', () => {
   async function expectEmpty(b: TestBucket) {
     const objects = await b.client.send(new ListObjectsV2Command({ Bucket: b.name }));
     expect(objects.Contents ?? []).toEqual([]);
+    const versions = await b.client.send(new ListObjectVersionsCommand({ Bucket: b.name }));
+    expect([...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]).toEqual([]);
     if (b.kind === 'moto') {
       const uploads = await b.client.send(new ListMultipartUploadsCommand({ Bucket: b.name }));
       expect(uploads.Uploads ?? []).toEqual([]);
@@ -112,4 +125,39 @@ describe.skipIf(skip)('S3 put integrity checks', () => {
       await expectEmpty(b);
     },
   );
+
+  describe.skipIf(inject('s3')?.kind !== 'moto')('in a versioned bucket', () => {
+    const badSingle = (r: SeenRequest): Fault | undefined =>
+      r.method === 'PUT' && !r.query.has('partNumber') ? { headers: { etag: BAD_MD5 } } : undefined;
+    const badSize = (r: SeenRequest): Fault | undefined =>
+      r.method === 'HEAD' ? { headers: { 'content-length': '7' } } : undefined;
+    const badComplete = (r: SeenRequest): Fault | undefined =>
+      r.method === 'POST' && r.query.has('uploadId')
+        ? {
+            body: (xml) =>
+              xml.replace(/<ETag>(&quot;|")?[0-9a-f]{32}/, '<ETag>$10123456789abcdef0123456789abcdef'),
+          }
+        : undefined;
+
+    it.each([
+      ['a single PutObject with a wrong ETag', badSingle, 1000],
+      ['a single PutObject whose stored size is wrong', badSize, 1000],
+      ['a multipart upload whose stored size is wrong', badSize, 6 * MiB],
+      ['a multipart upload with a wrong final ETag', badComplete, 11 * MiB],
+    ])('leaves no version nor delete marker after %s', async (_what, fault, size) => {
+      const { b, storage } = await setup(fault, true);
+      await expect(storage.put('k', streamOf(randomBytes(size)))).rejects.toBeInstanceOf(IntegrityError);
+      await expectEmpty(b);
+    });
+
+    it('drops only the version a failed put made: what it replaced stays', async () => {
+      const { b, storage } = await setup(badSize, true);
+      await b.client.send(new PutObjectCommand({ Bucket: b.name, Key: 'k', Body: 'before' }));
+      await expect(storage.put('k', Buffer.from('after'))).rejects.toBeInstanceOf(IntegrityError);
+      const versions = await b.client.send(new ListObjectVersionsCommand({ Bucket: b.name }));
+      expect(versions.Versions?.map((v) => v.IsLatest)).toEqual([true]);
+      expect(versions.DeleteMarkers ?? []).toEqual([]);
+      expect((await readAll(await storage.get('k'))).toString()).toBe('before');
+    });
+  });
 });
