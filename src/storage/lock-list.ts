@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts';
-import { DEFAULT_LOCK_SKEW_MS, readRecord } from './lock.ts';
-import { LOCK_ROOT, type LockRecord, type LockStatus, lockStatus, parseEpochKey } from './lock-record.ts';
+import { currentLock } from './lock.ts';
+import { LOCK_ROOT, type LockRecord, type LockStatus, parseEpochKey } from './lock-record.ts';
 import type { Storage } from './storage.ts';
 
 export interface LockView {
@@ -28,16 +28,19 @@ export async function listLocks(
   const views: LockView[] = [];
   for (const [scope, t] of [...top].sort(([a], [b]) => a.localeCompare(b))) {
     try {
-      const record = await readRecord(storage, t);
+      // Read through the same reader as contenders, so `bo locks` judges locks as they do.
+      const cur = await currentLock(storage, scope, now, opts);
+      if (!cur) continue; // removed meanwhile
+      const { epoch, key, record } = cur;
       if (!record)
-        views.push({ scope, ...t, status: 'unreadable', error: 'not a lock record (or removed meanwhile)' });
-      else
         views.push({
           scope,
-          ...t,
-          status: lockStatus(record, now, opts.skewMs ?? DEFAULT_LOCK_SKEW_MS),
-          record,
+          epoch,
+          key,
+          status: 'unreadable',
+          error: 'not a lock record (or removed meanwhile)',
         });
+      else views.push({ scope, epoch, key, status: cur.status, record });
     } catch (err) {
       views.push({ scope, ...t, status: 'unreadable', error: errorMessage(err) });
     }

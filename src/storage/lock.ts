@@ -33,6 +33,7 @@ import {
   LockLostError,
   type LockOwner,
   LockRecord,
+  type LockStatus,
   localOwner,
   lockStatus,
   parseEpochKey,
@@ -89,30 +90,24 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
 
   // Rounds lost to another contender; a listing that never shows the winner must not spin forever.
   let contended = 0;
+  const judge = { ttlMs, skewMs, deadHere: opts.deadHere, signal: opts.signal };
   for (;;) {
     opts.signal?.throwIfAborted();
     if (contended > 100)
       throw new LockBusyError(`${scope}: too much contention, the lock did not settle`, undefined);
-    const epochs = await listEpochs(storage, scope, opts.signal);
-    const top = epochs.at(-1);
-    let rec: LockRecord | undefined;
-    if (top) {
-      rec = await readRecord(storage, top);
-      const now = clock.now();
-      const status = rec
-        ? lockStatus(rec, now, skewMs, opts.deadHere)
-        : unreadableStatus(top, now, ttlMs + skewMs);
-      if (status === 'held') {
-        if (now.getTime() >= deadline) throw busy(scope, rec);
-        await clock.sleep(Math.min(opts.pollMs ?? 2000, Math.max(1, deadline - now.getTime())), opts.signal);
-        continue;
-      }
-      if (status === 'stale') {
-        log.warn(
-          { scope, epoch: top.epoch, holder: rec?.owner, expiresAt: rec?.expiresAt },
-          'Taking over a stale lock',
-        );
-      }
+    const top = await currentLock(storage, scope, clock.now(), judge);
+    if (top?.status === 'held') {
+      const now = clock.now().getTime();
+      if (now >= deadline) throw busy(scope, top.record);
+      await clock.sleep(Math.min(opts.pollMs ?? 2000, Math.max(1, deadline - now)), opts.signal);
+      continue;
+    }
+    if (top?.status === 'stale') {
+      const rec = top.record;
+      log.warn(
+        { scope, epoch: top.epoch, holder: rec?.owner, expiresAt: rec?.expiresAt },
+        'Taking over a stale lock',
+      );
     }
     const epoch = (top?.epoch ?? 0) + 1;
     const now = clock.now();
@@ -296,13 +291,65 @@ async function listEpochs(storage: Storage, scope: string, signal?: AbortSignal)
   return out.sort((a, b) => a.epoch - b.epoch);
 }
 
+export interface CurrentLock {
+  epoch: number;
+  key: string;
+  /** Undefined when unreadable: not a lock record, or removed meanwhile. */
+  record: LockRecord | undefined;
+  status: LockStatus;
+}
+
+export interface JudgeOptions {
+  /** Lease assumed for an unreadable record, whose own TTL is unknown. Default 2 min. */
+  ttlMs?: number | undefined;
+  skewMs?: number | undefined;
+  deadHere?: ((o: LockOwner) => boolean) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The scope's current lock (its highest epoch) and how a contender sees it at `now`, or
+ * undefined when there is none: the one reading of lock state, for acquiring, `bo locks` and
+ * snapshot pruning. An unreadable record (should not happen: writes are atomic) is held for one
+ * TTL (+ skew) from its write, then stale. A top epoch removed between listing and reading (a
+ * contender withdrew) means the listing is outdated: it is listed once more.
+ */
+export async function currentLock(
+  storage: Storage,
+  scope: string,
+  now: Date,
+  opts: JudgeOptions = {},
+): Promise<CurrentLock | undefined> {
+  const skewMs = opts.skewMs ?? DEFAULT_LOCK_SKEW_MS;
+  for (let retry = true; ; retry = false) {
+    const top = (await listEpochs(storage, scope, opts.signal)).at(-1);
+    if (!top) return undefined;
+    const got = await readEpoch(storage, top.key);
+    if (got === 'gone' && retry) continue;
+    const record = got === 'gone' ? undefined : got;
+    const status = record
+      ? lockStatus(record, now, skewMs, opts.deadHere)
+      : unreadableStatus(top, now, (opts.ttlMs ?? DEFAULT_LOCK_TTL_MS) + skewMs);
+    return { epoch: top.epoch, key: top.key, record, status };
+  }
+}
+
+function unreadableStatus(top: EpochRef, now: Date, ms: number): LockStatus {
+  return now.getTime() > top.info.lastModified.getTime() + ms ? 'stale' : 'held';
+}
+
 /** The record, or undefined when it is gone or not a lock record. */
 export async function readRecord(storage: Storage, ref: { key: string }): Promise<LockRecord | undefined> {
+  const got = await readEpoch(storage, ref.key);
+  return got === 'gone' ? undefined : got;
+}
+
+async function readEpoch(storage: Storage, key: string): Promise<LockRecord | 'gone' | undefined> {
   let raw: string;
   try {
-    raw = await text(await storage.get(ref.key));
+    raw = await text(await storage.get(key));
   } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
+    if (err instanceof NotFoundError) return 'gone';
     throw err;
   }
   try {
@@ -311,11 +358,6 @@ export async function readRecord(storage: Storage, ref: { key: string }): Promis
   } catch {
     return undefined;
   }
-}
-
-/** An unreadable top epoch (should not happen: writes are atomic) blocks for one TTL from its write. */
-function unreadableStatus(top: EpochRef, now: Date, ms: number): 'held' | 'stale' {
-  return now.getTime() > top.info.lastModified.getTime() + ms ? 'stale' : 'held';
 }
 
 function busy(scope: string, rec: LockRecord | undefined): LockBusyError {
