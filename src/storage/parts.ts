@@ -10,15 +10,16 @@ export type PartSizeSchedule = (partNumber: number) => number;
 
 /**
  * The default schedule grows with the upload, because the length of an archive is unknown when
- * it starts: 8 MiB for parts 1–1000, then doubling every 1000 parts (16, 32, 64, 128 MiB) up to
- * 256 MiB from part 5001 on. Small archives keep small parts (little memory, cheap retries) while
- * 10,000 parts reach (8+16+32+64+128)·1000 MiB + 256 MiB·5000 = 1,528,000 MiB ≈ 1.46 TiB
- * (1.6 TB), the largest object this schedule can store. A fixed 8 MiB part would stop at 78 GiB.
+ * it starts: 5 MiB (S3's minimum) for parts 1–1000, then doubling every 1000 parts (10, 20, 40,
+ * 80, 160 MiB) up to 256 MiB from part 6001 on. Small archives keep small parts (little memory:
+ * parts in flight are most of a backup's buffers; cheap retries) while 10,000 parts reach
+ * (5+10+20+40+80+160)·1000 MiB + 256 MiB·4000 = 1,339,000 MiB ≈ 1.28 TiB (1.4 TB), the largest
+ * object this schedule can store. A fixed 5 MiB part would stop at 49 GiB.
  */
 export function growingPartSize(
   opts: { first?: number; every?: number; max?: number } = {},
 ): PartSizeSchedule {
-  const first = opts.first ?? 8 * MiB;
+  const first = opts.first ?? MIN_PART_SIZE;
   const every = opts.every ?? 1000;
   const max = opts.max ?? 256 * MiB;
   return (n) => Math.min(max, first * 2 ** Math.floor((n - 1) / every));

@@ -12,13 +12,13 @@ const MiB = 1024 * 1024;
 describe('growingPartSize', () => {
   const schedule = growingPartSize();
 
-  it('starts at 8 MiB and doubles every 1000 parts up to 256 MiB', () => {
-    expect(schedule(1)).toBe(8 * MiB);
-    expect(schedule(1000)).toBe(8 * MiB);
-    expect(schedule(1001)).toBe(16 * MiB);
-    expect(schedule(2001)).toBe(32 * MiB);
-    expect(schedule(4001)).toBe(128 * MiB);
-    expect(schedule(5001)).toBe(256 * MiB);
+  it('starts at 5 MiB (the S3 minimum) and doubles every 1000 parts up to 256 MiB', () => {
+    expect(schedule(1)).toBe(5 * MiB);
+    expect(schedule(1000)).toBe(5 * MiB);
+    expect(schedule(1001)).toBe(10 * MiB);
+    expect(schedule(2001)).toBe(20 * MiB);
+    expect(schedule(5001)).toBe(160 * MiB);
+    expect(schedule(6001)).toBe(256 * MiB);
     expect(schedule(MAX_PARTS)).toBe(256 * MiB);
   });
 
@@ -28,8 +28,8 @@ describe('growingPartSize', () => {
     }
   });
 
-  it('holds a 1 TB archive in 10,000 parts (1,528,000 MiB at most)', () => {
-    expect(maxObjectSize(schedule)).toBe(1_528_000 * MiB);
+  it('holds a 1 TB archive in 10,000 parts (1,339,000 MiB at most)', () => {
+    expect(maxObjectSize(schedule)).toBe(1_339_000 * MiB);
     expect(maxObjectSize(schedule)).toBeGreaterThan(1e12);
   });
 });
