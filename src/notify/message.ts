@@ -44,10 +44,14 @@ export function title(e: NotifyEvent): string {
   return `[bo] ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}: ${shown}`;
 }
 
+/** A run's alerts worst first (crit, warn, then recoveries), otherwise in the report's order. */
+export function worstFirst(alerts: readonly Transition[]): Transition[] {
+  const order = { crit: 0, warn: 1, ok: 2 } as const;
+  return [...alerts].sort((a, b) => order[a.to] - order[b.to]);
+}
+
 /** Plain-text body: every alert line, worst first, then the fleet summary. */
 export function body(e: NotifyEvent): string {
   if (e.type === 'job') return `${jobLine(e)}\n\nrun ${e.runId} at ${e.at}\n`;
-  const order = { crit: 0, warn: 1, ok: 2 } as const;
-  const lines = [...e.alerts].sort((a, b) => order[a.to] - order[b.to]).map(alertLine);
-  return `${lines.join('\n')}\n\nFleet: ${e.summary}\n`;
+  return `${worstFirst(e.alerts).map(alertLine).join('\n')}\n\nFleet: ${e.summary}\n`;
 }

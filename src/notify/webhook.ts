@@ -1,11 +1,10 @@
 import type { WebhookNotifier } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { Transition } from '../health/transitions.ts';
-import { alertLine, jobLine, what } from './message.ts';
+import { alertLine, jobLine, what, worstFirst } from './message.ts';
 import { type Delivery, eventName, type Notifier, NotifyError, type NotifyEvent } from './notifier.ts';
 
 const EMOJI = { crit: ':red_circle:', warn: ':large_yellow_circle:', ok: ':large_green_circle:' } as const;
-const RANK = { crit: 0, warn: 1, ok: 2 } as const;
 
 /**
  * POSTs JSON: one request per alert (each with a stable `key` a receiver can deduplicate on),
@@ -30,8 +29,9 @@ export function createWebhookNotifier(name: string, cfg: WebhookNotifier): Notif
         return [post(payload, `${event.job} ${event.phase}`)];
       }
       if (cfg.format === 'slack') {
-        const order = event.alerts.map((t, i) => ({ t, i })).sort((a, b) => RANK[a.t.to] - RANK[b.t.to]);
-        const text = order.map(({ t }) => `${EMOJI[t.to]} ${alertLine(t)}`).join('\n');
+        const text = worstFirst(event.alerts)
+          .map((t) => `${EMOJI[t.to]} ${alertLine(t)}`)
+          .join('\n');
         const label =
           event.alerts.length === 1
             ? `${event.alerts[0]!.host} ${what(event.alerts[0]!)}`
