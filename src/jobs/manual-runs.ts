@@ -45,16 +45,16 @@ export function coveredJobs(services: Services, run: HandRun): Array<{ job: stri
 }
 
 /**
- * Runs `work` and records it under each covered job, with the result `judge` makes of its value
+ * Runs `work` and records it under each covered job, with the result `judge` makes of the items
  * for that job's targets (the job kind's own summary, which throws on failure). Recording
  * problems are only logged.
  */
-export async function recordHandRun<T>(
+export async function recordHandRun<T extends { job: string }>(
   deps: { services: Services; log: Logger; signal: AbortSignal },
   run: HandRun,
-  work: () => Promise<T>,
-  judge: (job: string, value: T, targets: ReadonlySet<string>) => JobRunResult,
-): Promise<T> {
+  work: () => Promise<T[]>,
+  judge: (job: string, items: T[]) => JobRunResult,
+): Promise<T[]> {
   const covered = coveredJobs(deps.services, run);
   const history = covered.length ? openHistory(deps.services.config.stateDir, deps.log) : undefined;
   const safely = (f: () => void) => {
@@ -76,7 +76,7 @@ export async function recordHandRun<T>(
       ),
     );
   try {
-    let value: T;
+    let value: T[];
     try {
       value = await work();
     } catch (err) {
@@ -86,7 +86,13 @@ export async function recordHandRun<T>(
     }
     for (const r of runs) {
       try {
-        finish(r, { outcome: 'ok', result: judge(r.job, value, r.targets) });
+        finish(r, {
+          outcome: 'ok',
+          result: judge(
+            r.job,
+            value.filter((v) => r.targets.has(v.job)),
+          ),
+        });
       } catch (err) {
         finish(r, { outcome: 'failed', error: errorMessage(err), ...hintOf(err) });
       }

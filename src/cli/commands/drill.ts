@@ -69,11 +69,7 @@ Examples:
               if (!opts.json) ctx.out.print(line(o));
             },
           }),
-        (job, all, targets) =>
-          drillResult(
-            job,
-            all.filter((o) => targets.has(o.job)),
-          ),
+        drillResult,
       );
       if (outcomes.some((o) => o.status === 'failed')) ctx.setExit(EXIT.jobFailed);
       if (opts.json) ctx.out.json({ drills: outcomes });

@@ -72,12 +72,7 @@ Examples:
       const deps = { services, log: ctx.log, signal: ctx.signal };
       const reports = opts.dryRun
         ? await prune()
-        : await recordHandRun(deps, { kind: 'prune', targets: names }, prune, (job, all, targets) =>
-            pruneResult(
-              job,
-              all.filter((r) => targets.has(r.job)),
-            ),
-          );
+        : await recordHandRun(deps, { kind: 'prune', targets: names }, prune, pruneResult);
       if (reports.some((r) => r.error || r.refused || r.execution?.failures.length))
         ctx.setExit(EXIT.jobFailed);
       if (opts.json) return ctx.out.json({ dryRun: opts.dryRun ?? false, jobs: reports.map(jsonReport) });

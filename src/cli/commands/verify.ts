@@ -48,8 +48,13 @@ Examples:
         const services = ctx.services();
         const identities = loadIdentities(opts.identity, ctx.env);
         const sample = opts.sample ? parseShare(opts.sample, '--sample') : undefined;
-        const jobs = what === undefined ? undefined : services.config.jobs[what] ? [what] : [];
-        const targets = jobs?.length === 0 ? [] : backupJobTargets(services, jobs);
+        // Every backup job, the named one, or none when WHAT is one backup (JOB/ID), not a job.
+        const targets =
+          what === undefined
+            ? backupJobTargets(services, undefined)
+            : services.config.jobs[what]
+              ? backupJobTargets(services, [what])
+              : [];
         const outcomes = await recordHandRun(
           { services, log: ctx.log, signal: ctx.signal },
           { kind: 'verify', targets, sample, identity: Boolean(identities?.length) },
@@ -63,11 +68,7 @@ Examples:
                 if (!opts.json) ctx.out.print(line(o));
               },
             }),
-          (job, all, targets) =>
-            verifyResult(
-              job,
-              all.filter((o) => targets.has(o.job)),
-            ),
+          verifyResult,
         );
         const failed = outcomes.filter((o) => o.status === 'failed').length;
         const shallow = outcomes.some((o) => o.depth === 'ciphertext');
