@@ -209,7 +209,9 @@ describe('createTarGuard', () => {
       const failed = new Promise((resolve) => guard.once('error', resolve));
       const r = await sh(`tar -x -f - -C '${target}'`, chunked(archive, 1).pipe(guard));
       expect(String(await failed)).toMatch(/link\/pwned/);
-      expect(r.code).not.toBe(0);
+      // The guard's error is what fails a restore (bo kills tar and reports it). tar's own exit
+      // status depends on where its input was cut: at a header boundary GNU tar exits 0.
+      expect(r.code).not.toBeNull();
       assertOutsideUntouched();
       expect(readdirSync(target)).not.toContain('pwned');
     },
