@@ -3,6 +3,7 @@
  * archive entry. Conflicting or unsupported combinations are refused rather than guessed at.
  */
 import { IntegrityError } from '../errors.ts';
+import { parseDumpdir } from './tar-dumpdir.ts';
 import { decodeText, paxNumber, type RawHeader } from './tar-header.ts';
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
@@ -34,6 +35,11 @@ export interface TarEntry {
   nonUtf8: boolean;
   /** Stream offset of the entry's first header block (its extended headers included). */
   offset: number;
+  /**
+   * Directories of GNU tar `--listed-incremental` archives (pax `GNU.dumpdir`): the records of the
+   * directory's contents at dump time, each a flag character then a name (see tar-dumpdir.ts).
+   */
+  dumpdir?: string[] | undefined;
 }
 
 /** Extended headers seen since the last entry. */
@@ -120,6 +126,9 @@ export function resolveEntry(
     else if (key === 'SCHILY.acl.default') xattrs.push('system.posix_acl_default');
     else if (key === 'SCHILY.acl.ace') xattrs.push('system.nfs4_acl');
   }
+  const dumpdir = x.get('GNU.dumpdir');
+  if (dumpdir && type !== 'dir')
+    throw new IntegrityError(`${type} entry ${JSON.stringify(path)} at byte ${at} carries a dumpdir`);
   const uname = text('uname', h.uname).text;
   const gname = text('gname', h.gname).text;
   return {
@@ -142,6 +151,7 @@ export function resolveEntry(
       xattrs: xattrs.length > 0 ? xattrs : undefined,
       nonUtf8: name.bad || (isLink && link.bad),
       offset: at,
+      ...(dumpdir ? { dumpdir: parseDumpdir(dumpdir, at) } : {}),
     },
   };
 }

@@ -52,6 +52,7 @@ export function toIndexEntry(e: TarEntry): IndexEntry {
   if (e.sparse) out.sparse = true;
   if (e.xattrs) out.xattrs = e.xattrs;
   if (e.nonUtf8) out.nonUtf8 = true;
+  if (e.dumpdir) out.dumpdir = e.dumpdir;
   return out;
 }
 

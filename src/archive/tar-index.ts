@@ -41,6 +41,12 @@ export const IndexEntry = z.object({
   xattrs: z.array(z.string()).optional(),
   /** The name is not valid UTF-8 and is shown with U+FFFD: restore it with the server's tar. */
   nonUtf8: z.literal(true).optional(),
+  /**
+   * Directories of incremental archives: GNU tar's dumpdir records for the directory (flag + name:
+   * Y archived here, N unchanged and held by an earlier backup, D a subdirectory; R/T renames, X a
+   * temporary directory). See archive/tar-dumpdir.ts.
+   */
+  dumpdir: z.array(z.string()).optional(),
 });
 export type IndexEntry = z.infer<typeof IndexEntry>;
 
