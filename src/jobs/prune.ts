@@ -5,7 +5,7 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
-import { type CatalogDoc, catalogKey, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
+import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import { lastPruneSeen, recordPruneSeen, withStateDb } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import { type JobScan, scanJob } from '../catalog/scan.ts';
@@ -14,6 +14,7 @@ import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
 import type { Services } from '../services.ts';
+import { catalogKey, manifestKey, objectKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -199,11 +200,10 @@ function pruneInput(scan: JobScan, job: BackupJob, now: Date, garbageAgeMs: numb
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const folder = `${b.job}/${b.id}/`;
-      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => `${folder}${o.key}`);
+      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => objectKey(b, o.key));
       const listed = b.objects.map((o) => o.key);
-      const manifestKey = `${folder}manifest.json`;
-      const keys = [manifestKey, ...new Set([...named, ...listed].filter((k) => k !== manifestKey))];
+      const manifest = manifestKey(b.job, b.id);
+      const keys = [manifest, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       return {
         id: b.id,
         time: new Date(m.startedAt),
