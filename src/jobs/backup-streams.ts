@@ -93,6 +93,7 @@ export async function streamArchive(opts: {
       [
         storage.put(objectKey(plan, plan.archiveName), archiveOut, {
           signal,
+          bulk: true,
           onProgress: (n) => {
             progress.storedBytes = n;
           },

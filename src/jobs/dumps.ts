@@ -66,7 +66,11 @@ async function runDump(d: Dump, o: DumpRunOptions): Promise<DumpRecord> {
   o.written.push(key);
   const [stored, exit] = await allOrAbort(
     [
-      o.storage.put(key, body, { signal, onProgress: (bytes) => o.onProgress?.({ dump: dp.name, bytes }) }),
+      o.storage.put(key, body, {
+        signal,
+        bulk: true,
+        onProgress: (bytes) => o.onProgress?.({ dump: dp.name, bytes }),
+      }),
       proc.done,
     ] as const,
     (err) => {

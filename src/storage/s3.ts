@@ -87,7 +87,7 @@ export function createS3Storage(
       };
       const params = {
         ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
-        ...(cfg.storageClass ? { StorageClass: cfg.storageClass as StorageClass } : {}),
+        ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
       };
       let fullKey: string;
