@@ -194,6 +194,19 @@ describe.skipIf(skip)('S3 storage', () => {
   });
 
   describe('failures give a clear StorageError', () => {
+    it('object in an archive storage class (not a credentials problem)', async (ctx) => {
+      const b = await bucket();
+      if (b.kind !== 'moto') ctx.skip(); // s3rver has no storage classes
+      const storage = s3({ ...b.parsed, storageClass: 'GLACIER' });
+      await storage.put('cold/archive', Buffer.from('frozen'), { bulk: true });
+      const err = await storage.get('cold/archive').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).message).toBe(
+        `s3://${b.name}/cold/archive is in storage class GLACIER and must be restored before it can be read`,
+      );
+      expect((err as StorageError).hint).toMatch(/aws s3api restore-object/);
+    });
+
     it('missing bucket', async () => {
       const b = await bucket();
       const storage = s3({ ...b.parsed, bucket: `${b.name}-missing` });
