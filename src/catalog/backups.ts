@@ -1,7 +1,8 @@
 import { text } from 'node:stream/consumers';
 import { errorMessage } from '../errors.ts';
+import { jobPrefix, manifestKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { MANIFEST_NAME, Manifest, manifestKey } from './manifest.ts';
+import { Manifest } from './manifest.ts';
 
 export interface BackupRef {
   job: string;
@@ -18,13 +19,6 @@ export interface BackupListing {
   backups: BackupRef[];
   /** Manifests that exist but cannot be read or parsed: shown, never silently dropped. */
   unreadable: BadManifest[];
-}
-
-/** Splits "<job>/<id>/manifest.json"; undefined for any other key. */
-export function parseManifestKey(key: string): { job: string; id: string } | undefined {
-  const parts = key.split('/');
-  if (parts.length !== 3 || parts[2] !== MANIFEST_NAME || !parts[0] || !parts[1]) return undefined;
-  return { job: parts[0], id: parts[1] };
 }
 
 export async function readManifest(
@@ -46,7 +40,7 @@ export async function listBackups(
   opts: { job?: string | undefined; signal?: AbortSignal; concurrency?: number } = {},
 ): Promise<BackupListing> {
   const refs: Array<{ key: string; job: string; id: string }> = [];
-  for await (const obj of storage.list(opts.job ? `${opts.job}/` : '', { signal: opts.signal })) {
+  for await (const obj of storage.list(opts.job ? jobPrefix(opts.job) : '', { signal: opts.signal })) {
     const ref = parseManifestKey(obj.key);
     if (ref) refs.push({ key: obj.key, ...ref });
   }

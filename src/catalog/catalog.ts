@@ -19,18 +19,25 @@ import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { z } from 'zod';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import {
+  backupIdPrefix,
+  CATALOG_ROOT,
+  catalogKey,
+  jobPrefix,
+  manifestKey,
+  parseCatalogKey,
+  parseManifestKey,
+} from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import {
   type BackupListing,
   type BackupRef,
   type BadManifest,
   listBackups,
-  parseManifestKey,
   readManifest,
 } from './backups.ts';
 import { Manifest } from './manifest.ts';
 
-export const CATALOG_ROOT = '_bo/catalog/';
 const CatalogFile = z.object({
   format: z.literal('bo-catalog'),
   version: z.literal(1),
@@ -38,10 +45,6 @@ const CatalogFile = z.object({
   updatedAt: z.string(),
   backups: z.array(Manifest),
 });
-
-export function catalogKey(job: string): string {
-  return `${CATALOG_ROOT}${job}.json.zst`;
-}
 
 /** The cached manifests, or undefined when there is no usable catalog. */
 export async function readCatalog(
@@ -170,8 +173,8 @@ export async function listStorageBackups(
 export async function catalogedJobs(storage: Storage, signal?: AbortSignal): Promise<string[]> {
   const jobs: string[] = [];
   for await (const o of storage.list(CATALOG_ROOT, signal ? { signal } : {})) {
-    const m = /^_bo\/catalog\/([^/]+)\.json\.zst$/.exec(o.key);
-    if (m) jobs.push(m[1]!);
+    const job = parseCatalogKey(o.key);
+    if (job) jobs.push(job);
   }
   return jobs;
 }
@@ -199,7 +202,7 @@ async function withRecent(
       backups.push({ job, id, manifest: await readManifest(storage, job, id, signal) });
     } catch (err) {
       if (signal?.aborted || err instanceof NotFoundError) continue; // pruned meanwhile
-      unreadable.push({ key: `${job}/${id}/manifest.json`, error: errorMessage(err) });
+      unreadable.push({ key: manifestKey(job, id), error: errorMessage(err) });
     }
   }
   backups.sort(byFinished);
@@ -212,13 +215,13 @@ async function withRecent(
  */
 export function recentPrefixes(job: string, newestId: string, now: Date): string[] {
   const m = /^(\d{4})(\d{2})(\d{2})T/.exec(newestId);
-  if (!m) return [`${job}/`];
+  if (!m) return [jobPrefix(job)];
   const from = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   const to = now.getTime() + 86_400_000;
   const day = (t: number) => new Date(t).toISOString().slice(0, 10).replaceAll('-', '');
   if (to - from <= 62 * 86_400_000) {
     const out: string[] = [];
-    for (let t = from; t <= to; t += 86_400_000) out.push(`${job}/${day(t)}`);
+    for (let t = from; t <= to; t += 86_400_000) out.push(backupIdPrefix(job, day(t)));
     return out;
   }
   const out: string[] = [];
@@ -227,8 +230,8 @@ export function recentPrefixes(job: string, newestId: string, now: Date): string
     d.getTime() <= to;
     d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))
   ) {
-    out.push(`${job}/${day(d.getTime()).slice(0, 6)}`);
-    if (out.length > 36) return [`${job}/`];
+    out.push(backupIdPrefix(job, day(d.getTime()).slice(0, 6)));
+    if (out.length > 36) return [jobPrefix(job)];
   }
   return out;
 }

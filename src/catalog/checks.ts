@@ -127,6 +127,38 @@ export function lastVerified(db: StateDb, storage: string, job: string): Map<str
   return new Map(rows.map((r) => [r.backup_id, r.at]));
 }
 
+export interface LatestCheck {
+  kind: CheckRecord['kind'];
+  outcome: CheckRecord['outcome'];
+  finishedAt: string;
+}
+
+/**
+ * The latest verify or drill of each backup of a job in a storage (backup id → check): what
+ * prune keeps the newest proven backup by. A later failure overrides an earlier success.
+ */
+export function latestChecks(db: StateDb, storage: string, job: string): Map<string, LatestCheck> {
+  const rows = db
+    .prepare(
+      `SELECT backup_id, kind, outcome, finished_at FROM (
+         SELECT backup_id, kind, outcome, finished_at,
+           ROW_NUMBER() OVER (PARTITION BY backup_id ORDER BY finished_at DESC, id DESC) AS n
+         FROM backup_checks WHERE storage = ? AND job = ?)
+       WHERE n = 1`,
+    )
+    .all(storage, job) as Array<{ backup_id: string; kind: string; outcome: string; finished_at: string }>;
+  return new Map(
+    rows.map((r) => [
+      r.backup_id,
+      {
+        kind: r.kind as LatestCheck['kind'],
+        outcome: r.outcome as LatestCheck['outcome'],
+        finishedAt: r.finished_at,
+      },
+    ]),
+  );
+}
+
 export interface PruneSeen {
   at: string;
   listed: number;

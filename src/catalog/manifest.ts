@@ -1,12 +1,12 @@
 /**
  * The manifest: the commit point of a backup and the only thing that makes one exist. It is
  * written last, after every object it names has been stored and verified. Format documented in
- * README ("Storage layout"); bump MANIFEST_VERSION on incompatible changes.
+ * README ("Storage layout"), its key in storage/layout.ts; bump MANIFEST_VERSION on incompatible
+ * changes.
  */
 import { z } from 'zod';
 
 export const MANIFEST_VERSION = 1;
-export const MANIFEST_NAME = 'manifest.json';
 
 export const StoredObject = z.object({
   /** Key relative to the backup's folder, e.g. "archive.tar.zst.age". */
@@ -60,15 +60,6 @@ export const Manifest = z.object({
     .default(null),
 });
 export type Manifest = z.infer<typeof Manifest>;
-
-/** `<job>/<backup-id>/` relative to the storage prefix. */
-export function backupFolder(job: string, id: string): string {
-  return `${job}/${id}/`;
-}
-
-export function manifestKey(job: string, id: string): string {
-  return `${backupFolder(job, id)}${MANIFEST_NAME}`;
-}
 
 /** Backup ids sort by time: 20261122T081500Z-3f9a2c. */
 export function newBackupId(now: Date, random: () => string): string {

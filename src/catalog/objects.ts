@@ -7,6 +7,7 @@ import { createDecompressor } from '../archive/compress.ts';
 import { HashingStream } from '../archive/hash.ts';
 import { type IndexEntry, parseIndexLine } from '../archive/tar-index.ts';
 import { BoError, errorMessage, IntegrityError, isAbortError, NotFoundError, UsageError } from '../errors.ts';
+import { objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { BackupRef } from './backups.ts';
 import type { Manifest, StoredObject } from './manifest.ts';
@@ -24,7 +25,7 @@ export async function openVerified(
   obj: StoredObject,
   signal?: AbortSignal,
 ): Promise<VerifiedRead> {
-  const key = `${ref.job}/${ref.id}/${obj.key}`;
+  const key = objectKey(ref, obj.key);
   const hasher = new HashingStream();
   const body = await storage.get(key, { signal });
   const stream = chainStreams(body, [hasher]);
@@ -88,10 +89,9 @@ export async function readIndex(
     const stored = await checkStored(storage, ref, obj, signal);
     if (stored) throw new IntegrityError(`index ${errorMessage(stored)}`, { cause: err });
     if (err instanceof BoError) throw err; // intact object: e.g. the wrong age identity
-    throw new IntegrityError(
-      `index ${ref.job}/${ref.id}/${obj.key} cannot be decoded: ${errorMessage(err)}`,
-      { cause: err },
-    );
+    throw new IntegrityError(`index ${objectKey(ref, obj.key)} cannot be decoded: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 

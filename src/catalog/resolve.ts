@@ -1,7 +1,8 @@
 import { BoError, errorMessage, IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { Services } from '../services.ts';
+import { parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { type BackupRef, parseManifestKey, readManifest } from './backups.ts';
+import { type BackupRef, readManifest } from './backups.ts';
 import { listJobBackups } from './catalog.ts';
 
 export interface ResolvedBackup {

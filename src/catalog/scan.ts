@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors.ts';
+import { jobPrefix, MANIFEST_NAME, manifestKey, parseBackupKey } from '../storage/layout.ts';
 import type { IncompleteUpload, ObjectInfo, Storage } from '../storage/storage.ts';
 import { type BackupRef, type BadManifest, readManifest } from './backups.ts';
-import { MANIFEST_NAME } from './manifest.ts';
 
 export interface ScannedBackup extends BackupRef {
   /** Every object listed in the backup's folder, the manifest included. */
@@ -36,24 +36,24 @@ export async function scanJob(
   const folders = new Map<string, ObjectInfo[]>();
   const stray: ObjectInfo[] = [];
   let listed = 0;
-  for await (const obj of storage.list(`${job}/`, opts.signal ? { signal: opts.signal } : {})) {
+  for await (const obj of storage.list(jobPrefix(job), opts.signal ? { signal: opts.signal } : {})) {
     listed++;
-    const parts = obj.key.split('/');
-    if (parts.length !== 3 || !parts[1] || !parts[2]) {
+    const parsed = parseBackupKey(obj.key);
+    if (!parsed) {
       stray.push(obj);
       continue;
     }
-    const list = folders.get(parts[1]);
+    const list = folders.get(parsed.id);
     if (list) list.push(obj);
-    else folders.set(parts[1], [obj]);
+    else folders.set(parsed.id, [obj]);
   }
   const incomplete: IncompleteUpload[] = [];
-  for await (const u of storage.listIncomplete(`${job}/`)) incomplete.push(u);
+  for await (const u of storage.listIncomplete(jobPrefix(job))) incomplete.push(u);
 
   const orphans: ObjectInfo[] = [];
   const withManifest: Array<[string, ObjectInfo[]]> = [];
   for (const [id, objects] of folders) {
-    if (objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`))) withManifest.push([id, objects]);
+    if (objects.some((o) => parseBackupKey(o.key)?.name === MANIFEST_NAME)) withManifest.push([id, objects]);
     else orphans.push(...objects);
   }
 
@@ -63,7 +63,7 @@ export async function scanJob(
   const worker = async () => {
     while (next < withManifest.length) {
       const [id, objects] = withManifest[next++]!;
-      const key = `${job}/${id}/${MANIFEST_NAME}`;
+      const key = manifestKey(job, id);
       try {
         const manifest = await readManifest(storage, job, id, opts.signal);
         if (manifest.job !== job || manifest.id !== id) {

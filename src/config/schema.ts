@@ -77,7 +77,12 @@ export const S3Storage = z.strictObject({
     .enum(['auto', 'when-required', 'when-supported'])
     .default('auto')
     .describe('SDK checksum mode; auto = when-required for custom endpoints, when-supported for AWS'),
-  storageClass: z.string().optional(),
+  storageClass: z
+    .string()
+    .optional()
+    .describe(
+      'S3 storage class of archives and dumps only (e.g. STANDARD_IA); manifests, indexes, catalogs and locks stay STANDARD',
+    ),
   partConcurrency: z.int().min(1).max(16).default(4).describe('Multipart parts uploaded at once'),
   timeout: Duration.prefault('5m').describe('Per-request timeout'),
   objectLock: z

@@ -8,6 +8,7 @@ import { createCompressor, createDecompressor } from '../archive/compress.ts';
 import { createTarIndexer, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
 import type { BackupPlan } from '../plan/backup.ts';
+import { objectKey } from '../storage/layout.ts';
 import type { PutResult, Storage } from '../storage/storage.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
@@ -90,13 +91,14 @@ export async function streamArchive(opts: {
   try {
     const [archive, index] = await allOrAbort(
       [
-        storage.put(`${plan.folder}${plan.archiveName}`, archiveOut, {
+        storage.put(objectKey(plan, plan.archiveName), archiveOut, {
           signal,
+          bulk: true,
           onProgress: (n) => {
             progress.storedBytes = n;
           },
         }),
-        storage.put(`${plan.folder}${plan.indexName}`, indexOut, { signal }),
+        storage.put(objectKey(plan, plan.indexName), indexOut, { signal }),
         pipeline(opts.source, source, createTee([archiveBody, indexTar]), { signal }),
         indexFeed.then(() => {
           flushLines();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { catalogAfterBackup } from '../catalog/catalog.ts';
-import { MANIFEST_VERSION, type Manifest, manifestKey, newBackupId } from '../catalog/manifest.ts';
+import { MANIFEST_VERSION, type Manifest, newBackupId } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import { planBackup } from '../plan/backup.ts';
@@ -14,6 +14,7 @@ import {
 } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
+import { manifestKey, objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type BackupExtras, runBackupWithExtras } from './backup-extras.ts';
@@ -82,7 +83,7 @@ async function runBackupLocked(
     'Backup started',
   );
 
-  const written: string[] = [`${plan.folder}${plan.archiveName}`, `${plan.folder}${plan.indexName}`];
+  const written: string[] = [objectKey(plan, plan.archiveName), objectKey(plan, plan.indexName)];
   let proc: Awaited<ReturnType<Host['exec']>> | undefined;
   try {
     const prepared = await extras.prepare({ host, storage, plan, signal, log, written });
@@ -128,7 +129,7 @@ async function runBackupLocked(
     await verifyStored(storage, [
       [written[0]!, streamed.archive.size],
       [written[1]!, streamed.index.size],
-      ...prepared.dumps.map((d): [string, number] => [`${plan.folder}${d.object.key}`, d.object.size]),
+      ...prepared.dumps.map((d): [string, number] => [objectKey(plan, d.object.key), d.object.size]),
     ]);
     const manifest: Manifest = {
       format: 'bo-backup',

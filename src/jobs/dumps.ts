@@ -17,6 +17,7 @@ import type { BackupPlan } from '../plan/backup.ts';
 import { classifyDumpResult, planDump } from '../plan/dumps.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
+import { objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
@@ -48,7 +49,7 @@ async function runDump(d: Dump, o: DumpRunOptions): Promise<DumpRecord> {
     level: o.level,
     encrypted: plan.encrypted,
   });
-  const key = `${plan.folder}${dp.objectName}`;
+  const key = objectKey(plan, dp.objectName);
   const log = o.log.child({ dump: dp.name });
   log.info({ type: dp.type, compressRemotely: dp.compressRemotely }, 'Dump started');
   const ac = new AbortController();
@@ -65,7 +66,11 @@ async function runDump(d: Dump, o: DumpRunOptions): Promise<DumpRecord> {
   o.written.push(key);
   const [stored, exit] = await allOrAbort(
     [
-      o.storage.put(key, body, { signal, onProgress: (bytes) => o.onProgress?.({ dump: dp.name, bytes }) }),
+      o.storage.put(key, body, {
+        signal,
+        bulk: true,
+        onProgress: (bytes) => o.onProgress?.({ dump: dp.name, bytes }),
+      }),
       proc.done,
     ] as const,
     (err) => {

@@ -1,5 +1,6 @@
+import { jobLockScope } from '../storage/layout.ts';
 import { currentLock } from '../storage/lock.ts';
-import { describeOwner, jobLockScope } from '../storage/lock-record.ts';
+import { describeOwner } from '../storage/lock-record.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /**

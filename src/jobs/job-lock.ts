@@ -1,8 +1,9 @@
 import { CancelledError, isAbortError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
+import { jobLockScope } from '../storage/layout.ts';
 import { acquireLock } from '../storage/lock.ts';
-import { jobLockScope, LockLostError } from '../storage/lock-record.ts';
+import { LockLostError } from '../storage/lock-record.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** A backup waits this long for a prune of the same job to finish before it fails. */

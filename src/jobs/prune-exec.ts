@@ -4,10 +4,10 @@
  * which the next prune collects. Orphans are re-checked right before: if their folder has a
  * manifest after all, the listing was inconsistent and nothing is deleted.
  */
-import { MANIFEST_NAME } from '../catalog/manifest.ts';
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PrunePlan } from '../plan/prune.ts';
+import { folderOf, MANIFEST_NAME } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 
 export interface PruneFailure {
@@ -41,8 +41,7 @@ export async function executePrunePlan(
   };
   const orphanFolders = new Set<string>();
   for (const r of plan.rows) {
-    if (r.kind === 'orphan' && r.action === 'delete')
-      orphanFolders.add(r.key.slice(0, r.key.lastIndexOf('/') + 1));
+    if (r.kind === 'orphan' && r.action === 'delete') orphanFolders.add(folderOf(r.key));
   }
   for (const folder of orphanFolders) {
     if (await storage.stat(`${folder}${MANIFEST_NAME}`)) {

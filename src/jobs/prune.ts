@@ -5,8 +5,14 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
-import { type CatalogDoc, catalogKey, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
-import { lastPruneSeen, recordPruneSeen, withStateDb } from '../catalog/checks.ts';
+import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
+import {
+  type LatestCheck,
+  lastPruneSeen,
+  latestChecks,
+  recordPruneSeen,
+  withStateDb,
+} from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import { type JobScan, scanJob } from '../catalog/scan.ts';
 import type { BackupJob, PruneJob } from '../config/schema.ts';
@@ -14,6 +20,7 @@ import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
 import type { Services } from '../services.ts';
+import { catalogKey, manifestKey, objectKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -94,7 +101,8 @@ async function pruneJob(
   const work = async (signal: AbortSignal): Promise<PruneReport> => {
     const scan = await scanJob(storage, name, { signal });
     const now = services.clock.now();
-    const input = pruneInput(scan, job, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS);
+    const checks = db ? latestChecks(db, job.storage, name) : new Map<string, LatestCheck>();
+    const input = pruneInput(scan, job, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
     const locks = await retentionOf(storage, keysToDelete(planPrune(input)));
     const plan = planPrune({ ...input, locks });
     const newest = scan.backups.at(-1);
@@ -190,7 +198,13 @@ function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
   };
 }
 
-function pruneInput(scan: JobScan, job: BackupJob, now: Date, garbageAgeMs: number): PruneInput {
+function pruneInput(
+  scan: JobScan,
+  job: BackupJob,
+  now: Date,
+  garbageAgeMs: number,
+  checks: ReadonlyMap<string, LatestCheck>,
+): PruneInput {
   const policy = job.retention && { ...job.retention, timezone: job.retention.timezone ?? job.timezone };
   return {
     job: scan.job,
@@ -199,16 +213,17 @@ function pruneInput(scan: JobScan, job: BackupJob, now: Date, garbageAgeMs: numb
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const folder = `${b.job}/${b.id}/`;
-      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => `${folder}${o.key}`);
+      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => objectKey(b, o.key));
       const listed = b.objects.map((o) => o.key);
-      const manifestKey = `${folder}manifest.json`;
-      const keys = [manifestKey, ...new Set([...named, ...listed].filter((k) => k !== manifestKey))];
+      const manifest = manifestKey(b.job, b.id);
+      const keys = [manifest, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
+      const check = checks.get(b.id);
       return {
         id: b.id,
         time: new Date(m.startedAt),
         keys,
         bytes: b.objects.reduce((n, o) => n + o.size, 0),
+        ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
       };
     }),
     orphans: scan.orphans,

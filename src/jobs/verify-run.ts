@@ -9,7 +9,7 @@
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { parseIdentities } from '../archive/age/index.ts';
-import { type BackupListing, type BackupRef, listBackups, parseManifestKey } from '../catalog/backups.ts';
+import { type BackupListing, type BackupRef, listBackups } from '../catalog/backups.ts';
 import { lastVerified, recordCheck, withStateDb } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import { resolveBackup } from '../catalog/resolve.ts';
@@ -17,6 +17,7 @@ import type { BackupJob, VerifyJob } from '../config/schema.ts';
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
+import { parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 import { backupJobTargets } from './targets.ts';

@@ -16,9 +16,10 @@ import type { AgeIdentity } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { createTarIndexer, type IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
-import { manifestKey, type StoredObject } from '../catalog/manifest.ts';
+import type { StoredObject } from '../catalog/manifest.ts';
 import { decodeStages, openVerified, readIndex } from '../catalog/objects.ts';
 import { BoError, errorMessage, isAbortError, NotFoundError } from '../errors.ts';
+import { manifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { createIndexComparer } from './verify-compare.ts';
 

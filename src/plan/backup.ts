@@ -4,8 +4,8 @@ import type { BackupJob } from '../config/schema.ts';
 
 /** What a backup run will do and where its objects go; pure, so it is unit-tested on its own. */
 export interface BackupPlan {
+  job: string;
   id: string;
-  folder: string;
   archiveName: string;
   indexName: string;
   compression: Compression;
@@ -29,8 +29,8 @@ export function planBackup(
   const encrypted = Boolean(job.encryption);
   const age = encrypted ? '.age' : '';
   return {
+    job: jobName,
     id,
-    folder: `${jobName}/${id}/`,
     archiveName: `archive.tar${compressionSuffix(compression)}${age}`,
     indexName: `index.jsonl.zst${age}`,
     compression,

@@ -8,6 +8,9 @@
  * `garbageAgeMs` (default 24 h), so a backup still running on another machine is never touched.
  * Objects under S3 Object Lock are never planned for deletion; a backup with any locked object
  * is kept whole ("locked until …") so no half-deleted backup is left.
+ *
+ * Verify and drill results (the latest check of each backup) make the newest backup that passed
+ * one kept by retention ("newest verified backup"), however new the unproven ones are.
  */
 import { formatDuration } from '../config/duration.ts';
 import type { IncompleteUpload, ObjectInfo, Retention } from '../storage/storage.ts';
@@ -20,6 +23,8 @@ export interface PruneBackup {
   /** Keys relative to the storage root, the manifest first. */
   keys: string[];
   bytes: number;
+  /** Its latest verify or restore drill, when one is recorded. */
+  check?: { kind: 'verify' | 'drill'; outcome: 'ok' | 'failed' } | undefined;
 }
 
 export interface PruneInput {
@@ -79,7 +84,8 @@ export function planPrune(input: PruneInput): PrunePlan {
     return until;
   };
   const byId = new Map(input.backups.map((b) => [b.id, b]));
-  const decisions = planRetention(input.backups, input.policy ?? {}, now);
+  const items = input.backups.map((b) => ({ id: b.id, time: b.time, proven: provenBy(b.check) }));
+  const decisions = planRetention(items, input.policy ?? {}, now);
   const rows: PruneRow[] = decisions.map((d) => {
     const b = byId.get(d.id)!;
     const base = { kind: 'backup' as const, id: d.id, time: d.time, keys: b.keys, bytes: b.bytes };
@@ -153,6 +159,11 @@ export function keysToDelete(plan: PrunePlan): string[] {
     else if (r.kind === 'orphan') keys.push(r.key);
   }
   return keys;
+}
+
+function provenBy(check: PruneBackup['check']): string | undefined {
+  if (check?.outcome !== 'ok') return undefined;
+  return check.kind === 'verify' ? 'verified' : 'restore-drilled';
 }
 
 function age(from: Date, now: Date): string {

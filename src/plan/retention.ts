@@ -14,6 +14,8 @@
  * - `within: 14d` keeps every backup started less than 14 days before `now` (borg's
  *   keep-within; restic counts from the newest backup instead).
  * - Whatever the policy says, the newest backup is always kept. An empty policy keeps everything.
+ * - So is the newest *proven* backup: the newest whose latest check (verify, restore drill)
+ *   passed, when there is one. A corrupt newest backup is then never the only one left.
  */
 import { formatDuration } from '../config/duration.ts';
 import { isoWeek, type LocalTime, localTimeIn, systemTimeZone } from './calendar.ts';
@@ -35,6 +37,8 @@ export interface RetentionItem {
   id: string;
   /** When the backup was taken (its start). */
   time: Date;
+  /** Set when its latest check passed: how it was proven, e.g. "verified". */
+  proven?: string | undefined;
 }
 
 export interface RetentionDecision {
@@ -48,6 +52,10 @@ export interface RetentionDecision {
 export const NEWEST_REASON = 'newest successful backup (always kept)';
 export const NO_RULE_REASON = 'no rule matched';
 export const EMPTY_POLICY_REASON = 'no retention policy';
+
+export function newestProvenReason(how: string): string {
+  return `newest ${how} backup (always kept)`;
+}
 
 const PERIODS = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 type Period = (typeof PERIODS)[number];
@@ -99,6 +107,7 @@ export function planRetention(
   const withinFrom = policy.within ? now.getTime() - policy.within : Number.POSITIVE_INFINITY;
   const withinReason = policy.within ? `within ${formatDuration(policy.within)}` : '';
   let lastLeft = policy.last ?? 0;
+  const newestProven = sorted.findIndex((b) => b.proven);
 
   return sorted.map((b, i) => {
     const reasons: string[] = [];
@@ -122,6 +131,7 @@ export function planRetention(
       }
     }
     if (b.time.getTime() > withinFrom) reasons.push(withinReason);
+    if (i === newestProven) reasons.push(newestProvenReason(b.proven!));
     if (i === 0 && reasons.length === 0) reasons.push(NEWEST_REASON);
     return reasons.length > 0
       ? { ...b, action: 'keep', reasons }

@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.ts';
+import { LOCK_ROOT, parseLockEpochKey } from './layout.ts';
 import { currentLock } from './lock.ts';
-import { LOCK_ROOT, type LockRecord, type LockStatus, parseEpochKey } from './lock-record.ts';
+import type { LockRecord, LockStatus } from './lock-record.ts';
 import type { Storage } from './storage.ts';
 
 export interface LockView {
@@ -20,7 +21,7 @@ export async function listLocks(
 ): Promise<LockView[]> {
   const top = new Map<string, { key: string; epoch: number }>();
   for await (const info of storage.list(LOCK_ROOT, opts.signal ? { signal: opts.signal } : {})) {
-    const p = parseEpochKey(info.key);
+    const p = parseLockEpochKey(info.key);
     if (!p) continue;
     const seen = top.get(p.scope);
     if (!seen || seen.epoch < p.epoch) top.set(p.scope, { key: info.key, epoch: p.epoch });

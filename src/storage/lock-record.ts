@@ -1,15 +1,11 @@
 /**
  * The lock object's format and how a reader judges it. Stored as JSON at
- * `_bo/locks/<scope>/<epoch>.json` (`_bo/` cannot clash with a job folder: job names start with
- * a letter or digit). See lock.ts for the protocol.
+ * `_bo/locks/<scope>/<epoch>.json` (keys: layout.ts). See lock.ts for the protocol.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { BoError } from '../errors.ts';
-
-export const LOCK_ROOT = '_bo/locks/';
-const EPOCH_DIGITS = 12;
 
 export const LockOwner = z.object({
   host: z.string(),
@@ -49,25 +45,6 @@ export class LockBusyError extends BoError {
 
 /** The lock was taken over or could not be refreshed in time: the holder must stop. */
 export class LockLostError extends BoError {}
-
-export function scopeFolder(scope: string): string {
-  return `${LOCK_ROOT}${scope}/`;
-}
-
-export function epochKey(scope: string, epoch: number): string {
-  return `${scopeFolder(scope)}${String(epoch).padStart(EPOCH_DIGITS, '0')}.json`;
-}
-
-/** `_bo/locks/job/files1/000000000007.json` → { scope: "job/files1", epoch: 7 }. */
-export function parseEpochKey(key: string): { scope: string; epoch: number } | undefined {
-  if (!key.startsWith(LOCK_ROOT)) return undefined;
-  const m = /^(.+)\/(\d{12})\.json$/.exec(key.slice(LOCK_ROOT.length));
-  return m ? { scope: m[1]!, epoch: Number(m[2]) } : undefined;
-}
-
-export function jobLockScope(job: string): string {
-  return `job/${job}`;
-}
 
 let bootIdCache: string | null | undefined;
 export function currentBootId(): string | undefined {

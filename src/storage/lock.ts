@@ -26,9 +26,9 @@ import type { Clock } from '../clock.ts';
 import { formatDuration } from '../config/duration.ts';
 import { AlreadyExistsError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { lockEpochKey, lockScopeFolder, parseLockEpochKey } from './layout.ts';
 import {
   describeOwner,
-  epochKey,
   LockBusyError,
   LockLostError,
   type LockOwner,
@@ -36,8 +36,6 @@ import {
   type LockStatus,
   localOwner,
   lockStatus,
-  parseEpochKey,
-  scopeFolder,
 } from './lock-record.ts';
 import type { ObjectInfo, Storage } from './storage.ts';
 
@@ -124,7 +122,7 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
       released: false,
     };
     try {
-      await storage.put(epochKey(scope, epoch), body(record), { ifNoneMatch: true, signal: opts.signal });
+      await storage.put(lockEpochKey(scope, epoch), body(record), { ifNoneMatch: true, signal: opts.signal });
     } catch (err) {
       if (err instanceof AlreadyExistsError) {
         contended++;
@@ -134,7 +132,7 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
     }
     const after = await listEpochs(storage, scope, opts.signal);
     if (after.some((e) => e.epoch > epoch)) {
-      await storage.delete(epochKey(scope, epoch)).catch(() => {});
+      await storage.delete(lockEpochKey(scope, epoch)).catch(() => {});
       contended++;
       continue; // we acted on an old view; a newer round exists
     }
@@ -166,7 +164,7 @@ async function removeOld(deps: LockDeps, epochs: EpochRef[], ours: number, signa
 
 function startHolding(deps: LockDeps, initial: LockRecord, heartbeatMs: number): HeldLock {
   const { storage, clock, log } = deps;
-  const key = epochKey(initial.scope, initial.epoch);
+  const key = lockEpochKey(initial.scope, initial.epoch);
   const lost = new AbortController();
   const stop = new AbortController();
   let current = initial;
@@ -284,8 +282,8 @@ interface EpochRef {
 
 async function listEpochs(storage: Storage, scope: string, signal?: AbortSignal): Promise<EpochRef[]> {
   const out: EpochRef[] = [];
-  for await (const info of storage.list(scopeFolder(scope), signal ? { signal } : {})) {
-    const p = parseEpochKey(info.key);
+  for await (const info of storage.list(lockScopeFolder(scope), signal ? { signal } : {})) {
+    const p = parseLockEpochKey(info.key);
     if (p && p.scope === scope) out.push({ key: info.key, epoch: p.epoch, info });
   }
   return out.sort((a, b) => a.epoch - b.epoch);

@@ -55,6 +55,15 @@ export function noSuchBucket(where: S3Where, cause: unknown): StorageError {
   });
 }
 
+/** A GET of an object in an archive class (GLACIER, DEEP_ARCHIVE): S3 answers 403, not a credentials problem. */
+export function archivedObject(url: string, err: unknown): StorageError {
+  const cls = (err as { StorageClass?: string }).StorageClass ?? 'an archive class';
+  return new StorageError(`${url} is in storage class ${cls} and must be restored before it can be read`, {
+    cause: err,
+    hint: 'restore it first (`aws s3api restore-object`), then retry once the restore has finished',
+  });
+}
+
 /**
  * Turns an SDK failure into a message the user can act on: missing bucket, rejected
  * credentials, unreachable endpoint. Aborts become CancelledError; bo errors pass through.

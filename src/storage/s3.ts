@@ -19,7 +19,7 @@ import { growingPartSize } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
 import { deleteS3Object } from './s3-delete.ts';
-import { errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
+import { archivedObject, errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
 import { putObject } from './s3-put.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
 
@@ -87,7 +87,7 @@ export function createS3Storage(
       };
       const params = {
         ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
-        ...(cfg.storageClass ? { StorageClass: cfg.storageClass as StorageClass } : {}),
+        ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
       };
       let fullKey: string;
@@ -114,6 +114,7 @@ export function createS3Storage(
       } catch (err) {
         if (errorCode(err) === 'NoSuchKey')
           throw new NotFoundError(`${url(key)} does not exist`, { cause: err });
+        if (errorCode(err) === 'InvalidObjectState') throw archivedObject(url(key), err);
         throw s3Error(err, where, `GetObject ${url(key)}`, opts.signal);
       }
     },

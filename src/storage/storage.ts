@@ -23,6 +23,13 @@ export interface PutOptions {
   /** Create only if absent (S3 If-None-Match: *, filesystem O_EXCL); rejects with AlreadyExistsError. */
   ifNoneMatch?: boolean;
   contentType?: string;
+  /**
+   * Bulk backup data (archives, dumps): the S3 backend stores it in the target's `storageClass`.
+   * Everything else (manifests, indexes, catalogs, locks) is small, read on every listing or
+   * rewritten by heartbeats, and stays in the standard class: an infrequent-access class would
+   * bill each lock refresh a 30-day minimum, an archive class would make them unreadable.
+   */
+  bulk?: boolean;
 }
 
 export interface GetOptions {

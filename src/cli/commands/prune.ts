@@ -37,7 +37,8 @@ export function registerPrune(program: Command, ctx: CliContext): void {
 Per job, under the job's lock (a backup of the same job never runs meanwhile): list the storage,
 plan with the job's \`retention\` policy, delete exactly the plan. A backup's manifest is deleted
 first, so a half-deleted backup is never listed as restorable. The newest backup of a job is
-always kept. Objects under S3 Object Lock are skipped and shown as "locked until …".
+always kept, and so is the newest one whose latest verify or drill passed. Objects under S3
+Object Lock are skipped and shown as "locked until …".
 
 prune refuses to delete anything ("REFUSED: …") when the listing looks incomplete: unreadable
 manifests, a backup known to exist (last prune, run history, the job's catalog in storage)

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../../src/catalog/backups.ts';
 import {
   catalogedJobs,
-  catalogKey,
   listJobBackups,
   listStorageBackups,
   readCatalog,
@@ -11,6 +10,7 @@ import {
 } from '../../../src/catalog/catalog.ts';
 import { pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { catalogKey } from '../../../src/storage/layout.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
 import { type BackupEnv, backupEnv, DAY } from '../jobs/backup-env.ts';
 

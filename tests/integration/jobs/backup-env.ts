@@ -49,6 +49,8 @@ export async function backupEnv(
   opts: {
     jobs?: Record<string, Record<string, unknown>>;
     objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+    /** More settings of the S3 storage, e.g. storageClass. */
+    s3?: Record<string, unknown>;
   } = {},
 ): Promise<BackupEnv> {
   const work = await mkdtemp(join(tmpdir(), 'bo-retention-'));
@@ -61,7 +63,11 @@ export async function backupEnv(
   let storageInput: Record<string, unknown>;
   if (kind === 's3') {
     bucket = await newBucket({ objectLock: Boolean(opts.objectLock), prefix: 'bo/' });
-    storageInput = { ...bucket.config, ...(opts.objectLock ? { objectLock: opts.objectLock } : {}) };
+    storageInput = {
+      ...bucket.config,
+      ...(opts.objectLock ? { objectLock: opts.objectLock } : {}),
+      ...opts.s3,
+    };
   } else storageInput = { type: 'filesystem', path: join(work, 'repo') };
   const jobs = opts.jobs ?? { files: { retention: { last: 2 } } };
   const config = Config.parse({

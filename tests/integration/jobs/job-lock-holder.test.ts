@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobLockHolder } from '../../../src/jobs/job-lock-holder.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createFsStorage } from '../../../src/storage/fs.ts';
+import { jobLockScope, lockEpochKey } from '../../../src/storage/layout.ts';
 import { DEFAULT_LOCK_SKEW_MS, DEFAULT_LOCK_TTL_MS } from '../../../src/storage/lock.ts';
-import { epochKey, jobLockScope, type LockRecord } from '../../../src/storage/lock-record.ts';
+import type { LockRecord } from '../../../src/storage/lock-record.ts';
 import { createS3Storage } from '../../../src/storage/s3.ts';
 import type { Storage } from '../../../src/storage/storage.ts';
 import { newBucket, s3Missing, type TestBucket } from '../../fixtures/buckets.ts';
@@ -56,7 +57,7 @@ describe.each([
   });
 
   it.skipIf(skip)('counts an unreadable lock as held for one TTL from its write, then stale', async () => {
-    await storage.put(epochKey(jobLockScope('garbled'), 1), Buffer.from('{ not json'));
+    await storage.put(lockEpochKey(jobLockScope('garbled'), 1), Buffer.from('{ not json'));
     expect(await jobLockHolder(storage, 'garbled', new Date(), signal)).toBe('an unreadable lock record');
     const past = later(DEFAULT_LOCK_TTL_MS + DEFAULT_LOCK_SKEW_MS + 60_000);
     expect(await jobLockHolder(storage, 'garbled', past, signal)).toBeUndefined();
@@ -64,13 +65,13 @@ describe.each([
 
   it.skipIf(skip)('looks again when the top epoch goes between listing and reading', async () => {
     const scope = jobLockScope('withdrawn');
-    await storage.put(epochKey(scope, 1), held('withdrawn', 1, 'winner'));
-    await storage.put(epochKey(scope, 2), held('withdrawn', 2, 'loser'));
+    await storage.put(lockEpochKey(scope, 1), held('withdrawn', 1, 'winner'));
+    await storage.put(lockEpochKey(scope, 2), held('withdrawn', 2, 'loser'));
     // The loser withdraws its epoch just after the listing saw it.
     const racing: Storage = {
       ...storage,
       get: async (key, opts) => {
-        if (key === epochKey(scope, 2)) await storage.delete(key);
+        if (key === lockEpochKey(scope, 2)) await storage.delete(key);
         return storage.get(key, opts);
       },
     };
@@ -78,7 +79,7 @@ describe.each([
   });
 
   it.skipIf(skip)('names a live holder; nothing once there is no lock', async () => {
-    await storage.put(epochKey(jobLockScope('live'), 3), held('live', 3, 'r3'));
+    await storage.put(lockEpochKey(jobLockScope('live'), 3), held('live', 3, 'r3'));
     expect(await jobLockHolder(storage, 'live', new Date(), signal)).toBe(
       'backup on elsewhere (pid 7, run r3)',
     );

@@ -5,11 +5,12 @@ import {
   PutObjectRetentionCommand,
 } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { catalogKey, listJobBackups } from '../../../src/catalog/catalog.ts';
+import { listJobBackups } from '../../../src/catalog/catalog.ts';
 import { StorageError } from '../../../src/errors.ts';
 import { pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createServices } from '../../../src/services.ts';
+import { catalogKey } from '../../../src/storage/layout.ts';
 import type { ObjectInfo } from '../../../src/storage/storage.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
 import { allKeys, type BackupEnv, backupEnv, DAY, wrapStorage } from './backup-env.ts';

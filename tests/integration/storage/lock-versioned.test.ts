@@ -7,8 +7,9 @@ import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/clock.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { lockEpochKey } from '../../../src/storage/layout.ts';
 import { acquireLock } from '../../../src/storage/lock.ts';
-import { epochKey, LockBusyError, type LockRecord } from '../../../src/storage/lock-record.ts';
+import { LockBusyError, type LockRecord } from '../../../src/storage/lock-record.ts';
 import { createS3Storage } from '../../../src/storage/s3.ts';
 import type { Storage } from '../../../src/storage/storage.ts';
 import { newBucket, s3Missing, type TestBucket } from '../../fixtures/buckets.ts';
@@ -55,9 +56,9 @@ describe.skipIf(skip)('storage lock in a versioned S3 bucket (moto)', () => {
       released: false,
     };
     // A long run's epoch: one version per heartbeat, the last one marking it released.
-    for (let i = 0; i < 20; i++) await storage.put(epochKey(s, 1), Buffer.from(JSON.stringify(old)));
-    await storage.put(epochKey(s, 1), Buffer.from(JSON.stringify({ ...old, released: true })));
-    expect(await versions(epochKey(s, 1))).toHaveLength(21);
+    for (let i = 0; i < 20; i++) await storage.put(lockEpochKey(s, 1), Buffer.from(JSON.stringify(old)));
+    await storage.put(lockEpochKey(s, 1), Buffer.from(JSON.stringify({ ...old, released: true })));
+    expect(await versions(lockEpochKey(s, 1))).toHaveLength(21);
 
     // Purging takes longer than the new lease, as ~1,200 versions on a real bucket would.
     const slow: Storage = { ...storage, delete: (k) => sleep(1500).then(() => storage.delete(k)) };
@@ -73,13 +74,13 @@ describe.skipIf(skip)('storage lock in a versioned S3 bucket (moto)', () => {
     const lock = await acquiring;
     expect(lock.epoch).toBe(2);
     expect(lock.signal.aborted).toBe(false);
-    expect(await versions(epochKey(s, 1))).toEqual([]);
+    expect(await versions(lockEpochKey(s, 1))).toEqual([]);
 
     // Its own heartbeats left versions too; the next holder removes every one.
     await lock.release();
-    expect((await versions(epochKey(s, 2))).length).toBeGreaterThan(5);
+    expect((await versions(lockEpochKey(s, 2))).length).toBeGreaterThan(5);
     const next = await acquireLock({ storage, clock: systemClock, log }, s, { purpose: 'prune' });
-    expect(await versions(epochKey(s, 2))).toEqual([]);
+    expect(await versions(lockEpochKey(s, 2))).toEqual([]);
     await next.release();
   });
 });

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Clock, systemClock } from '../../../src/clock.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createFsStorage } from '../../../src/storage/fs.ts';
+import { lockEpochKey } from '../../../src/storage/layout.ts';
 import { acquireLock, type LockDeps } from '../../../src/storage/lock.ts';
 import { listLocks } from '../../../src/storage/lock-list.ts';
 import {
   currentBootId,
-  epochKey,
   LockBusyError,
   LockLostError,
   type LockOwner,
@@ -115,7 +115,7 @@ describe.each([
       const s = scope();
       const dead = fakeOwner('crashed');
       await storage.put(
-        epochKey(s, 1),
+        lockEpochKey(s, 1),
         Buffer.from(JSON.stringify(record(s, 1, dead, new Date(Date.now() - 60_000)))),
       );
       const { log, lines } = capture();
@@ -126,7 +126,7 @@ describe.each([
         epoch: 1,
         holder: { runId: 'crashed' },
       });
-      expect(await storage.stat(epochKey(s, 1))).toBeUndefined();
+      expect(await storage.stat(lockEpochKey(s, 1))).toBeUndefined();
       await lock.release();
     },
   );
@@ -134,7 +134,7 @@ describe.each([
   it.skipIf(skip)('lets exactly one of many contenders take over the same stale lock', async () => {
     const s = scope();
     await storage.put(
-      epochKey(s, 1),
+      lockEpochKey(s, 1),
       Buffer.from(JSON.stringify(record(s, 1, fakeOwner('gone'), new Date(Date.now() - 60_000)))),
     );
     const results = await Promise.allSettled(
@@ -152,7 +152,7 @@ describe.each([
       const s = scope();
       // Expired 5 s ago by its own clock: still inside the 30 s skew allowance → busy.
       await storage.put(
-        epochKey(s, 1),
+        lockEpochKey(s, 1),
         Buffer.from(JSON.stringify(record(s, 1, fakeOwner('skewed'), new Date(Date.now() - 5_000)))),
       );
       await expect(acquireLock(deps(), s, { purpose: 'backup' })).rejects.toBeInstanceOf(LockBusyError);
@@ -162,7 +162,7 @@ describe.each([
       const bootId = currentBootId();
       const owner = fakeOwner('killed', { host: hostname(), pid, ...(bootId ? { bootId } : {}) });
       await storage.put(
-        epochKey(s2, 1),
+        lockEpochKey(s2, 1),
         Buffer.from(JSON.stringify(record(s2, 1, owner, new Date(Date.now() + 600_000)))),
       );
       if (!bootId) return; // no /proc boot id: only the TTL frees it

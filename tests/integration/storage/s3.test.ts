@@ -128,6 +128,31 @@ describe.skipIf(skip)('S3 storage', () => {
     expect(await collect(storage.listIncomplete(''))).toEqual([]);
   });
 
+  it('stores only bulk objects in storageClass, single and multipart; everything else stays STANDARD', async (ctx) => {
+    const b = await bucket({ prefix: 'bo' });
+    if (b.kind !== 'moto') ctx.skip(); // s3rver does not record storage classes
+    const storage = s3({ ...b.parsed, storageClass: 'STANDARD_IA' });
+    await storage.put('j/1/archive.tar.zst', streamOf(randomBytes(6 * MiB)), { bulk: true });
+    await storage.put('j/1/dump-db.sql.zst', Buffer.from('dump'), { bulk: true });
+    await storage.put('j/1/index.jsonl.zst', Buffer.from('index'));
+    await storage.put('j/1/manifest.json', Buffer.from('{}'));
+    await storage.put('_bo/locks/job/j/000000000001.json', Buffer.from('{}'), { ifNoneMatch: true });
+    await storage.put('_bo/catalog/j.json.zst', streamOf(randomBytes(6 * MiB)));
+    const listed = await b.client.send(new ListObjectsV2Command({ Bucket: b.name }));
+    expect(Object.fromEntries((listed.Contents ?? []).map((o) => [o.Key, o.StorageClass]))).toEqual({
+      'bo/_bo/catalog/j.json.zst': 'STANDARD',
+      'bo/_bo/locks/job/j/000000000001.json': 'STANDARD',
+      'bo/j/1/archive.tar.zst': 'STANDARD_IA',
+      'bo/j/1/dump-db.sql.zst': 'STANDARD_IA',
+      'bo/j/1/index.jsonl.zst': 'STANDARD',
+      'bo/j/1/manifest.json': 'STANDARD',
+    });
+    const head = async (key: string) =>
+      (await b.client.send(new HeadObjectCommand({ Bucket: b.name, Key: `bo/${key}` }))).StorageClass;
+    expect(await head('j/1/archive.tar.zst')).toBe('STANDARD_IA');
+    expect(await head('j/1/manifest.json')).toBeUndefined(); // HeadObject omits STANDARD
+  });
+
   // s3rver has no Object Lock.
   describe.skipIf(inject('s3')?.kind !== 'moto')('Object Lock', () => {
     let b: TestBucket;
@@ -169,6 +194,19 @@ describe.skipIf(skip)('S3 storage', () => {
   });
 
   describe('failures give a clear StorageError', () => {
+    it('object in an archive storage class (not a credentials problem)', async (ctx) => {
+      const b = await bucket();
+      if (b.kind !== 'moto') ctx.skip(); // s3rver has no storage classes
+      const storage = s3({ ...b.parsed, storageClass: 'GLACIER' });
+      await storage.put('cold/archive', Buffer.from('frozen'), { bulk: true });
+      const err = await storage.get('cold/archive').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).message).toBe(
+        `s3://${b.name}/cold/archive is in storage class GLACIER and must be restored before it can be read`,
+      );
+      expect((err as StorageError).hint).toMatch(/aws s3api restore-object/);
+    });
+
     it('missing bucket', async () => {
       const b = await bucket();
       const storage = s3({ ...b.parsed, bucket: `${b.name}-missing` });

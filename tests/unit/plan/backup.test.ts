@@ -10,7 +10,8 @@ describe('planBackup', () => {
   it('names objects after compression and encryption', () => {
     const p = planBackup(job(), 'files1-share', 'ID', { zstd: true, gzip: true });
     expect(p).toMatchObject({
-      folder: 'files1-share/ID/',
+      job: 'files1-share',
+      id: 'ID',
       archiveName: 'archive.tar.zst',
       indexName: 'index.jsonl.zst',
     });

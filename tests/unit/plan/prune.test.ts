@@ -49,6 +49,37 @@ describe('planPrune', () => {
     expect(plan.policy).toBe('last 1 (UTC)');
   });
 
+  it('keeps the newest backup whose last check passed, and says why', () => {
+    const checked = (b: PruneBackup, check: PruneBackup['check']): PruneBackup => ({ ...b, check });
+    const plan = planPrune(
+      input({
+        backups: [
+          checked(backup('b1', '2026-06-07T00:00:00Z'), { kind: 'verify', outcome: 'ok' }),
+          checked(backup('b2', '2026-06-08T00:00:00Z'), { kind: 'verify', outcome: 'ok' }),
+          backup('b3', '2026-06-09T00:00:00Z'),
+          checked(backup('b4', '2026-06-10T00:00:00Z'), { kind: 'verify', outcome: 'failed' }),
+        ],
+      }),
+    );
+    expect(plan.rows.map((r) => [r.kind === 'backup' && r.id, r.action, r.reason])).toEqual([
+      ['b4', 'keep', 'last #1'],
+      ['b3', 'delete', 'no rule matched'],
+      ['b2', 'keep', 'newest verified backup (always kept)'],
+      ['b1', 'delete', 'no rule matched'],
+    ]);
+    const drilled = planPrune(
+      input({
+        backups: [
+          checked(backup('b1', '2026-06-08T00:00:00Z'), { kind: 'drill', outcome: 'ok' }),
+          checked(backup('b2', '2026-06-09T00:00:00Z'), { kind: 'drill', outcome: 'failed' }),
+          backup('b3', '2026-06-10T00:00:00Z'),
+        ],
+      }),
+    );
+    expect(drilled.rows.map((r) => r.action)).toEqual(['keep', 'delete', 'keep']);
+    expect(drilled.rows[2]!.reason).toBe('newest restore-drilled backup (always kept)');
+  });
+
   it('keeps everything without a policy, but still collects garbage', () => {
     const plan = planPrune(
       input({

@@ -5,6 +5,7 @@ import {
   EMPTY_POLICY_REASON,
   NEWEST_REASON,
   NO_RULE_REASON,
+  newestProvenReason,
   planRetention,
   type RetentionItem,
   type RetentionPolicy,
@@ -193,6 +194,42 @@ describe('planRetention', () => {
       `2026-01-03T00:00:00.000Z keep ${NEWEST_REASON}`,
       `2026-01-02T00:00:00.000Z delete ${NO_RULE_REASON}`,
       `2026-01-01T00:00:00.000Z delete ${NO_RULE_REASON}`,
+    ]);
+  });
+
+  it('also keeps the newest proven backup, so an unproven or corrupt newest one is never all that is left', () => {
+    const at = (day: number) => new Date(Date.UTC(2026, 0, day));
+    const list: RetentionItem[] = [
+      { id: 'b1', time: at(1), proven: 'verified' },
+      { id: 'b2', time: at(2), proven: 'verified' },
+      { id: 'b3', time: at(3), proven: 'restore-drilled' },
+      { id: 'b4', time: at(4) }, // failed its verify, or was never checked
+      { id: 'b5', time: at(5) },
+    ];
+    const now = at(6);
+    const show = (d: ReturnType<typeof planRetention>) =>
+      d.map((x) => `${x.id} ${x.action} ${x.reasons.join(', ')}`);
+    expect(newestProvenReason('restore-drilled')).toBe('newest restore-drilled backup (always kept)');
+    expect(show(planRetention(list, { last: 1 }, now))).toEqual([
+      'b5 keep last #1',
+      'b4 delete no rule matched',
+      `b3 keep ${newestProvenReason('restore-drilled')}`,
+      'b2 delete no rule matched',
+      'b1 delete no rule matched',
+    ]);
+    // Already kept by a rule: the reason is added, nothing more is kept.
+    expect(show(planRetention(list, { last: 3 }, now))).toEqual([
+      'b5 keep last #1',
+      'b4 keep last #2',
+      `b3 keep last #3, ${newestProvenReason('restore-drilled')}`,
+      'b2 delete no rule matched',
+      'b1 delete no rule matched',
+    ]);
+    // The newest itself proven: it carries the reason instead of "newest successful backup".
+    expect(show(planRetention(list.slice(0, 3), { within: DAY }, now))).toEqual([
+      `b3 keep ${newestProvenReason('restore-drilled')}`,
+      'b2 delete no rule matched',
+      'b1 delete no rule matched',
     ]);
   });
 
