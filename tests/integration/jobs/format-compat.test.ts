@@ -1,0 +1,57 @@
+/**
+ * Every older backup format stays readable and restorable: backups written by earlier versions
+ * of bo are kept as fixtures (tests/fixtures/repos/v<N>/, never rewritten) and restored, listed
+ * and verified by the current code, plain and encrypted.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBo, writeConfig } from '../../fixtures/bo.ts';
+import { diffTrees, snapshotTree } from '../../fixtures/mutate-tree.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../fixtures/repos/', import.meta.url));
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe.each(['v1'])('backups written in format %s', (version) => {
+  const fixture = join(FIXTURES, version);
+  const work = mkdtempSync(join(tmpdir(), `bo-compat-${version}-`));
+  dirs.push(work);
+  // A copy: listing writes the catalog, and nothing may ever change the fixture itself.
+  cpSync(join(fixture, 'repo'), join(work, 'repo'), { recursive: true });
+  const config = writeConfig(
+    {
+      stateDir: join(work, 'state'),
+      storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
+      jobs: {
+        plain: { host: 'local', paths: ['/tmp/v1mk/src'], storage: 'repo' },
+        sealed: { host: 'local', paths: ['/tmp/v1mk/src'], storage: 'repo' },
+      },
+    },
+    work,
+  );
+  const identity = join(fixture, 'identity.txt');
+
+  it('are listed', async () => {
+    const r = await runBo(['-c', config, 'list', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('plain');
+    expect(r.stdout).toContain('sealed');
+  });
+
+  for (const job of ['plain', 'sealed']) {
+    it(`${job}: restores exactly the tree that was backed up, and verifies`, async () => {
+      const target = join(work, `restore-${job}`);
+      const r = await runBo(['-c', config, 'restore', job, '--to', target, '-i', identity]);
+      expect(r.code, r.stderr).toBe(0);
+      const restored = await snapshotTree(join(target, 'tmp/v1mk/src'));
+      expect(diffTrees(await snapshotTree(join(fixture, 'source')), restored)).toEqual([]);
+      const v = await runBo(['-c', config, 'verify', job, '-i', identity]);
+      expect(v.code, v.stderr + v.stdout).toBe(0);
+    });
+  }
+});
