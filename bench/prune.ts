@@ -62,6 +62,7 @@ function manifest(job: string, i: number, n: number, end: number): Manifest {
     stats: { files: 1234, dirs: 56, bytes: 9_999_999, tarBytes: 10_000_000 },
     warnings: [],
     snapshot: null,
+    chain: null,
   };
 }
 

@@ -6,7 +6,27 @@
  */
 import { z } from 'zod';
 
-export const MANIFEST_VERSION = 1;
+/**
+ * 1: standalone archives. 2: adds `chain` (incremental backups: an archive that holds only what
+ * changed since its parent, made with GNU tar --listed-incremental). Readers accept every
+ * version up to their own and refuse newer ones rather than misread them.
+ */
+export const MANIFEST_VERSION = 2;
+
+/** Where a backup sits in its incremental chain (manifest version 2). */
+export const ChainInfo = z.object({
+  /** full: restorable alone and the root of a chain; incremental: needs its parent chain. */
+  type: z.enum(['full', 'incremental']),
+  /** 0 for a full, parent's level + 1 for an incremental. */
+  level: z.number().int().nonnegative(),
+  /** The backup this one holds the changes since (same job, same storage); null for a full. */
+  parent: z.string().nullable(),
+  /** The full at the start of the chain (this backup's own id for a full). */
+  root: z.string(),
+  /** For a full in an incremental job: why it is not an incremental (first run, --full, …). */
+  reason: z.string().optional(),
+});
+export type ChainInfo = z.infer<typeof ChainInfo>;
 
 export const StoredObject = z.object({
   /** Key relative to the backup's folder, e.g. "archive.tar.zst.age". */
@@ -28,7 +48,10 @@ export type DumpRecord = z.infer<typeof DumpRecord>;
 
 export const Manifest = z.object({
   format: z.literal('bo-backup'),
-  version: z.number().int(),
+  version: z
+    .number()
+    .int()
+    .max(MANIFEST_VERSION, `made by a newer bo (format version above ${MANIFEST_VERSION}): upgrade bo to read it`),
   id: z.string(),
   job: z.string(),
   host: z.string(),
@@ -58,6 +81,11 @@ export const Manifest = z.object({
     .object({ provider: z.string(), volume: z.string(), name: z.string(), sourcePath: z.string().optional() })
     .nullable()
     .default(null),
+  /**
+   * Incremental chain membership (version 2); null for a standalone archive (version 1, or a job
+   * with `incremental: false`), which is restored on its own.
+   */
+  chain: ChainInfo.nullable().default(null),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

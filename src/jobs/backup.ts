@@ -156,6 +156,7 @@ async function runBackupLocked(
       },
       warnings: [...prepared.warnings, ...verdict.warnings],
       snapshot: prepared.snapshot,
+      chain: null,
     };
     signal.throwIfAborted();
     // The commit point: from here on the backup exists.
