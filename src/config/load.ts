@@ -7,7 +7,8 @@ import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
 import { anchorAt, fileProblems } from './files.ts';
 import { configErrorMap } from './messages.ts';
 import { crossCheck } from './references.ts';
-import { Config, secretSources } from './schema.ts';
+import { resolveSecrets } from './resolve-secrets.ts';
+import { Config } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
 
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config/bo.example.yaml', import.meta.url));
@@ -64,21 +65,33 @@ export function parseConfig(
     );
   }
   const raw: unknown = doc.toJS() ?? {};
-  const previous = secretSources.current;
-  secretSources.current = secrets;
-  let result: ReturnType<typeof Config.safeParse>;
-  try {
-    result = Config.safeParse(raw, { error: configErrorMap });
-  } finally {
-    secretSources.current = previous;
-  }
+  const { result, parsed } = parseAll(raw);
+  const resolved = resolveSecrets(parsed, secrets);
   const problems = [
     ...(result.success ? [] : zodProblems(result.error)),
+    ...resolved.problems,
     ...crossCheck(raw),
     ...fileProblems(raw, dirname(file), secrets),
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(file, dedupe(problems));
-  return anchorPaths(result.data, dirname(file));
+  return anchorPaths(resolved.value as Config, dirname(file));
+}
+
+/**
+ * The schema's verdict, and the document as far as it parsed. zod returns no value when any
+ * part failed, but a refinement that always runs sees it: the secrets named in the sections
+ * that did parse can then still be read, and their problems listed with the rest.
+ */
+function parseAll(raw: unknown): { result: ReturnType<typeof Config.safeParse>; parsed: unknown } {
+  let parsed: unknown;
+  const keep = Config.superRefine(
+    (value) => {
+      parsed = value;
+    },
+    { when: () => true },
+  );
+  const result = keep.safeParse(raw, { error: configErrorMap });
+  return { result, parsed: result.success ? result.data : parsed };
 }
 
 export function zodProblems(error: z.ZodError): ConfigProblem[] {

@@ -4,6 +4,7 @@
  * with z.infer next to each schema, and the reference docs are generated from it.
  */
 import { z } from 'zod';
+import type { Resolved } from './resolve-secrets.ts';
 import { Name } from './schema/common.ts';
 import { Daemon } from './schema/daemon.ts';
 import { Health } from './schema/health.ts';
@@ -37,4 +38,4 @@ export const Config = z.strictObject({
   health: Health.prefault({}).describe('Health checks: what runs where, and how alerts are debounced'),
   notify: z.record(Name, Notifier).default({}).describe('Named notifiers for alerts and job pings'),
 });
-export type Config = z.infer<typeof Config>;
+export type Config = Resolved<z.infer<typeof Config>>;

@@ -1,6 +1,7 @@
 /** The backup job: what is archived from which host into which storage. */
 import { z } from 'zod';
 import { expected } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
 import { AgeRecipient, whenParsed } from './common.ts';
 import { Dumps } from './dumps.ts';
 import { HookFields, JobCommon, Retention } from './jobs-common.ts';
@@ -36,4 +37,4 @@ export const BackupJob = z
     ...HookFields,
   })
   .superRefine(checkSnapshotPaths, whenParsed('paths', 'snapshot'));
-export type BackupJob = z.infer<typeof BackupJob>;
+export type BackupJob = Resolved<z.infer<typeof BackupJob>>;

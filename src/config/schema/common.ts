@@ -1,10 +1,7 @@
 /** Building blocks every section uses: names, durations, secrets, ports. */
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
-import { defaultSecretSources, resolveSecret, type SecretSources, type SecretValue } from '../secret.ts';
-
-/** Where secrets are read from while parsing; load.ts swaps it for tests. */
-export const secretSources: { current: SecretSources } = { current: defaultSecretSources };
+import { SecretRef } from '../secret.ts';
 
 export const Name = z
   .string()
@@ -38,14 +35,8 @@ export const Secret = z
           : undefined,
     },
   )
-  .transform((ref, ctx): SecretValue => {
-    try {
-      return resolveSecret(ref, secretSources.current);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
+  // Only named here: load.ts reads it (resolve-secrets.ts); the Resolved<…> types say SecretValue.
+  .transform((spec) => new SecretRef(spec))
   .describe('A secret: { env: NAME }, { file: PATH } or { credential: NAME } (systemd LoadCredential)');
 
 export const AgeRecipient = z

@@ -1,6 +1,7 @@
 /** A backup job's `dumps:`: database dumps streamed beside the archive (src/jobs/dumps.ts). */
 import { z } from 'zod';
 import { unknownTag } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
 import { Name, Secret } from './common.ts';
 
 const DumpClient = {
@@ -53,10 +54,15 @@ export const CommandDump = z.strictObject({
 export const Dump = z.discriminatedUnion('type', [PostgresDump, MysqlDump, CommandDump], {
   error: unknownTag('dump type'),
 });
-export type Dump = z.infer<typeof Dump>;
+export type Dump = Resolved<z.infer<typeof Dump>>;
+
+/** What names a dump (resolved or not: the schema checks the names before secrets are read). */
+type DumpNaming =
+  | { type: 'command'; name: string }
+  | { type: 'postgres' | 'mysql'; name?: string | undefined; database?: string | undefined };
 
 /** A dump's object name part: its `name`, else its database, else "all". */
-export function dumpName(d: Dump): string {
+export function dumpName(d: DumpNaming): string {
   return d.type === 'command' ? d.name : (d.name ?? d.database ?? 'all');
 }
 

@@ -1,5 +1,6 @@
 /** `hosts.<name>`: the machines bo reaches over SSH (src/remote/). */
 import { z } from 'zod';
+import type { Resolved } from '../resolve-secrets.ts';
 import { Duration, Secret } from './common.ts';
 
 export const Host = z.strictObject({
@@ -27,4 +28,4 @@ export const Host = z.strictObject({
     .default([])
     .describe('Roles such as storage or transmission; health checks select by role'),
 });
-export type Host = z.infer<typeof Host>;
+export type Host = Resolved<z.infer<typeof Host>>;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { jitterProblem } from '../../plan/jitter.ts';
 import { unknownTag } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
 import { BackupJob } from './backup.ts';
 import { HealthJob } from './health.ts';
 import { DrillJob, PruneJob, VerifyJob } from './maintenance.ts';
@@ -17,5 +18,5 @@ export const Job = z.preprocess(
     if (problem) ctx.addIssue({ code: 'custom', path: ['jitter'], message: problem });
   }),
 );
-export type Job = z.infer<typeof Job>;
+export type Job = Resolved<z.infer<typeof Job>>;
 export type JobKind = Job['kind'];

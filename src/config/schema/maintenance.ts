@@ -1,5 +1,6 @@
 /** Jobs that act on stored backups: prune, verify and drill. */
 import { z } from 'zod';
+import type { Resolved } from '../resolve-secrets.ts';
 import { Duration, Name, Secret } from './common.ts';
 import { JobCommon } from './jobs-common.ts';
 
@@ -33,7 +34,7 @@ export const VerifyJob = z.strictObject({
     'age identity (AGE-SECRET-KEY-1…) to check the content of encrypted backups; without it only ciphertext hashes are checked',
   ),
 });
-export type VerifyJob = z.infer<typeof VerifyJob>;
+export type VerifyJob = Resolved<z.infer<typeof VerifyJob>>;
 
 export const DrillJob = z.strictObject({
   kind: z.literal('drill'),
@@ -51,4 +52,4 @@ export const DrillJob = z.strictObject({
   sample: SampleRate.optional().describe('Restore only this share of the files, at most 256 (default: all)'),
   identity: Secret.optional().describe('age identity for encrypted backups'),
 });
-export type DrillJob = z.infer<typeof DrillJob>;
+export type DrillJob = Resolved<z.infer<typeof DrillJob>>;

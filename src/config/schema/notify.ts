@@ -1,6 +1,7 @@
 /** `notify.<name>`: webhook, email and healthchecks-style notifiers (src/notify/). */
 import { z } from 'zod';
 import { unknownTag } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
 import { Duration, Port, Secret } from './common.ts';
 
 const NotifyEvents = z
@@ -20,7 +21,7 @@ export const WebhookNotifier = z.strictObject({
   events: NotifyEvents.default(['health', 'job-failed']),
   timeout: Duration.prefault('10s'),
 });
-export type WebhookNotifier = z.infer<typeof WebhookNotifier>;
+export type WebhookNotifier = Resolved<z.infer<typeof WebhookNotifier>>;
 export const EmailNotifier = z.strictObject({
   type: z.literal('email'),
   host: z.string().min(1).describe('SMTP server'),
@@ -37,7 +38,7 @@ export const EmailNotifier = z.strictObject({
   events: NotifyEvents.default(['health', 'job-failed']),
   timeout: Duration.prefault('30s'),
 });
-export type EmailNotifier = z.infer<typeof EmailNotifier>;
+export type EmailNotifier = Resolved<z.infer<typeof EmailNotifier>>;
 export const HealthchecksNotifier = z
   .strictObject({
     type: z.literal('healthchecks'),
@@ -59,8 +60,8 @@ export const HealthchecksNotifier = z
   .refine((n) => (n.url === undefined) !== (n.urls === undefined), {
     message: 'give either url (the base ping URL) or urls (start/success/fail), not both',
   });
-export type HealthchecksNotifier = z.infer<typeof HealthchecksNotifier>;
+export type HealthchecksNotifier = Resolved<z.infer<typeof HealthchecksNotifier>>;
 export const Notifier = z.discriminatedUnion('type', [WebhookNotifier, EmailNotifier, HealthchecksNotifier], {
   error: unknownTag('notifier type'),
 });
-export type Notifier = z.infer<typeof Notifier>;
+export type Notifier = Resolved<z.infer<typeof Notifier>>;

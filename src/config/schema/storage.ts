@@ -1,6 +1,7 @@
 /** `storage.<name>`: where backups go, an S3 bucket or a local directory (src/storage/). */
 import { z } from 'zod';
 import { unknownTag } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
 import { Duration, Secret } from './common.ts';
 
 export const S3Storage = z.strictObject({
@@ -25,7 +26,7 @@ export const S3Storage = z.strictObject({
     .optional()
     .describe('S3 Object Lock retention set on every object written (bucket must have Object Lock enabled)'),
 });
-export type S3Storage = z.infer<typeof S3Storage>;
+export type S3Storage = Resolved<z.infer<typeof S3Storage>>;
 
 export const FilesystemStorage = z.strictObject({
   type: z.literal('filesystem'),
@@ -36,4 +37,4 @@ export type FilesystemStorage = z.infer<typeof FilesystemStorage>;
 export const StorageTarget = z.discriminatedUnion('type', [S3Storage, FilesystemStorage], {
   error: unknownTag('storage type'),
 });
-export type StorageTarget = z.infer<typeof StorageTarget>;
+export type StorageTarget = Resolved<z.infer<typeof StorageTarget>>;
