@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
 import { anchorAt, fileProblems } from './files.ts';
@@ -10,6 +10,7 @@ import { crossCheck } from './references.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
 import { Config } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
+import { unknownKeyMessage } from './unknown-keys.ts';
 
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config/bo.example.yaml', import.meta.url));
 export const DEFAULT_CONFIG_PATHS = ['/etc/bo/bo.yaml', './bo.yaml'];
@@ -58,17 +59,12 @@ export function parseConfig(
   secrets: SecretSources = defaultSecretSources,
 ): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
-    );
-  }
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map(yamlProblem));
   const raw: unknown = doc.toJS() ?? {};
   const { result, parsed } = parseAll(raw);
   const resolved = resolveSecrets(parsed, secrets);
   const problems = [
-    ...(result.success ? [] : zodProblems(result.error)),
+    ...(result.success ? [] : zodProblems(result.error, parsed)),
     ...resolved.problems,
     ...crossCheck(raw),
     ...fileProblems(raw, dirname(file), secrets),
@@ -94,12 +90,24 @@ function parseAll(raw: unknown): { result: ReturnType<typeof Config.safeParse>; 
   return { result, parsed: result.success ? result.data : parsed };
 }
 
-export function zodProblems(error: z.ZodError): ConfigProblem[] {
+/**
+ * A YAML syntax error with the code frame prettyErrors gives it: the message, "at line L,
+ * column C:", then the line(s) around it and a caret under the column.
+ */
+function yamlProblem(e: YAMLError): ConfigProblem {
+  const [head = '', , ...frame] = e.message.split('\n');
+  while (frame.length > 0 && frame.at(-1)!.trim() === '') frame.pop();
+  return { path: '', message: [`YAML: ${head}`, ...frame].join('\n') };
+}
+
+/** One problem per issue, and per key of an unknown-keys issue; `doc` is what the schema saw. */
+export function zodProblems(error: z.ZodError, doc: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of error.issues) {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push({ path: path ? `${path}.${k}` : k, message: 'unknown key' });
+      for (const k of issue.keys)
+        out.push({ path: path ? `${path}.${k}` : k, message: unknownKeyMessage(issue.path, k, doc) });
     } else {
       out.push({ path, message: issue.message });
     }

@@ -84,6 +84,35 @@ describe('a broken config through bin/bo', () => {
     }
   });
 
+  it('shows a YAML syntax error with its line and a caret, and says which key an unknown one means', async () => {
+    const dir = mkdtempSync(join(root, 'yaml-'));
+    const file = join(dir, 'bo.yaml');
+    writeFileSync(
+      file,
+      `storage:\n  repo: { type: filesystem, path: repo }\njobs:\n  web1: { host: local, paths: [/srv], storage: repo }\n  web2: host: local\n`,
+    );
+    const r = await runBo(['--config', file, 'config', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        `bo: invalid config ${file} (1 problem):`,
+        '  YAML: Nested mappings are not allowed in compact mappings at line 5, column 9:',
+        '      web2: host: local',
+        '            ^',
+        '',
+      ].join('\n'),
+    );
+
+    writeFileSync(
+      file,
+      `storage:\n  repo: { type: filesystem, path: repo }\njobs:\n  web1: { host: local, paths: [/srv], storage: repo, compresion: gzip }\n`,
+    );
+    const typo = await runBo(['--config', file, 'config', 'check']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('\n  jobs.web1.compresion: unknown key (did you mean "compression"?)\n');
+    expect(readdirSync(dir)).toEqual(['bo.yaml']);
+  });
+
   it('a private key that does not exist fails the backup at load: exit 2, no _bo/ in the repository', async () => {
     const { dir, file } = configIn((d) => ({
       storage: { repo: { type: 'filesystem', path: join(d, 'repo') } },

@@ -79,6 +79,22 @@ jobs:
     expect(problems('jobs: [unclosed')[0]).toMatch(/^: YAML/);
   });
 
+  it('shows a YAML syntax error where it is: the line and a caret under the column', () => {
+    const text = `storage:
+  fs: { type: filesystem, path: /srv/repo }
+jobs:
+  web1: { host: local, paths: [/srv], storage: fs }
+  web2: host: local
+`;
+    expect(problems(text)).toEqual([
+      [
+        ': YAML: Nested mappings are not allowed in compact mappings at line 5, column 9:',
+        '  web2: host: local',
+        '        ^',
+      ].join('\n'),
+    ]);
+  });
+
   it('rejects a missing environment secret and a bad duration', () => {
     const found = problems(`
 storage:
