@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
 import { anchorAt, fileProblems } from './files.ts';
+import { type LocateOptions, locateConfig } from './locate.ts';
 import { configErrorMap } from './messages.ts';
 import { crossCheck } from './references.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
@@ -12,33 +12,11 @@ import { Config } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
 import { unknownKeyMessage } from './unknown-keys.ts';
 
-export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config/bo.example.yaml', import.meta.url));
-export const DEFAULT_CONFIG_PATHS = ['/etc/bo/bo.yaml', './bo.yaml'];
-
 export interface LoadedConfig {
   file: string;
   config: Config;
-  /** True when no config was found and the shipped example is in use. */
+  /** True when no config was found and the shipped example is in use (source checkouts only). */
   embedded: boolean;
-}
-
-export interface LocateOptions {
-  flag?: string | undefined;
-  env?: NodeJS.ProcessEnv;
-  exists?: (path: string) => boolean;
-}
-
-/** --config, then $BO_CONFIG, then /etc/bo/bo.yaml, ./bo.yaml, then the shipped example. */
-export function locateConfig(opts: LocateOptions = {}): { file: string; embedded: boolean } {
-  const env = opts.env ?? process.env;
-  const exists = opts.exists ?? existsSync;
-  const explicit = opts.flag ?? env.BO_CONFIG;
-  if (explicit) {
-    if (!exists(explicit)) throw new UsageError(`config file ${explicit} does not exist`);
-    return { file: resolve(explicit), embedded: false };
-  }
-  for (const p of DEFAULT_CONFIG_PATHS) if (exists(p)) return { file: resolve(p), embedded: false };
-  return { file: EXAMPLE_CONFIG, embedded: true };
 }
 
 export function loadConfig(opts: LocateOptions & { secrets?: SecretSources } = {}): LoadedConfig {
@@ -52,6 +30,8 @@ export function loadConfig(opts: LocateOptions & { secrets?: SecretSources } = {
   return { file, embedded, config: parseConfig(text, file, opts.secrets) };
 }
 
+const EMPTY = 'the config is empty (no keys, only comments or ---): bo would have no storage, hosts or jobs';
+
 /** YAML text → validated config with secrets resolved and relative paths anchored at the file. */
 export function parseConfig(
   text: string,
@@ -60,7 +40,10 @@ export function parseConfig(
 ): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map(yamlProblem));
-  const raw: unknown = doc.toJS() ?? {};
+  const raw: unknown = doc.toJS();
+  // yaml reads an empty file, one of only comments and a bare `---` as null. As {} it would be
+  // a valid config without jobs, and a daemon reloading a truncated file would unschedule all.
+  if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: '', message: EMPTY }]);
   const { result, parsed } = parseAll(raw);
   const resolved = resolveSecrets(parsed, secrets);
   const problems = [
