@@ -10,7 +10,7 @@ import { crossCheck } from './references.ts';
 import { resolveSecrets } from './resolve-secrets.ts';
 import { Config } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
-import { unknownKeyMessage } from './unknown-keys.ts';
+import { unknownKeyMessages } from './unknown-keys.ts';
 
 export interface LoadedConfig {
   file: string;
@@ -86,11 +86,13 @@ function yamlProblem(e: YAMLError): ConfigProblem {
 /** One problem per issue, and per key of an unknown-keys issue; `doc` is what the schema saw. */
 export function zodProblems(error: z.ZodError, doc: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
+  let unknownKey: ReturnType<typeof unknownKeyMessages> | undefined;
   for (const issue of error.issues) {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
+      unknownKey ??= unknownKeyMessages(doc);
       for (const k of issue.keys)
-        out.push({ path: path ? `${path}.${k}` : k, message: unknownKeyMessage(issue.path, k, doc) });
+        out.push({ path: path ? `${path}.${k}` : k, message: unknownKey(issue.path, k) });
     } else {
       out.push({ path, message: issue.message });
     }

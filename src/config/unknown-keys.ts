@@ -18,21 +18,21 @@ interface Node {
   const?: unknown;
 }
 
-let root: Node | undefined;
-
 /**
- * `unknown key`, naming the nearest known key when one is close. `doc` is the document as the
- * schema saw it (defaults applied, e.g. a job's kind), or the raw document.
+ * Messages for unknown keys of `doc` (the document as the schema saw it, e.g. with a job's kind
+ * filled in, or the raw document): `unknown key`, naming the nearest known key when one is close.
  */
-export function unknownKeyMessage(path: readonly PropertyKey[], key: string, doc: unknown): string {
-  // Short keys are close to too much: a 2-letter key may differ only in case.
-  const near = closest(key, knownKeys(path, doc), Math.min(2, Math.ceil(key.length / 2) - 1));
-  return near === undefined ? 'unknown key' : `unknown key (did you mean "${near}"?)`;
+export function unknownKeyMessages(doc: unknown): (path: readonly PropertyKey[], key: string) => string {
+  const root = z.toJSONSchema(Config, { io: 'input', unrepresentable: 'any' }) as Node;
+  return (path, key) => {
+    // Short keys are close to too much: a 2-letter key may differ only in case.
+    const near = closest(key, knownKeys(root, path, doc), Math.min(2, Math.ceil(key.length / 2) - 1));
+    return near === undefined ? 'unknown key' : `unknown key (did you mean "${near}"?)`;
+  };
 }
 
 /** Keys the schema knows for the map at `path` of `doc`. */
-function knownKeys(path: readonly PropertyKey[], doc: unknown): string[] {
-  root ??= z.toJSONSchema(Config, { io: 'input', unrepresentable: 'any' }) as Node;
+function knownKeys(root: Node, path: readonly PropertyKey[], doc: unknown): string[] {
   let nodes = [root];
   let value = doc;
   for (const seg of path) {
