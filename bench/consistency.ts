@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/clock.ts';
+import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { Config, SnapshotVolume } from '../src/config/schema.ts';
 import { runJob } from '../src/jobs/registry.ts';
 import { silentLogger } from '../src/log.ts';
@@ -34,7 +35,7 @@ const work = mkdtempSync(join(tmpdir(), 'bo-bench-consistency-'));
 try {
   const vol = fx.subvolume('data');
   const files = buildTree(vol);
-  const config = Config.parse({
+  const config = parseResolved(Config, {
     stateDir: join(work, 'state'),
     storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
     jobs: {

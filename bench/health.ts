@@ -25,6 +25,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { systemClock } from '../src/clock.ts';
+import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { Config } from '../src/config/schema.ts';
 import { probeSections } from '../src/health/host-run.ts';
 import { planHealth } from '../src/health/plan.ts';
@@ -105,7 +106,7 @@ async function main() {
     },
   };
   const cfgFile = writeConfig(raw, dir);
-  const config = Config.parse(raw);
+  const config = parseResolved(Config, raw);
   const connections = () => proxies.reduce((a, p) => a + p.connections(), 0);
 
   // Floor and baseline: the OpenSSH client, 16 hosts at a time, running `true` / the same batched probe script.

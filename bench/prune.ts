@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import { listBackups } from '../src/catalog/backups.ts';
 import { listJobBackups, writeCatalog } from '../src/catalog/catalog.ts';
 import { Manifest } from '../src/catalog/manifest.ts';
+import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { S3Storage } from '../src/config/schema.ts';
 import { SecretValue } from '../src/config/secret.ts';
 import { silentLogger } from '../src/log.ts';
@@ -158,7 +159,7 @@ async function listBench(m: number): Promise<void> {
     console.log(
       `  populated ${m} backups (${objects.length} objects) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
-    const cfg = S3Storage.parse({
+    const cfg = parseResolved(S3Storage, {
       type: 's3',
       endpoint: server.endpoint,
       bucket,

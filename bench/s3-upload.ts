@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { S3Storage } from '../src/config/schema.ts';
 import { SecretValue } from '../src/config/secret.ts';
 import { silentLogger } from '../src/log.ts';
@@ -46,7 +47,7 @@ function client(endpoint: string) {
 async function child(which: string, endpoint: string, bucket: string, total: number): Promise<void> {
   const t0 = performance.now();
   if (which === 'bo') {
-    const cfg = S3Storage.parse({ type: 's3', endpoint, bucket, forcePathStyle: true });
+    const cfg = parseResolved(S3Storage, { type: 's3', endpoint, bucket, forcePathStyle: true });
     cfg.accessKeyId = new SecretValue('test', 'bench');
     cfg.secretAccessKey = new SecretValue('test', 'bench');
     const storage = createS3Storage('bench', cfg, { log: silentLogger() });

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { Host as HostSchema } from '../src/config/schema.ts';
 import { silentLogger } from '../src/log.ts';
 import { createSshHost } from '../src/remote/ssh.ts';
@@ -46,7 +47,7 @@ export async function benchSsh(mib = 1024, runs = 3): Promise<void> {
   if (!sshd) return;
   const command = `head -c ${mib}M /dev/zero`;
   console.log(`ssh exec stream: ${command}, loopback sshd, ${runs} runs each, node ${process.version}`);
-  const host = createSshHost('bench', HostSchema.parse(sshd.hostConfig()), { log: silentLogger() });
+  const host = createSshHost('bench', parseResolved(HostSchema, sshd.hostConfig()), { log: silentLogger() });
   const ciphers = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
   const results = new Map<string, Array<{ bytes: number; seconds: number }>>();
   const add = (label: string, r: { bytes: number; seconds: number }) =>

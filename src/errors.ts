@@ -43,7 +43,10 @@ export class ConfigError extends UsageError {
   readonly problems: ConfigProblem[];
   readonly file: string;
   constructor(file: string, problems: ConfigProblem[]) {
-    const lines = problems.map((p) => `  ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    // A message's further lines (a YAML code frame) are indented under its first.
+    const lines = problems.map(
+      (p) => `  ${p.path ? `${p.path}: ` : ''}${p.message.replaceAll('\n', '\n    ')}`,
+    );
     super(
       `invalid config ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
     );

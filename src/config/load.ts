@@ -1,42 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem, UsageError } from '../errors.ts';
 import { anchorAt, fileProblems } from './files.ts';
+import { type LocateOptions, locateConfig } from './locate.ts';
 import { configErrorMap } from './messages.ts';
 import { crossCheck } from './references.ts';
-import { Config, secretSources } from './schema.ts';
+import { resolveSecrets } from './resolve-secrets.ts';
+import { Config } from './schema.ts';
 import { defaultSecretSources, type SecretSources } from './secret.ts';
-
-export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config/bo.example.yaml', import.meta.url));
-export const DEFAULT_CONFIG_PATHS = ['/etc/bo/bo.yaml', './bo.yaml'];
+import { unknownKeyMessages } from './unknown-keys.ts';
 
 export interface LoadedConfig {
   file: string;
   config: Config;
-  /** True when no config was found and the shipped example is in use. */
+  /** True when no config was found and the shipped example is in use (source checkouts only). */
   embedded: boolean;
-}
-
-export interface LocateOptions {
-  flag?: string | undefined;
-  env?: NodeJS.ProcessEnv;
-  exists?: (path: string) => boolean;
-}
-
-/** --config, then $BO_CONFIG, then /etc/bo/bo.yaml, ./bo.yaml, then the shipped example. */
-export function locateConfig(opts: LocateOptions = {}): { file: string; embedded: boolean } {
-  const env = opts.env ?? process.env;
-  const exists = opts.exists ?? existsSync;
-  const explicit = opts.flag ?? env.BO_CONFIG;
-  if (explicit) {
-    if (!exists(explicit)) throw new UsageError(`config file ${explicit} does not exist`);
-    return { file: resolve(explicit), embedded: false };
-  }
-  for (const p of DEFAULT_CONFIG_PATHS) if (exists(p)) return { file: resolve(p), embedded: false };
-  return { file: EXAMPLE_CONFIG, embedded: true };
 }
 
 export function loadConfig(opts: LocateOptions & { secrets?: SecretSources } = {}): LoadedConfig {
@@ -50,6 +30,8 @@ export function loadConfig(opts: LocateOptions & { secrets?: SecretSources } = {
   return { file, embedded, config: parseConfig(text, file, opts.secrets) };
 }
 
+const EMPTY = 'the config is empty (no keys, only comments or ---): bo would have no storage, hosts or jobs';
+
 /** YAML text → validated config with secrets resolved and relative paths anchored at the file. */
 export function parseConfig(
   text: string,
@@ -57,36 +39,60 @@ export function parseConfig(
   secrets: SecretSources = defaultSecretSources,
 ): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  const previous = secretSources.current;
-  secretSources.current = secrets;
-  let result: ReturnType<typeof Config.safeParse>;
-  try {
-    result = Config.safeParse(raw, { error: configErrorMap });
-  } finally {
-    secretSources.current = previous;
-  }
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map(yamlProblem));
+  const raw: unknown = doc.toJS();
+  // yaml reads an empty file, one of only comments and a bare `---` as null. As {} it would be
+  // a valid config without jobs, and a daemon reloading a truncated file would unschedule all.
+  if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: '', message: EMPTY }]);
+  const { result, parsed } = parseAll(raw);
+  const resolved = resolveSecrets(parsed, secrets);
   const problems = [
-    ...(result.success ? [] : zodProblems(result.error)),
+    ...(result.success ? [] : zodProblems(result.error, parsed)),
+    ...resolved.problems,
     ...crossCheck(raw),
     ...fileProblems(raw, dirname(file), secrets),
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(file, dedupe(problems));
-  return anchorPaths(result.data, dirname(file));
+  return anchorPaths(resolved.value as Config, dirname(file));
 }
 
-export function zodProblems(error: z.ZodError): ConfigProblem[] {
+/**
+ * The schema's verdict, and the document as far as it parsed. zod returns no value when any
+ * part failed, but a refinement that always runs sees it: the secrets named in the sections
+ * that did parse can then still be read, and their problems listed with the rest.
+ */
+function parseAll(raw: unknown): { result: ReturnType<typeof Config.safeParse>; parsed: unknown } {
+  let parsed: unknown;
+  const keep = Config.superRefine(
+    (value) => {
+      parsed = value;
+    },
+    { when: () => true },
+  );
+  const result = keep.safeParse(raw, { error: configErrorMap });
+  return { result, parsed: result.success ? result.data : parsed };
+}
+
+/**
+ * A YAML syntax error with the code frame prettyErrors gives it: the message, "at line L,
+ * column C:", then the line(s) around it and a caret under the column.
+ */
+function yamlProblem(e: YAMLError): ConfigProblem {
+  const [head = '', , ...frame] = e.message.split('\n');
+  while (frame.length > 0 && frame.at(-1)!.trim() === '') frame.pop();
+  return { path: '', message: [`YAML: ${head}`, ...frame].join('\n') };
+}
+
+/** One problem per issue, and per key of an unknown-keys issue; `doc` is what the schema saw. */
+export function zodProblems(error: z.ZodError, doc: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
+  let unknownKey: ReturnType<typeof unknownKeyMessages> | undefined;
   for (const issue of error.issues) {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys) out.push({ path: path ? `${path}.${k}` : k, message: 'unknown key' });
+      unknownKey ??= unknownKeyMessages(doc);
+      for (const k of issue.keys)
+        out.push({ path: path ? `${path}.${k}` : k, message: unknownKey(issue.path, k) });
     } else {
       out.push({ path, message: issue.message });
     }

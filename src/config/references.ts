@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../errors.ts';
+import { closest } from './suggest.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -107,22 +108,10 @@ function healthReferences(raw: Raw, hosts: Raw, jobs: Raw): ConfigProblem[] {
 }
 
 function suggest(name: string, candidates: string[]): string {
-  const close = candidates.find((c) => distance(c, name) <= 2);
+  const close = closest(name, candidates);
   return close
     ? ` (did you mean "${close}"?)`
     : candidates.length
       ? ` (known: ${candidates.join(', ')})`
       : '';
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-    }
-  }
-  return d[a.length]![b.length]!;
 }

@@ -26,7 +26,20 @@ export class SecretValue {
   }
 }
 
-export type SecretRef = { env: string } | { file: string } | { credential: string };
+/** How the config names a secret: an environment variable, a file, or a systemd credential. */
+export type SecretSpec = { env: string } | { file: string } | { credential: string };
+
+/**
+ * A secret the config names but nobody has read yet: what the schema yields. load.ts reads each
+ * one with the SecretSources it was given (resolve-secrets.ts), so parsing never touches the
+ * environment or the disk. The name of a variable or file is not secret; its content is.
+ */
+export class SecretRef {
+  readonly spec: SecretSpec;
+  constructor(spec: SecretSpec) {
+    this.spec = spec;
+  }
+}
 
 export interface SecretSources {
   env: NodeJS.ProcessEnv;
@@ -39,7 +52,7 @@ export const defaultSecretSources: SecretSources = {
 };
 
 /** Reads a secret from the environment, a file, or a systemd credential. Throws a readable message. */
-export function resolveSecret(ref: SecretRef, src: SecretSources): SecretValue {
+export function resolveSecret(ref: SecretSpec, src: SecretSources): SecretValue {
   if ('env' in ref) {
     const v = src.env[ref.env];
     if (v === undefined || v === '') throw new Error(`environment variable ${ref.env} is not set`);

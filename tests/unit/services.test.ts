@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
+import { parseResolved } from '../../src/config/resolve-secrets.ts';
 import { Config } from '../../src/config/schema.ts';
 import { UsageError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createServices } from '../../src/services.ts';
 
 const services = (config: unknown) =>
-  createServices({ config: Config.parse(config), log: silentLogger(), clock: systemClock });
+  createServices({ config: parseResolved(Config, config), log: silentLogger(), clock: systemClock });
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../../src/plan/shell.ts';
 import { BO_BIN, runBo, writeConfig } from '../../fixtures/bo.ts';
@@ -26,6 +35,7 @@ function configIn(config: (dir: string) => Record<string, unknown>): { dir: stri
 }
 
 const NO_STACK = /\n\s+at /;
+const REPO = dirname(dirname(BO_BIN));
 
 describe('a broken config through bin/bo', () => {
   it('lists every problem with its path, exits 2 and touches nothing', async () => {
@@ -82,6 +92,35 @@ describe('a broken config through bin/bo', () => {
       expect(r.stderr).not.toMatch(NO_STACK);
       expect(readdirSync(dir)).toEqual(['bo.yaml']);
     }
+  });
+
+  it('shows a YAML syntax error with its line and a caret, and says which key an unknown one means', async () => {
+    const dir = mkdtempSync(join(root, 'yaml-'));
+    const file = join(dir, 'bo.yaml');
+    writeFileSync(
+      file,
+      `storage:\n  repo: { type: filesystem, path: repo }\njobs:\n  web1: { host: local, paths: [/srv], storage: repo }\n  web2: host: local\n`,
+    );
+    const r = await runBo(['--config', file, 'config', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        `bo: invalid config ${file} (1 problem):`,
+        '  YAML: Nested mappings are not allowed in compact mappings at line 5, column 9:',
+        '      web2: host: local',
+        '            ^',
+        '',
+      ].join('\n'),
+    );
+
+    writeFileSync(
+      file,
+      `storage:\n  repo: { type: filesystem, path: repo }\njobs:\n  web1: { host: local, paths: [/srv], storage: repo, compresion: gzip }\n`,
+    );
+    const typo = await runBo(['--config', file, 'config', 'check']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('\n  jobs.web1.compresion: unknown key (did you mean "compression"?)\n');
+    expect(readdirSync(dir)).toEqual(['bo.yaml']);
   });
 
   it('a private key that does not exist fails the backup at load: exit 2, no _bo/ in the repository', async () => {
@@ -168,6 +207,51 @@ describe('names on the command line that the config does not define', () => {
 });
 
 describe('no config anywhere', () => {
+  /** bo's package as `npm install` leaves it outside a checkout: no .git beside package.json. */
+  function installedCopy(): string {
+    const pkg = join(mkdtempSync(join(root, 'opt-')), 'bo');
+    for (const part of ['bin', 'src', 'config', 'examples', 'package.json'])
+      cpSync(join(REPO, part), join(pkg, part), { recursive: true });
+    symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'));
+    return pkg;
+  }
+
+  it('an installed copy refuses (exit 2, with a hint) instead of backing up its own example', async () => {
+    const pkg = installedCopy();
+    const before = readdirSync(pkg).sort();
+    const cwd = mkdtempSync(join(root, 'cwd-'));
+    for (const args of [
+      ['config', 'check'],
+      ['backup', 'now', '--all'],
+    ]) {
+      const r = await runBo(args, { cwd, env: { BO_CONFIG: '' }, bin: join(pkg, 'bin', 'bo') });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(
+        'bo: no config found (looked for --config, $BO_CONFIG, /etc/bo/bo.yaml and ./bo.yaml)\n' +
+          `hint: create /etc/bo/bo.yaml (or pass --config FILE), e.g. from the shipped example: cp ${join(pkg, 'config', 'bo.example.yaml')} /etc/bo/bo.yaml\n`,
+      );
+    }
+    expect(readdirSync(pkg).sort()).toEqual(before);
+    expect(readdirSync(cwd)).toEqual([]);
+
+    // The same files with a .git beside package.json are a source checkout: the example applies.
+    mkdirSync(join(pkg, '.git'));
+    const r = await runBo(['config', 'check'], { cwd, env: { BO_CONFIG: '' }, bin: join(pkg, 'bin', 'bo') });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`config ${join(pkg, 'config', 'bo.example.yaml')} (shipped example) is valid`);
+  });
+
+  it('an empty config file is an error, not a config without jobs', async () => {
+    const dir = mkdtempSync(join(root, 'empty-'));
+    for (const text of ['', '# jobs: {}\n', '---\n']) {
+      writeFileSync(join(dir, 'bo.yaml'), text);
+      const r = await runBo(['--config', join(dir, 'bo.yaml'), 'config', 'check']);
+      expect(r.code, JSON.stringify(text)).toBe(2);
+      expect(r.stderr).toContain('the config is empty');
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('uses the shipped example with a warning on stderr', async () => {
     const cwd = mkdtempSync(join(root, 'cwd-'));
     writeFileSync(join(cwd, 'unrelated.yaml'), 'x: 1\n');

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { connectDaemon } from '../../../src/daemon/client.ts';
 import { type DaemonHandle, startDaemon } from '../../../src/daemon/daemon.ts';
@@ -22,7 +23,7 @@ interface Body {
 async function setup(jobs: Record<string, Record<string, unknown>> = { j: {} }) {
   const dir = await mkdtemp(join(tmpdir(), 'bo-control-'));
   const socket = join(dir, 'run', 'bo.sock');
-  const config = Config.parse({
+  const config = parseResolved(Config, {
     stateDir: join(dir, 'state'),
     daemon: { socket, shutdownGrace: '5s', http: { listen: '127.0.0.1:0' } },
     jobs: Object.fromEntries(
@@ -132,7 +133,7 @@ describe('control endpoint', () => {
     const loaded = (stateDir: string) => ({
       file: join(dir, 'bo.yaml'),
       embedded: false,
-      config: Config.parse({ stateDir, daemon: { socket, http: { enabled: false } } }),
+      config: parseResolved(Config, { stateDir, daemon: { socket, http: { enabled: false } } }),
     });
     const first = await startDaemon({ loaded: loaded(join(dir, 's1')), log: silentLogger(), env: {} });
     cleanups.push(async () => {

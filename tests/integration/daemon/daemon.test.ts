@@ -53,6 +53,28 @@ describe('bo daemon', () => {
     expect((await d.exited).code).toBe(0);
   });
 
+  it('SIGHUP after the config was truncated to 0 bytes or emptied keeps the old config and its schedules', async () => {
+    const e = await env();
+    e.write({ ...base(e), jobs: { a: localJob(e, { schedule: '0 3 * * *' }) } });
+    const d = await daemon(e);
+    const client = (await connectDaemon(e.socket))!;
+    const rejected = () =>
+      d.logs.filter((l) => l.msg === 'Config reload rejected; the running config stays in force');
+    for (const [i, text] of ['', '# jobs: {}\n', '---\n'].entries()) {
+      writeFileSync(e.cfg, text);
+      d.child.kill('SIGHUP');
+      await d.waitFor(() => rejected().length === i + 1);
+      expect(rejected()[i]).toMatchObject({
+        level: 50,
+        problems: [{ path: '', message: expect.stringMatching(/^the config is empty/) }],
+      });
+      expect((await client.jobs()).map((j) => j.job)).toEqual(['a']);
+    }
+    expect(d.logs.filter((l) => l.msg === 'Config reloaded')).toEqual([]);
+    d.child.kill('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+  });
+
   it('ignores SIGHUP during the shutdown grace: the run still ends, is recorded, and leaves no temp files', async () => {
     const e = await env({ bigFile: 3 * MiB });
     e.write({ ...base(e, { shutdownGrace: '1s' }), jobs: { slow: localJob(e) } });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createServices, type Services } from '../../../src/services.ts';
@@ -10,7 +11,7 @@ import { createServices, type Services } from '../../../src/services.ts';
 /** A parsed config with its own state dir; `raw` is the YAML document as an object. */
 export function testConfig(raw: Record<string, unknown>): { config: Config; dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'bo-health-'));
-  const config = Config.parse({ stateDir: join(dir, 'state'), ...raw });
+  const config = parseResolved(Config, { stateDir: join(dir, 'state'), ...raw });
   return { config, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { type BackupJob, Config } from '../../../src/config/schema.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
 import type { Logger } from '../../../src/log.ts';
@@ -70,7 +71,7 @@ export async function backupEnv(
     };
   } else storageInput = { type: 'filesystem', path: join(work, 'repo') };
   const jobs = opts.jobs ?? { files: { retention: { last: 2 } } };
-  const config = Config.parse({
+  const config = parseResolved(Config, {
     stateDir: join(work, 'state'),
     storage: { repo: storageInput },
     jobs: Object.fromEntries(

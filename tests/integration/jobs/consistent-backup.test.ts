@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../../src/catalog/backups.ts';
 import { readIndex } from '../../../src/catalog/objects.ts';
 import { systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config, SnapshotVolume } from '../../../src/config/schema.ts';
 import { CancelledError } from '../../../src/errors.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
@@ -59,7 +60,7 @@ describe.skipIf(!fx)('consistent backup from a btrfs snapshot', () => {
   });
 
   function config(jobs: Record<string, unknown>): Config {
-    return Config.parse({
+    return parseResolved(Config, {
       stateDir: join(fx!.mnt, 'state'),
       storage: { repo: { type: 'filesystem', path: repo } },
       jobs,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../../src/catalog/backups.ts';
 import { readIndex } from '../../../src/catalog/objects.ts';
 import { systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { CancelledError } from '../../../src/errors.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
@@ -24,7 +25,7 @@ describe('job hooks', () => {
   beforeAll(() => {
     mkdirSync(src);
     writeFileSync(join(src, 'a.txt'), 'a\n');
-    const config = Config.parse({
+    const config = parseResolved(Config, {
       stateDir: join(work, 'state'),
       storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
       jobs: {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { HostKeyError, UsageError } from '../../../src/errors.ts';
 import { checkHosts, trustHost } from '../../../src/jobs/hosts.ts';
@@ -34,7 +35,7 @@ beforeEach((ctx) => {
 /** A config whose stateDir is fresh for each test; files1 trusts through known_hosts unless pinned. */
 function config(files1: Record<string, unknown> = {}): Config {
   const { hostKey: _pin, ...cfg } = fx!.hostConfig();
-  return Config.parse({
+  return parseResolved(Config, {
     stateDir: mkdtempSync(join(root, 'state-')),
     hosts: {
       files1: { ...cfg, ...files1 },

@@ -19,6 +19,7 @@ import { zstdCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBackup } from '../../../src/catalog/resolve.ts';
 import { systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { type RestoreProgress, type RestoreTarget, restoreBackup } from '../../../src/jobs/restore.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -62,7 +63,7 @@ describe('restore', () => {
       },
     };
     config = writeConfig(raw);
-    services = createServices({ config: Config.parse(raw), log, clock: systemClock });
+    services = createServices({ config: parseResolved(Config, raw), log, clock: systemClock });
     const r = await bo(['backup', 'now', 'tree']);
     expect(r.code, r.stderr).toBe(0);
   });

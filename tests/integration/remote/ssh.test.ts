@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Host as HostSchema } from '../../../src/config/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
 import { BoError, HostKeyError, RemoteError } from '../../../src/errors.ts';
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 /** An SSH host for the fixture; `overrides` go through the config schema like a real config. */
 function host(overrides: Record<string, unknown> = {}, extra: { passphrase?: SecretValue } = {}): SshHost {
-  const cfg = { ...HostSchema.parse({ ...fx!.hostConfig(), ...overrides }), ...extra };
+  const cfg = { ...parseResolved(HostSchema, { ...fx!.hostConfig(), ...overrides }), ...extra };
   const h = createSshHost('files1', cfg, { log: silentLogger() });
   opened.push(h);
   return h;

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { openStateDb } from '../../../src/catalog/db.ts';
 import { listRuns } from '../../../src/catalog/runs.ts';
 import { systemClock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config as ConfigSchema, Host as HostConfig, SnapshotVolume } from '../../../src/config/schema.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createLocalHost } from '../../../src/remote/local.ts';
@@ -124,7 +125,9 @@ describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () =>
   it('works the same over SSH (loopback sshd)', async () => {
     const sshd = await startSshd();
     if (!sshd) return;
-    const ssh = createSshHost('files1', HostConfig.parse(sshd.hostConfig()), { log: silentLogger() });
+    const ssh = createSshHost('files1', parseResolved(HostConfig, sshd.hostConfig()), {
+      log: silentLogger(),
+    });
     try {
       const spec = SnapshotVolume.parse({ provider: 'btrfs', volume: vol });
       const snap = await btrfsProvider.create(ssh, spec, 'bo-ssh-20261122T020000Z', {
@@ -325,7 +328,7 @@ describe.skipIf(!fx)('btrfs snapshots on a real filesystem (loop device)', () =>
     );
     // While a run of the job holds its storage lock, even an old leftover may be in use: kept.
     const services = createServices({
-      config: ConfigSchema.parse(parseYaml(readFileSync(config, 'utf8'))),
+      config: parseResolved(ConfigSchema, parseYaml(readFileSync(config, 'utf8'))),
       log: silentLogger(),
       clock: systemClock,
     });

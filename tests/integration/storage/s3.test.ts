@@ -8,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { S3Storage } from '../../../src/config/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
 import { StorageError } from '../../../src/errors.ts';
@@ -254,7 +255,7 @@ describe.skipIf(skip)('S3 storage', () => {
           auth = await startAuthMoto();
           if (!auth) return;
           const { endpoint, accessKeyId, secretAccessKey } = auth;
-          good = S3Storage.parse({ type: 's3', endpoint, bucket: 'bo-auth', forcePathStyle: true });
+          good = parseResolved(S3Storage, { type: 's3', endpoint, bucket: 'bo-auth', forcePathStyle: true });
           good.accessKeyId = new SecretValue(accessKeyId, 'test');
           good.secretAccessKey = new SecretValue(secretAccessKey, 'test');
           const client = new S3Client({

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE_CONFIG, parseConfig } from '../../../src/config/load.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { EXAMPLE_CONFIG } from '../../../src/config/locate.ts';
 
 describe('config/bo.example.yaml', () => {
   it('is valid and backs up a local directory into a local repository', () => {

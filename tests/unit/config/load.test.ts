@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { locateConfig, parseConfig } from '../../../src/config/load.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { locateConfig, PACKAGE_ROOT } from '../../../src/config/locate.ts';
 import { ConfigError, UsageError } from '../../../src/errors.ts';
 import { fakeFiles, problemsOf } from './problems.ts';
 
@@ -79,6 +81,37 @@ jobs:
     expect(problems('jobs: [unclosed')[0]).toMatch(/^: YAML/);
   });
 
+  it('refuses an empty config: an empty file, only comments, only a document marker', () => {
+    for (const text of [
+      '',
+      '\n  \n',
+      '# all commented out\n# jobs: {}\n',
+      '---\n',
+      '--- # nothing\n...\n',
+      '~\n',
+    ]) {
+      expect(problems(text), JSON.stringify(text)).toEqual([
+        ': the config is empty (no keys, only comments or ---): bo would have no storage, hosts or jobs',
+      ]);
+    }
+  });
+
+  it('shows a YAML syntax error where it is: the line and a caret under the column', () => {
+    const text = `storage:
+  fs: { type: filesystem, path: /srv/repo }
+jobs:
+  web1: { host: local, paths: [/srv], storage: fs }
+  web2: host: local
+`;
+    expect(problems(text)).toEqual([
+      [
+        ': YAML: Nested mappings are not allowed in compact mappings at line 5, column 9:',
+        '  web2: host: local',
+        '        ^',
+      ].join('\n'),
+    ]);
+  });
+
   it('rejects a missing environment secret and a bad duration', () => {
     const found = problems(`
 storage:
@@ -108,6 +141,22 @@ describe('locateConfig', () => {
     expect(locateConfig({ flag: '/a.yaml', env: { BO_CONFIG: '/b.yaml' }, exists }).file).toBe('/a.yaml');
     expect(() => locateConfig({ env: { BO_CONFIG: '/b.yaml' }, exists })).toThrow(UsageError);
     expect(locateConfig({ env: {}, exists }).file).toBe('/etc/bo/bo.yaml');
-    expect(locateConfig({ env: {}, exists: () => false }).embedded).toBe(true);
+    const checkout = (p: string) => p === join(PACKAGE_ROOT, '.git');
+    expect(locateConfig({ env: {}, exists: checkout }).embedded).toBe(true);
+  });
+
+  it('falls back to the shipped example only in a source checkout; an installed copy refuses', () => {
+    let err: unknown;
+    try {
+      locateConfig({ env: {}, exists: () => false });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as UsageError).message).toBe(
+      'no config found (looked for --config, $BO_CONFIG, /etc/bo/bo.yaml and ./bo.yaml)',
+    );
+    expect((err as UsageError).hint).toContain(join(PACKAGE_ROOT, 'config', 'bo.example.yaml'));
   });
 });

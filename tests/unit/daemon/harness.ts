@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { pino } from 'pino';
 import { migrate } from '../../../src/catalog/db.ts';
 import { migrations } from '../../../src/catalog/migrations.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { createScheduler, type RunEvent, type Scheduler } from '../../../src/daemon/scheduler.ts';
 import { BoError, CancelledError } from '../../../src/errors.ts';
@@ -35,7 +36,7 @@ export interface Harness {
 }
 
 export function parseConfig(input: Record<string, unknown>): Config {
-  return Config.parse({ stateDir: '/nonexistent', ...input });
+  return parseResolved(Config, { stateDir: '/nonexistent', ...input });
 }
 
 export function stubServices(config: Config, log: Logger, clock: FakeClock): Services & { closed: boolean } {

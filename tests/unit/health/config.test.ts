@@ -117,7 +117,7 @@ describe('health and notify config', () => {
       notify: { mail: { type: 'email', host: 'h', from: 'a@b', to: ['c@d'], password: 'plain' } },
     });
     expect(p.some((x) => x.startsWith('health.checks.0.check'))).toBe(true);
-    expect(p).toContain('health.checks.1.bannr: unknown key');
+    expect(p).toContain('health.checks.1.bannr: unknown key (did you mean "banner"?)');
     expect(p).toContain('health.checks.2.url: not a URL');
     expect(p.some((x) => x.startsWith('notify.mail.password'))).toBe(true);
   });

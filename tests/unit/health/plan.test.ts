@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { planHealth } from '../../../src/health/plan.ts';
 
 function config(health: unknown, extra: Record<string, unknown> = {}) {
   const host = (roles: string[]) => ({ address: '10.0.0.1', privateKey: '/k', roles });
-  return Config.parse({
+  return parseResolved(Config, {
     hosts: { files1: host(['storage']), files2: host(['storage']), mail1: host(['transmission']) },
     storage: { s: { type: 'filesystem', path: '/r' } },
     jobs: {
@@ -114,7 +115,7 @@ describe('health plan', () => {
   });
 
   it('with no hosts configured, the local machine is checked', () => {
-    const plan = planHealth(Config.parse({}));
+    const plan = planHealth(parseResolved(Config, {}));
     expect(plan.hosts.map((h) => [h.host, h.address])).toEqual([['local', '127.0.0.1']]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config, HealthCheckSpec } from '../../../src/config/schema.ts';
 import { judgeSnapshots } from '../../../src/health/checks/snapshot-freshness.ts';
 import { planHealth } from '../../../src/health/plan.ts';
@@ -89,7 +90,7 @@ describe('snapshot-freshness', () => {
   });
 
   it('planned by default for snapshot jobs and backup jobs with snapshot:, not plain backups', () => {
-    const config = Config.parse({
+    const config = parseResolved(Config, {
       hosts: { files1: { address: '10.0.0.1', privateKey: '/k', roles: ['storage'] } },
       storage: { s: { type: 'filesystem', path: '/r' } },
       jobs: {

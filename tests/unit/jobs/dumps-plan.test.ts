@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Dump, Job } from '../../../src/config/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
 import {
@@ -13,7 +14,7 @@ const zstdRemote = { compression: 'zstd' as const, compressRemotely: true, encry
 
 describe('dump command plans', () => {
   it('dumps one PostgreSQL database as plain SQL, never prompting for a password', () => {
-    const d = Dump.parse({
+    const d = parseResolved(Dump, {
       type: 'postgres',
       database: 'app',
       hostname: '/run/postgresql',
@@ -25,7 +26,7 @@ describe('dump command plans', () => {
     );
     expect(
       dumpClientCommand(
-        Dump.parse({ type: 'postgres', runAs: 'postgres', bin: '/usr/lib/postgresql/15/bin/' }),
+        parseResolved(Dump, { type: 'postgres', runAs: 'postgres', bin: '/usr/lib/postgresql/15/bin/' }),
       ),
     ).toBe('runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dumpall --no-password');
   });
@@ -33,22 +34,24 @@ describe('dump command plans', () => {
   it('dumps MySQL/MariaDB consistently (one transaction), one database or all', () => {
     expect(
       dumpClientCommand(
-        Dump.parse({ type: 'mysql', database: 'shop', username: 'bk', options: ['--hex-blob'] }),
+        parseResolved(Dump, { type: 'mysql', database: 'shop', username: 'bk', options: ['--hex-blob'] }),
       ),
     ).toBe('mysqldump --single-transaction --routines --user=bk --hex-blob shop');
-    expect(dumpClientCommand(Dump.parse({ type: 'mysql' }))).toBe(
+    expect(dumpClientCommand(parseResolved(Dump, { type: 'mysql' }))).toBe(
       'mysqldump --single-transaction --routines --all-databases',
     );
-    expect(dumpClientCommand(Dump.parse({ type: 'mysql', database: 'shop', hostname: '/run/my.sock' }))).toBe(
-      'mysqldump --single-transaction --routines --socket=/run/my.sock shop',
-    );
     expect(
-      dumpClientCommand(Dump.parse({ type: 'mysql', database: 'shop', hostname: 'db1', port: 3307 })),
+      dumpClientCommand(parseResolved(Dump, { type: 'mysql', database: 'shop', hostname: '/run/my.sock' })),
+    ).toBe('mysqldump --single-transaction --routines --socket=/run/my.sock shop');
+    expect(
+      dumpClientCommand(
+        parseResolved(Dump, { type: 'mysql', database: 'shop', hostname: 'db1', port: 3307 }),
+      ),
     ).toBe('mysqldump --single-transaction --routines --host=db1 --port=3307 shop');
   });
 
   it('compresses on the server and reports both exit statuses', () => {
-    const p = planDump(Dump.parse({ type: 'postgres', database: 'app' }), zstdRemote);
+    const p = planDump(parseResolved(Dump, { type: 'postgres', database: 'app' }), zstdRemote);
     expect(p.command).toBe(
       '( ( pg_dump --format=plain --no-password --dbname=app ); echo "bo-dump-exit=$?" >&2 ) | zstd -q -c -3 -T0; s=$?; echo "bo-zstd-exit=$s" >&2; exit $s',
     );
@@ -61,7 +64,7 @@ describe('dump command plans', () => {
   });
 
   it('streams raw output when bo compresses locally', () => {
-    const p = planDump(Dump.parse({ type: 'command', name: 'ldap', command: 'slapcat -n 1' }), {
+    const p = planDump(parseResolved(Dump, { type: 'command', name: 'ldap', command: 'slapcat -n 1' }), {
       ...zstdRemote,
       compressRemotely: false,
       encrypted: true,
@@ -72,7 +75,7 @@ describe('dump command plans', () => {
 
   it('hands the password over stdin, never on the command line', () => {
     const d = {
-      ...Dump.parse({ type: 'postgres', database: 'app' }),
+      ...parseResolved(Dump, { type: 'postgres', database: 'app' }),
       password: new SecretValue('s3cr3t $(x)', 'test'),
     } as Dump;
     const p = planDump(d, zstdRemote);
@@ -80,7 +83,7 @@ describe('dump command plans', () => {
     expect(p.command.startsWith('IFS= read -r PGPASSWORD || exit 97; export PGPASSWORD; ')).toBe(true);
     expect(p.input).toBe('s3cr3t $(x)\n');
     const m = {
-      ...Dump.parse({ type: 'mysql', database: 'shop' }),
+      ...parseResolved(Dump, { type: 'mysql', database: 'shop' }),
       password: new SecretValue('pw', 'test'),
     } as Dump;
     expect(planDump(m, zstdRemote).command).toContain('read -r MYSQL_PWD');
@@ -93,7 +96,7 @@ describe('dump command plans', () => {
   });
 
   it('restores into psql inside a transaction bo commits, stopping at the first error', () => {
-    const d = Dump.parse({ type: 'postgres', database: 'app', runAs: 'postgres' });
+    const d = parseResolved(Dump, { type: 'postgres', database: 'app', runAs: 'postgres' });
     expect(restorePlan(d, 'app_copy')).toEqual({
       command:
         '( runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 --no-password --dbname=app_copy ); s=$?; echo "bo-dump-exit=$s" >&2; exit $s',
@@ -101,19 +104,21 @@ describe('dump command plans', () => {
       epilogue: '\nCOMMIT;\n',
     });
     // pg_dumpall scripts create databases: no transaction around them.
-    expect(restorePlan(Dump.parse({ type: 'postgres' }), undefined)).toEqual({
+    expect(restorePlan(parseResolved(Dump, { type: 'postgres' }), undefined)).toEqual({
       command:
         '( psql -X -q -v ON_ERROR_STOP=1 --no-password --dbname=postgres ); s=$?; echo "bo-dump-exit=$s" >&2; exit $s',
       prologue: '',
       epilogue: '',
     });
-    expect(restorePlan(Dump.parse({ type: 'mysql', database: 'shop' }), undefined)?.command).toContain(
-      '( mysql shop )',
-    );
-    expect(restorePlan(Dump.parse({ type: 'command', name: 'x', command: 'a' }), undefined)).toBeUndefined();
+    expect(
+      restorePlan(parseResolved(Dump, { type: 'mysql', database: 'shop' }), undefined)?.command,
+    ).toContain('( mysql shop )');
+    expect(
+      restorePlan(parseResolved(Dump, { type: 'command', name: 'x', command: 'a' }), undefined),
+    ).toBeUndefined();
     expect(
       restorePlan(
-        Dump.parse({ type: 'command', name: 'x', command: 'a', restore: 'slapadd -n 1' }),
+        parseResolved(Dump, { type: 'command', name: 'x', command: 'a', restore: 'slapadd -n 1' }),
         undefined,
       )?.command,
     ).toBe('( slapadd -n 1 ); s=$?; echo "bo-dump-exit=$s" >&2; exit $s');

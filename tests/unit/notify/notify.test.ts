@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/clock.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Notifier as NotifierSchema } from '../../../src/config/schema.ts';
 import type { Transition } from '../../../src/health/transitions.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -99,7 +100,7 @@ describe('messages', () => {
 });
 
 describe('notifiers', () => {
-  const make = (cfg: unknown) => createNotifier('n', NotifierSchema.parse(cfg));
+  const make = (cfg: unknown) => createNotifier('n', parseResolved(NotifierSchema, cfg));
   const health = {
     type: 'health' as const,
     summary: 's',

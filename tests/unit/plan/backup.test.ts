@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { newBackupId } from '../../../src/catalog/manifest.ts';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { BackupJob } from '../../../src/config/schema.ts';
 import { planBackup } from '../../../src/plan/backup.ts';
 
 const job = (extra: object = {}) =>
-  BackupJob.parse({ kind: 'backup', host: 'files1', paths: ['/srv'], storage: 's', ...extra });
+  parseResolved(BackupJob, { kind: 'backup', host: 'files1', paths: ['/srv'], storage: 's', ...extra });
 
 describe('planBackup', () => {
   it('names objects after compression and encryption', () => {

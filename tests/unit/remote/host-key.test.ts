@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Host } from '../../../src/config/schema.ts';
 import { HostKeyError } from '../../../src/errors.ts';
 import {
@@ -13,7 +14,7 @@ const K1 = Buffer.from('AAAAC3NzaC1lZDI1NTE5AAAAIERXnETqpSXwLsAVIaQQd24TxHxGi3As
 const K1_FP = 'SHA256:1U7KauvBNGFBtORrXW2hApZK/BsCmgxGWMevinVLqCs';
 const K2 = Buffer.from('AAAAC3NzaC1lZDI1NTE5AAAAIJFDHuJq9Xz2MaYk5PFG9mOvrsQa7tAT6vBotho+Dsqv', 'base64');
 const K2_FP = 'SHA256:IlZTX6CspiBdQjZ1UnhH1xT9/EjBvi8wqST0wU6G3d0';
-const cfg = Host.parse({ address: '10.0.0.5', privateKey: '/etc/bo/id_ed25519' });
+const cfg = parseResolved(Host, { address: '10.0.0.5', privateKey: '/etc/bo/id_ed25519' });
 
 const known = (...keys: Array<[Buffer, boolean?]>): HostTrust => ({
   kind: 'known-hosts',

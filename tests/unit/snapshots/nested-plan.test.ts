@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { Config } from '../../../src/config/schema.ts';
 import { boSnapshotDirs, literalExclude, snapshotDirsToExclude } from '../../../src/snapshots/bo-dirs.ts';
 import { isExcluded, parseMountPoints, parseNestedCheck } from '../../../src/snapshots/nested-plan.ts';
@@ -52,7 +53,7 @@ describe('nested volume check', () => {
 });
 
 describe("bo's snapshot directories", () => {
-  const config = Config.parse({
+  const config = parseResolved(Config, {
     storage: { repo: { type: 'filesystem', path: '/var/backups/bo' } },
     jobs: {
       hourly: { kind: 'snapshot', host: 'local', provider: 'btrfs', volume: '/srv/data' },

@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { S3Storage } from '../../../src/config/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
 import { UsageError } from '../../../src/errors.ts';
@@ -24,7 +25,7 @@ describe('createS3Client', () => {
     );
   });
   it('refuses an access key without its secret', () => {
-    const cfg = S3Storage.parse({ type: 's3', bucket: 'bucket' });
+    const cfg = parseResolved(S3Storage, { type: 's3', bucket: 'bucket' });
     cfg.accessKeyId = new SecretValue('AKIA', 'test');
     expect(() => createS3Client('s', cfg)).toThrow(UsageError);
   });
@@ -44,7 +45,7 @@ describe('md5Etag', () => {
 
 describe('bodies with Content-MD5', () => {
   it('are sent as UNSIGNED-PAYLOAD, so SigV4 does not hash them a second time', async () => {
-    const cfg = S3Storage.parse({
+    const cfg = parseResolved(S3Storage, {
       type: 's3',
       bucket: 'bkt',
       endpoint: 'http://127.0.0.1:9',

@@ -1,0 +1,45 @@
+/** `storage.<name>`: where backups go, an S3 bucket or a local directory (src/storage/). */
+import { z } from 'zod';
+import { unknownTag } from '../messages.ts';
+import type { Resolved } from '../resolve-secrets.ts';
+import { Duration, Secret } from './common.ts';
+
+export const S3Storage = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: z.url().optional().describe('Custom endpoint for S3-compatible servers; omit for AWS'),
+  region: z.string().default('us-east-1'),
+  bucket: z.string().min(3).max(63),
+  prefix: z.string().default('').describe('Key prefix for everything bo stores, e.g. "bo/"'),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: Secret.optional(),
+  secretAccessKey: Secret.optional(),
+  sessionToken: Secret.optional(),
+  checksums: z
+    .enum(['auto', 'when-required', 'when-supported'])
+    .default('auto')
+    .describe('SDK checksum mode; auto = when-required for custom endpoints, when-supported for AWS'),
+  storageClass: z
+    .string()
+    .optional()
+    .describe(
+      'S3 storage class of archives and dumps only (e.g. STANDARD_IA); manifests, indexes, catalogs and locks stay STANDARD',
+    ),
+  partConcurrency: z.int().min(1).max(16).default(4).describe('Multipart parts uploaded at once'),
+  timeout: Duration.prefault('5m').describe('Per-request timeout'),
+  objectLock: z
+    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.int().min(1) })
+    .optional()
+    .describe('S3 Object Lock retention set on every object written (bucket must have Object Lock enabled)'),
+});
+export type S3Storage = Resolved<z.infer<typeof S3Storage>>;
+
+export const FilesystemStorage = z.strictObject({
+  type: z.literal('filesystem'),
+  path: z.string().min(1).describe('Repository directory; relative paths are relative to the config file'),
+});
+export type FilesystemStorage = z.infer<typeof FilesystemStorage>;
+
+export const StorageTarget = z.discriminatedUnion('type', [S3Storage, FilesystemStorage], {
+  error: unknownTag('storage type'),
+});
+export type StorageTarget = Resolved<z.infer<typeof StorageTarget>>;
