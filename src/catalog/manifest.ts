@@ -51,7 +51,10 @@ export const Manifest = z.object({
   version: z
     .number()
     .int()
-    .max(MANIFEST_VERSION, `made by a newer bo (format version above ${MANIFEST_VERSION}): upgrade bo to read it`),
+    .max(
+      MANIFEST_VERSION,
+      `made by a newer bo (format version above ${MANIFEST_VERSION}): upgrade bo to read it`,
+    ),
   id: z.string(),
   job: z.string(),
   host: z.string(),
