@@ -54,7 +54,14 @@ export function parseSnarHead(buf: Buffer): SnarHead | undefined {
  * Passes a snapshot file through, backdated by `margin` seconds and with device numbers cleared
  * (see the file comment). Rejects anything that is not a well-formed format-2 snapshot file.
  */
-export function prepareSnar(margin = SNAR_MARGIN_S): Transform {
+export function prepareSnar(
+  opts: {
+    margin?: number;
+    /** Renames each directory record (member names as tar read them ↔ as archived). */
+    rename?: ((name: string) => string) | undefined;
+  } = {},
+): Transform {
+  const margin = opts.margin ?? SNAR_MARGIN_S;
   let head: Buffer | undefined = Buffer.alloc(0);
   let token: Buffer[] = [];
   let tokenLength = 0;
@@ -77,7 +84,13 @@ export function prepareSnar(margin = SNAR_MARGIN_S): Transform {
     const name = FIELDS[field];
     if (name !== 'name' && !/^-?[0-9]+$/.test(bytes.toString('latin1')))
       throw new IntegrityError(`snapshot file: invalid ${name} field`);
-    t.push(name === 'device' ? Buffer.from('0') : bytes);
+    const out =
+      name === 'device'
+        ? Buffer.from('0')
+        : name === 'name' && opts.rename
+          ? Buffer.from(opts.rename(bytes.toString('utf8')))
+          : bytes;
+    t.push(out);
     t.push(Buffer.from([0]));
     field = name === 'name' ? 'dumpdir' : field + 1;
   }

@@ -21,8 +21,22 @@ import { BLOCK, decodeHeader, isZeroBlock, parsePax } from './tar-header.ts';
 
 export type { TarEntry, TarEntryType } from './tar-entry.ts';
 
+/** What a member's headers said, as stored (raw mode): for rewriting the member under another name. */
+export interface RawMember {
+  /** The main header block (512 bytes). */
+  header: Buffer;
+  /** The member's own pax records, if it had an extended header. */
+  pax: Map<string, Buffer> | undefined;
+  /** Global pax records in force. */
+  global: Map<string, Buffer>;
+  /** Bytes of data (sparse map included) that follow the header, before padding. */
+  dataSize: number;
+}
+
 export type TarEvent =
-  | { type: 'entry'; entry: TarEntry }
+  | { type: 'entry'; entry: TarEntry; raw?: RawMember }
+  /** Raw mode: the member's data blocks exactly as stored (sparse map and padding included). */
+  | { type: 'body'; data: Buffer }
   /** Content bytes of the current entry; `offset` is their position in the file (holes skipped). */
   | { type: 'data'; data: Buffer; offset: number }
   | { type: 'end' };
@@ -48,6 +62,13 @@ export class TarReader {
   #map: SparseMap | undefined;
   #cursor: ExtentCursor | undefined;
   #events: TarEvent[] = [];
+  /** Raw mode: also emit each member's header fields and stored data blocks (see RawMember). */
+  readonly #raw: boolean;
+  #skipIsBody = false;
+
+  constructor(opts: { raw?: boolean } = {}) {
+    this.#raw = opts.raw ?? false;
+  }
 
   /** Bytes consumed so far. */
   get position(): number {
@@ -117,6 +138,7 @@ export class TarReader {
       }
       case 'map': {
         const n = this.#map!.feed(buf, i, i + Math.min(avail, this.#remain));
+        if (this.#raw) this.#events.push({ type: 'body', data: buf.subarray(i, i + n) });
         this.#remain -= n;
         this.#pos += n;
         if (this.#map!.done) {
@@ -140,6 +162,7 @@ export class TarReader {
           this.#cursor.advance(n);
         }
         this.#events.push({ type: 'data', data: buf.subarray(i, i + n), offset });
+        if (this.#raw) this.#events.push({ type: 'body', data: buf.subarray(i, i + n) });
         this.#fileOffset = offset + n;
         this.#remain -= n;
         this.#pos += n;
@@ -148,6 +171,7 @@ export class TarReader {
       }
       case 'skip': {
         const n = Math.min(this.#skip, avail);
+        if (this.#raw && this.#skipIsBody) this.#events.push({ type: 'body', data: buf.subarray(i, i + n) });
         this.#skip -= n;
         this.#pos += n;
         if (this.#skip === 0) this.#state = 'header';
@@ -198,7 +222,8 @@ export class TarReader {
       else this.#state = 'meta';
       return;
     }
-    const { entry, dataSize } = resolveEntry(h, this.#pending, this.#global, this.#seqStart);
+    const pending = this.#pending;
+    const { entry, dataSize } = resolveEntry(h, pending, this.#global, this.#seqStart);
     this.#pending = {};
     this.#seqStart = -1;
     this.#entry = entry;
@@ -207,7 +232,15 @@ export class TarReader {
     this.#cursor = undefined;
     this.#map = entry.sparse ? new SparseMap(entry.offset) : undefined;
     this.#skip = (BLOCK - (dataSize % BLOCK)) % BLOCK;
-    this.#events.push({ type: 'entry', entry });
+    this.#skipIsBody = true;
+    if (this.#raw) {
+      const header = Buffer.from(buf.subarray(off, off + BLOCK));
+      this.#events.push({
+        type: 'entry',
+        entry,
+        raw: { header, pax: pending.pax, global: this.#global, dataSize },
+      });
+    } else this.#events.push({ type: 'entry', entry });
     if (this.#map) this.#state = dataSize > 0 ? 'map' : this.#failEmptySparse(entry);
     else if (dataSize > 0) this.#state = 'data';
     else this.#endEntry();
@@ -235,6 +268,7 @@ export class TarReader {
       this.#global = new Map([...this.#global, ...g]);
     }
     this.#skip = (BLOCK - (m.size % BLOCK)) % BLOCK;
+    this.#skipIsBody = false;
     this.#state = this.#skip > 0 ? 'skip' : 'header';
   }
 

@@ -95,6 +95,12 @@ function unionMessage(iss: Issue & { code: 'invalid_union' }): string | undefine
     const only = branch.length === 1 ? branch[0] : undefined;
     return only?.code === 'invalid_type' && only.path.length === 0 ? only.expected : undefined;
   });
+  // One alternative took the value's type but failed inside: its problem is the one to show.
+  const deep = iss.errors.filter((_, i) => wanted[i] === undefined);
+  if (deep.length === 1 && deep[0]!.length > 0) {
+    const first = deep[0]![0]!;
+    return `${first.path.length ? `${first.path.join('.')}: ` : ''}${first.message}`;
+  }
   if (wanted.length === 0 || wanted.some((w) => w === undefined)) return undefined;
   const nouns = [...new Set(wanted.map((w) => (w === 'int' ? 'an integer' : (NOUNS[w!] ?? `a ${w}`))))];
   return `expected ${orList(nouns)}, got ${found(iss.input, false)}`;

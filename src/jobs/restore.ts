@@ -4,12 +4,14 @@ import { chainStreams } from '../archive/chain.ts';
 import { extractTar } from '../archive/extract.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
-import { decodeStages, openVerified, readIndex } from '../catalog/objects.ts';
+import { readBackupIndex } from '../catalog/chain-index.ts';
+import { decodeStages, openVerified } from '../catalog/objects.ts';
 import { BoError, errorMessage, IntegrityError, isAbortError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
 import type { Host } from '../remote/host.ts';
 import type { Storage } from '../storage/storage.ts';
+import { chainTarStream } from './restore-chain.ts';
 import { extractOnHost } from './restore-remote.ts';
 
 export type RestoreTarget = { kind: 'local'; dir: string } | { kind: 'host'; host: Host; dir: string };
@@ -65,7 +67,9 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   const include = (req.include ?? []).map(memberPath);
   decodeStages(ref.manifest, ref.manifest.compression, req.identities); // fails early without an identity
 
-  const index = await readIndex(storage, ref, req.identities, signal);
+  // An incremental restores from its whole chain: the index is the tree the chain rebuilds.
+  const { chain, entries: index } = await readBackupIndex(storage, ref, req.identities, signal);
+  for (const b of chain) decodeStages(b.manifest, b.manifest.compression, req.identities);
   for (const i of include) {
     if (!index.some((e) => selected(e.path, [i])))
       throw new UsageError(`path /${i} is not in backup ${ref.job}/${ref.id}`);
@@ -95,12 +99,21 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
-  const archive = await openVerified(storage, ref, ref.manifest.archive, sig);
-  const plain = chainStreams(
-    archive.stream,
-    decodeStages(ref.manifest, ref.manifest.compression, req.identities),
+  const archive =
+    chain.length === 1
+      ? await openVerified(storage, ref, ref.manifest.archive, sig)
+      : {
+          stream: chainTarStream({ storage, chain, wanted, identities: req.identities, signal: sig }),
+          check: () => {}, // each archive of the chain is checked as the stream reads it to its end
+        };
+  const plain =
+    chain.length === 1
+      ? chainStreams(archive.stream, decodeStages(ref.manifest, ref.manifest.compression, req.identities))
+      : archive.stream;
+  log.info(
+    { job: ref.job, backupId: ref.id, chain: chain.length, target: describe(req.target) },
+    'Restore started',
   );
-  log.info({ job: ref.job, backupId: ref.id, target: describe(req.target) }, 'Restore started');
   const warnings: string[] = [];
   try {
     if (req.target.kind === 'local') {
@@ -170,11 +183,11 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
  * when those are not selected themselves: a hardlink can only be made to a file the restore
  * wrote (tar stores the content once, with the first name).
  */
-export function selection(
-  index: readonly IndexEntry[],
+export function selection<E extends IndexEntry>(
+  index: readonly E[],
   include: readonly string[],
-): { wanted: Map<string, IndexEntry>; added: string[] } {
-  const wanted = new Map<string, IndexEntry>();
+): { wanted: Map<string, E>; added: string[] } {
+  const wanted = new Map<string, E>();
   for (const e of index) if (selected(e.path, include)) wanted.set(e.path, e);
   const added: string[] = [];
   const targets = new Set<string>();

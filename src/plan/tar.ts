@@ -40,6 +40,12 @@ export interface TarCreateOptions {
   compressRemotely: boolean;
   caps: TarCaps;
   transform?: readonly PathTransform[] | undefined;
+  /**
+   * Incremental: GNU tar's snapshot file on the server (`--listed-incremental`), read for what
+   * changed and rewritten for the next run; empty for a full. Devices are not compared (snapshots
+   * get a new device every run; see archive/snar.ts for why bo clears them).
+   */
+  listedIncremental?: string | undefined;
 }
 
 const LEVELS = { zstd: { min: 1, max: 22, def: 3 }, gzip: { min: 1, max: 9, def: 6 } } as const;
@@ -71,6 +77,8 @@ export function tarCreateCommand(o: TarCreateOptions): string {
   if (o.caps.acls) args.push('--acls');
   if (o.caps.xattrs) args.push('--xattrs', '--xattrs-include=*');
   if (o.oneFileSystem) args.push('--one-file-system');
+  if (o.listedIncremental !== undefined)
+    args.push(`--listed-incremental=${o.listedIncremental}`, '--no-check-device');
   args.push('--warning=no-file-ignored');
   for (const t of transforms) args.push(...transformArgs(member(t.from), member(t.to)));
   if (rootMember) args.push('--transform=s,^\\./,,S');
@@ -138,6 +146,36 @@ export function tarExtractCommand(o: TarExtractOptions): string {
   if (c === 'none') return `${mkdir} && { ${tar}; s=$?; echo "bo-tar-exit=$s" >&2; exit $s; }`;
   const decomp = c === 'zstd' ? 'zstd -d -q -c' : 'gzip -d -c';
   return `${mkdir} && { ( ${decomp}; echo "bo-${c}-exit=$?" >&2 ) | ${tar}; s=$?; echo "bo-tar-exit=$s" >&2; exit $s; }`;
+}
+
+/**
+ * Member names as tar reads them (under a snapshot's mount point) to the names they are archived
+ * under (the live paths), and back: GNU tar's snapshot file records the names it read, which
+ * change with every snapshot, so bo keeps them in archived terms between runs.
+ */
+export function memberMapper(transforms: readonly PathTransform[]): {
+  toArchived: (name: string) => string;
+  toOnDisk: (name: string) => string;
+} {
+  const pairs = transforms.map((t) => ({
+    disk: member(absPath(t.from, 'transform')),
+    live: member(absPath(t.to, 'transform')),
+  }));
+  const swap = (name: string, from: string, to: string): string | undefined => {
+    if (from === '.') return to === '.' ? name : `${to}/${name}`;
+    if (name === from) return to;
+    if (!name.startsWith(`${from}/`)) return undefined;
+    const rest = name.slice(from.length + 1);
+    return to === '.' ? rest : `${to}/${rest}`;
+  };
+  const map = (name: string, dir: 'toArchived' | 'toOnDisk') => {
+    for (const p of pairs) {
+      const r = dir === 'toArchived' ? swap(name, p.disk, p.live) : swap(name, p.live, p.disk);
+      if (r !== undefined) return r;
+    }
+    return name;
+  };
+  return { toArchived: (n) => map(n, 'toArchived'), toOnDisk: (n) => map(n, 'toOnDisk') };
 }
 
 /** `/a//b/./c/` → `/a/b/c`; relative paths and `..` are usage errors. */

@@ -1,0 +1,61 @@
+/**
+ * The complete file index of any backup: for a full, its own index; for an incremental, the tree
+ * its chain restores to (chain-tree.ts), each entry saying which backup holds its content. Read
+ * from the chain's manifests and indexes alone, so it works on a fresh machine from the bucket.
+ */
+import type { AgeIdentity } from '../archive/age/index.ts';
+import { IntegrityError } from '../errors.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { BackupRef } from './backups.ts';
+import { listJobBackups } from './catalog.ts';
+import { chainOf } from './chains.ts';
+import { type ChainEntry, replayChain } from './chain-tree.ts';
+import { readIndex } from './objects.ts';
+
+export interface BackupIndex {
+  /** The backups read, full first; `ref` alone unless it is an incremental. */
+  chain: BackupRef[];
+  entries: ChainEntry[];
+}
+
+/** The chain `ref` restores from, full first; IntegrityError naming the missing link when broken. */
+export async function resolveChain(
+  storage: Storage,
+  ref: BackupRef,
+  signal?: AbortSignal,
+): Promise<BackupRef[]> {
+  if (ref.manifest.chain?.type !== 'incremental') return [ref];
+  const { backups } = await listJobBackups(storage, ref.job, { signal });
+  const r = chainOf(ref, backups);
+  if (!r.ok) {
+    throw new IntegrityError(r.problem, {
+      hint: 'restore an older backup whose chain is complete (bo list shows each backup’s chain)',
+    });
+  }
+  return r.chain;
+}
+
+export async function readBackupIndex(
+  storage: Storage,
+  ref: BackupRef,
+  identities: AgeIdentity[] | undefined,
+  signal?: AbortSignal,
+): Promise<BackupIndex> {
+  const chain = await resolveChain(storage, ref, signal);
+  if (chain.length === 1) {
+    const entries = await readIndex(storage, ref, identities, signal);
+    return {
+      chain,
+      entries: entries.map(({ dumpdir: _, ...e }) => ({ ...e, from: ref.id, member: e.path })),
+    };
+  }
+  const indexes: Array<{ id: string; entries: Awaited<ReturnType<typeof readIndex>> }> = [];
+  for (const b of chain) indexes.push({ id: b.id, entries: await readIndex(storage, b, identities, signal) });
+  const tree = replayChain(indexes);
+  if (tree.problems.length > 0) {
+    throw new IntegrityError(
+      `the chain of ${ref.job}/${ref.id} is inconsistent: ${tree.problems.slice(0, 3).join('; ')}${tree.problems.length > 3 ? ` (and ${tree.problems.length - 3} more)` : ''}`,
+    );
+  }
+  return { chain, entries: tree.entries() };
+}
