@@ -8,8 +8,8 @@ import { IntegrityError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { BackupRef } from './backups.ts';
 import { listJobBackups } from './catalog.ts';
-import { chainOf } from './chains.ts';
 import { type ChainEntry, replayChain } from './chain-tree.ts';
+import { chainOf } from './chains.ts';
 import { readIndex } from './objects.ts';
 
 export interface BackupIndex {

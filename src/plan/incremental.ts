@@ -3,8 +3,9 @@
  * needs the snapshot file this machine kept for the job's newest backup, and that backup's chain
  * intact in storage; anything else gives a full, with the reason said in the log and manifest.
  */
-import type { FullEvery } from '../config/schema/backup.ts';
+
 import { formatDuration } from '../config/duration.ts';
+import type { FullEvery } from '../config/schema/backup.ts';
 
 /** What this machine kept from the job's last committed backup (see jobs/incremental-state.ts). */
 export interface KeptState {

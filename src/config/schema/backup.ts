@@ -1,8 +1,8 @@
 /** The backup job: what is archived from which host into which storage. */
 import { z } from 'zod';
+import { parseDuration } from '../duration.ts';
 import { expected } from '../messages.ts';
 import type { Resolved } from '../resolve-secrets.ts';
-import { parseDuration } from '../duration.ts';
 import { AgeRecipient, whenParsed } from './common.ts';
 import { Dumps } from './dumps.ts';
 import { HookFields, JobCommon, Retention } from './jobs-common.ts';
