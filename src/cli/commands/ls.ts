@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readIndex } from '../../catalog/objects.ts';
+import { readBackupIndex } from '../../catalog/chain-index.ts';
 import { resolveBackup } from '../../catalog/resolve.ts';
 import { UsageError } from '../../errors.ts';
 import { memberPath } from '../../jobs/restore.ts';
@@ -10,7 +10,9 @@ import { collect, loadIdentities } from '../identity.ts';
 export function registerLs(program: Command, ctx: CliContext): void {
   program
     .command('ls')
-    .description('List files in a backup, from its index')
+    .description(
+      'List files in a backup, from its index (an incremental: the whole tree, merged across its chain)',
+    )
     .argument('<backup>', 'backup id, job/id, or job name (latest backup)')
     .argument('[path]', 'only entries under this path')
     .option('-i, --identity <file>', 'age identity file, for encrypted backups (repeatable)', collect)
@@ -20,6 +22,9 @@ export function registerLs(program: Command, ctx: CliContext): void {
       `
 Names are shown escaped as ls -b does (backslash, \\n, \\t, \\x1b…); --json gives them as stored.
 A PATH that is not in the backup is an error (exit 2).
+An incremental backup lists the complete tree as of that backup, read from the indexes of its
+chain; the last column (FROM) names the backup whose archive holds each file's data, which is
+where a restore takes it from. --json adds it as "from".
 
 Examples:
   bo ls files1-share /srv/share/reports
@@ -29,13 +34,19 @@ Examples:
       async (backup: string, path: string | undefined, opts: { identity?: string[]; json?: boolean }) => {
         const services = ctx.services();
         const { storage, ref } = await resolveBackup(services, backup, undefined, ctx.signal);
-        const entries = await readIndex(storage, ref, loadIdentities(opts.identity, ctx.env), ctx.signal);
+        const { chain, entries } = await readBackupIndex(
+          storage,
+          ref,
+          loadIdentities(opts.identity, ctx.env),
+          ctx.signal,
+        );
+        const incremental = chain.length > 1;
         const prefix = path ? memberPath(path) : '';
         const shown = entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
         if (prefix && shown.length === 0)
           throw new UsageError(`path /${prefix} is not in backup ${ref.job}/${ref.id}`);
         if (opts.json) {
-          for (const e of shown) ctx.out.print(JSON.stringify(e));
+          for (const { from, member: _, ...e } of shown) ctx.out.print(JSON.stringify({ ...e, from }));
           return;
         }
         ctx.out.print(
@@ -46,7 +57,9 @@ Examples:
               e.type === 'file' ? formatBytes(e.size) : '',
               new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' '),
               `/${escapeName(e.path)}${e.linkpath ? ` -> ${escapeName(e.linkpath)}` : ''}`,
+              ...(incremental ? [e.type === 'file' || e.type === 'hardlink' ? e.from : ''] : []),
             ]),
+            incremental ? ['MODE', 'OWNER', 'SIZE', 'MODIFIED', 'PATH', 'FROM'] : undefined,
           ),
         );
       },
