@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
-import { readIndex } from '../catalog/objects.ts';
+import { readBackupIndex } from '../catalog/chain-index.ts';
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
@@ -57,7 +57,8 @@ export async function drillBackup(
   const now = opts.now ?? Date.now;
   const started = now();
   const { signal, target } = opts;
-  const index = await readIndex(storage, ref, opts.identities, signal);
+  // An incremental's drill restores its whole chain and proves every file of the merged tree.
+  const { entries: index } = await readBackupIndex(storage, ref, opts.identities, signal);
   const include =
     opts.sample !== undefined && opts.sample < 1
       ? sampleFiles(index, opts.sample, opts.random ?? Math.random)
