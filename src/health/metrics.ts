@@ -1,10 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Report } from './report.ts';
-import type { CheckResult, Status } from './types.ts';
+import { type CheckResult, overallStatus, STATUS_CODE } from './types.ts';
 
-const CODE: Record<Status, number> = { ok: 0, warn: 1, crit: 2, unknown: 3 };
 const NAMES = [
   'bo_health_status',
+  'bo_health_overall_status',
   'bo_health_value',
   'bo_health_threshold',
   'bo_health_checks',
@@ -15,7 +15,8 @@ const NAMES = [
 
 /**
  * Prometheus gauges computed from the latest report at scrape time (no state of their own):
- * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown), the measured
+ * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown: the codes `bo health`
+ * exits with), bo_health_overall_status (the report's, by the same rule as the exit code), the measured
  * bo_health_value{host,check,subject,unit} and the bo_health_threshold{…,level} it was held
  * against (the disk forecast's hours when the forecast decided), bo_health_checks{status},
  * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job} and
@@ -34,7 +35,17 @@ export function registerHealthMetrics(registry: Registry, readReport: () => Repo
     collect() {
       this.reset();
       for (const r of results(getReport()))
-        this.set({ host: r.host, check: r.check, subject: r.subject }, CODE[r.status]);
+        this.set({ host: r.host, check: r.check, subject: r.subject }, STATUS_CODE[r.status]);
+    },
+  });
+  new Gauge({
+    name: 'bo_health_overall_status',
+    help: 'The latest health report as a whole, the code `bo health` exits with: 0 ok, 1 warn, 2 crit, 3 unknown',
+    registers,
+    collect() {
+      this.reset();
+      const s = getReport()?.summary;
+      if (s) this.set(STATUS_CODE[overallStatus(s)]);
     },
   });
   new Gauge({

@@ -1,6 +1,6 @@
 import { bytes, span } from '../format.ts';
 import type { BackupRow, Change, HostSection, Report } from '../report.ts';
-import { type CheckResult, countStatuses, type Status } from '../types.ts';
+import { type CheckResult, countStatuses, overallStatus, type Status } from '../types.ts';
 import { STYLE } from './html-style.ts';
 import { checkLabel, proofLine, STATUS_LABEL, utc } from './labels.ts';
 
@@ -14,7 +14,7 @@ export interface HtmlOptions {
 /** The report as one self-contained HTML page: no scripts, no external resources. */
 export function renderHtml(report: Report, opts: HtmlOptions = {}): string {
   const now = opts.now ?? new Date(report.generatedAt);
-  const overall = worstOf(report);
+  const overall = overallStatus(report.summary);
   const all = report.hosts.flatMap((h) => h.results);
   const problems = all.filter((r) => r.status === 'crit' || r.status === 'warn');
   const unknown = all.filter((r) => r.status === 'unknown');
@@ -99,11 +99,6 @@ function hostSection(h: HostSection): string {
 
 function badge(s: Status): string {
   return `<span class="badge s-${s}">${STATUS_LABEL[s].toUpperCase()}</span>`;
-}
-
-function worstOf(report: Report): Status {
-  const s = report.summary;
-  return s.crit > 0 ? 'crit' : s.warn > 0 ? 'warn' : s.unknown > 0 ? 'unknown' : 'ok';
 }
 
 /** Escapes text, then shows `command` spans as code (messages name commands to run). */
