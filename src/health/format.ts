@@ -1,17 +1,4 @@
-/** Human formatting for check messages and reports. Pure. */
-
-export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = Math.abs(n);
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const s = i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 1 : 0);
-  return `${n < 0 ? '-' : ''}${s} ${units[i]}`;
-}
+/** Human formatting for check messages and reports (bytes: formatBytes in src/sizes.ts). Pure. */
 
 export function pct(n: number): string {
   return `${n >= 99.5 && n < 100 ? n.toFixed(1) : Math.round(n)}%`;

@@ -10,7 +10,8 @@ const NAMES = [
   'bo_health_checks',
   'bo_health_report_timestamp_seconds',
   'bo_backup_last_success_timestamp_seconds',
-  'bo_backup_size_bytes',
+  'bo_backup_source_bytes',
+  'bo_backup_stored_bytes',
 ];
 
 /**
@@ -19,8 +20,8 @@ const NAMES = [
  * exits with), bo_health_overall_status (the report's, by the same rule as the exit code), the measured
  * bo_health_value{host,check,subject,unit} and the bo_health_threshold{…,level} it was held
  * against (the disk forecast's hours when the forecast decided), bo_health_checks{status},
- * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job} and
- * bo_backup_size_bytes{job}. The report is read once per scrape.
+ * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job},
+ * bo_backup_source_bytes{job} and bo_backup_stored_bytes{job}. The report is read once per scrape.
  */
 export function registerHealthMetrics(registry: Registry, readReport: () => Report | undefined): void {
   const registers = [registry];
@@ -111,17 +112,32 @@ export function registerHealthMetrics(registry: Registry, readReport: () => Repo
         if (b.lastGood) this.set({ job: b.job }, Date.parse(b.lastGood) / 1000);
     },
   });
-  new Gauge({
-    name: 'bo_backup_size_bytes',
-    help: 'Archive size of the newest backup of each job',
-    labelNames: ['job'],
-    registers,
-    collect() {
-      this.reset();
-      for (const b of getReport()?.backups ?? [])
-        if (b.sizeBytes !== undefined) this.set({ job: b.job }, b.sizeBytes);
-    },
-  });
+  for (const [name, key, help] of [
+    [
+      'bo_backup_source_bytes',
+      'sourceBytes',
+      'Source bytes (file content before compression) of the newest backup of each job',
+    ],
+    [
+      'bo_backup_stored_bytes',
+      'storedBytes',
+      'Stored bytes (archive, index and dumps) of the newest backup of each job',
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['job'],
+      registers,
+      collect() {
+        this.reset();
+        for (const b of getReport()?.backups ?? []) {
+          const v = b[key];
+          if (v !== undefined) this.set({ job: b.job }, v);
+        }
+      },
+    });
+  }
 }
 
 function results(report: Report | undefined): CheckResult[] {

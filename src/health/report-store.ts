@@ -1,6 +1,6 @@
 import type { StateDb } from '../catalog/db.ts';
 import { statusesAt } from './history.ts';
-import { REPORT_FORMAT, type Report } from './report.ts';
+import { REPORT_FORMAT, REPORT_VERSION, type Report } from './report.ts';
 import { type CheckResult, resultKey, type Status } from './types.ts';
 
 /** Where a report came from: `bo report` (cli) or the daemon's health job. */
@@ -21,8 +21,15 @@ export function saveReport(db: StateDb, report: Report, origin: ReportOrigin): v
   ).run(origin, origin, KEEP);
 }
 
-/** The newest stored report (of an origin, or any). */
+/** The newest stored report (of an origin, or any) that this bo can render. */
 export function latestReport(db: StateDb, origin?: ReportOrigin): Report | undefined {
+  const report = newestStored(db, origin);
+  // A report stored by an older bo lacks newer fields: the next health run stores a current one.
+  return report?.version === REPORT_VERSION ? report : undefined;
+}
+
+/** The newest stored report of any version: its hosts' statuses read the same in each. */
+function newestStored(db: StateDb, origin?: ReportOrigin): Report | undefined {
   const row = (
     origin
       ? db
@@ -49,7 +56,7 @@ export function previousStatuses(
   now: number,
 ): { at?: string; statuses: Map<string, Status> } {
   if (origin === 'cli') {
-    const prev = latestReport(db, 'cli');
+    const prev = newestStored(db, 'cli');
     if (!prev) return { statuses: new Map() };
     const statuses = new Map<string, Status>();
     for (const h of prev.hosts) for (const r of h.results) statuses.set(resultKey(r), r.status);

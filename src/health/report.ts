@@ -10,7 +10,8 @@ import {
 } from './types.ts';
 
 export const REPORT_FORMAT = 'bo-health-report';
-export const REPORT_VERSION = 1;
+/** 2: backups carry sourceBytes/storedBytes/sourceSizes (was sizeBytes/sizes, the archive only), and runs. */
+export const REPORT_VERSION = 2;
 
 export interface HostSection {
   host: string;
@@ -33,10 +34,12 @@ export interface BackupRow {
   /** finishedAt of the newest backup. */
   lastGood?: string;
   ageMs?: number;
-  sizeBytes?: number;
-  /** Archive sizes of recent backups, oldest first. */
-  sizes: number[];
-  /** Newest size vs the one before: +0.03 = 3% larger. */
+  /** The newest backup's source and stored bytes (src/sizes.ts). */
+  sourceBytes?: number;
+  storedBytes?: number;
+  /** Source bytes of recent backups, oldest first. */
+  sourceSizes: number[];
+  /** Newest source bytes vs the backup before: +0.03 = 3% larger. */
   trend?: number;
   count: number;
   /** Newest successful verify / restore drill (ISO), and whether the newest attempt passed. */
@@ -131,13 +134,14 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
     storage: b.storage,
     status: r?.status ?? 'unknown',
     message: r?.message ?? b.error ?? '',
-    sizes: b.sizes,
+    sourceSizes: b.sourceSizes,
     count: b.count,
   };
   if (b.last) {
     row.lastGood = b.last.finishedAt;
     row.ageMs = now - Date.parse(b.last.finishedAt);
-    row.sizeBytes = b.last.archiveBytes;
+    row.sourceBytes = b.last.sourceBytes;
+    row.storedBytes = b.last.storedBytes;
   }
   for (const [key, p] of [
     ['verified', b.proofs?.verify],
@@ -145,9 +149,9 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
   ] as const) {
     if (p) row[key] = { lastOk: p.lastOk, ...(p.okAt ? { at: p.okAt } : {}) };
   }
-  if (b.sizes.length >= 2) {
-    const prev = b.sizes.at(-2)!;
-    if (prev > 0) row.trend = (b.sizes.at(-1)! - prev) / prev;
+  if (b.sourceSizes.length >= 2) {
+    const prev = b.sourceSizes.at(-2)!;
+    if (prev > 0) row.trend = (b.sourceSizes.at(-1)! - prev) / prev;
   }
   return row;
 }

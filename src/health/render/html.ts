@@ -1,4 +1,5 @@
-import { bytes, span } from '../format.ts';
+import { formatSizes } from '../../sizes.ts';
+import { span } from '../format.ts';
 import type { BackupRow, Change, HostSection, Report } from '../report.ts';
 import { type CheckResult, countStatuses, overallStatus, type Status } from '../types.ts';
 import { STYLE } from './html-style.ts';
@@ -71,8 +72,8 @@ function backups(rows: BackupRow[], now: Date): string {
       ? `Last good ${esc(utc(b.lastGood))} (${span(now.getTime() - Date.parse(b.lastGood))} ago)`
       : 'No backup yet';
     const size =
-      b.sizeBytes !== undefined
-        ? `${bytes(b.sizeBytes)}${b.trend !== undefined ? ` (${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}% vs previous)` : ''} · ${b.count} kept`
+      b.sourceBytes !== undefined
+        ? `${formatSizes(b)}${b.trend !== undefined ? ` (${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}% vs previous)` : ''} · ${b.count} kept`
         : '';
     const msg = b.status !== 'ok' ? `<p class="msg">${rich(b.message)}</p>` : '';
     const proof = proofLine(b, now);
