@@ -1,5 +1,10 @@
 /** Human formatting for check messages and reports (bytes: formatBytes in src/sizes.ts). Pure. */
 
+/** "1 host", "3 hosts". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function pct(n: number): string {
   return `${n >= 99.5 && n < 100 ? n.toFixed(1) : Math.round(n)}%`;
 }

@@ -47,7 +47,9 @@ const DAY = 86_400_000;
 /**
  * What "changes since the previous report" compares against. `bo report` (cli): the previous
  * `bo report`. The daemon, which reports after every run: the statuses of 24 hours ago, from the
- * history. `at` is absent when there is nothing to compare with yet.
+ * history, or of its earliest results while the history is younger than that (a health job every
+ * minute has something to compare with from its second run on, not after a day). `at` is absent
+ * when there is nothing to compare with yet. Call it before recording the current results.
  */
 export function previousStatuses(
   db: StateDb,
@@ -62,8 +64,8 @@ export function previousStatuses(
     for (const h of prev.hosts) for (const r of h.results) statuses.set(resultKey(r), r.status);
     return { at: prev.generatedAt, statuses };
   }
-  const at = now - DAY;
-  if (!db.prepare('SELECT 1 FROM health_results WHERE at <= ? LIMIT 1').get(at))
-    return { statuses: new Map() };
+  const first = (db.prepare('SELECT MIN(at) AS at FROM health_results').get() as { at: number | null }).at;
+  if (first === null || first >= now) return { statuses: new Map() };
+  const at = Math.max(now - DAY, first);
   return { at: new Date(at).toISOString(), statuses: statusesAt(db, results, at) };
 }

@@ -1,5 +1,7 @@
 import type { BackupStatus } from './backups.ts';
+import { plural } from './format.ts';
 import type { HealthRun } from './run.ts';
+import type { RunProblem } from './runs.ts';
 import {
   type CheckResult,
   countStatuses,
@@ -66,13 +68,15 @@ export interface Report {
   summary: StatusCounts & { hosts: number; line: string };
   hosts: HostSection[];
   backups: BackupRow[];
+  /** Jobs whose newest run failed, was cancelled or abandoned, newest first. */
+  runs: RunProblem[];
   changes: { since?: string; items: Change[] };
 }
 
 /** "2 crit, 3 warn on 14 hosts" / "all ok on 14 hosts". */
 export function summaryLine(c: StatusCounts, hosts: number): string {
   const parts = (['crit', 'warn', 'unknown'] as const).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
-  const on = `on ${hosts} host${hosts === 1 ? '' : 's'}`;
+  const on = `on ${plural(hosts, 'host')}`;
   return parts.length === 0 ? `all ${c.ok} checks ok ${on}` : `${parts.join(', ')} ${on}`;
 }
 
@@ -99,6 +103,7 @@ export function buildReport(
     summary: { ...counts, hosts: hosts.length, line: summaryLine(counts, hosts.length) },
     hosts,
     backups: run.backups.map((b) => backupRow(b, results, Date.parse(run.finishedAt))),
+    runs: run.runs,
     changes: { ...(previous.at ? { since: previous.at } : {}), items: diffChanges(results, previous) },
   };
 }
@@ -133,7 +138,7 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
     host: b.host,
     storage: b.storage,
     status: r?.status ?? 'unknown',
-    message: r?.message ?? b.error ?? '',
+    message: r?.message ?? b.error ?? 'not judged: no backup-freshness check applies to this job',
     sourceSizes: b.sourceSizes,
     count: b.count,
   };

@@ -1,7 +1,7 @@
 import { formatBytes } from '../../sizes.ts';
 import { span } from '../format.ts';
 import type { BackupRow, Report } from '../report.ts';
-import { checkLabel, compactOk, proofLine, STATUS_LABEL, utc } from './labels.ts';
+import { checkLabel, compactOk, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
 /** The report as Markdown (for mail, tickets, chat): worst first. */
 export function renderMarkdown(report: Report): string {
@@ -18,6 +18,14 @@ export function renderMarkdown(report: Report): string {
   if (unknown.length > 0) {
     out.push(`## Could not check (${unknown.length})`, '');
     for (const r of unknown) out.push(`- ${r.host} · ${checkLabel(r)}: ${esc(r.message)}`);
+    out.push('');
+  }
+  if (report.runs.length > 0) {
+    out.push(`## Failed runs (${report.runs.length})`, '');
+    for (const r of report.runs) {
+      const line = runLine(r, new Date(report.generatedAt));
+      out.push(`- **${line.badge}** ${r.job} (${r.kind}) ${esc(line.text)}`);
+    }
     out.push('');
   }
   const since = report.changes.since ? ` (${utc(report.changes.since)})` : '';
