@@ -9,9 +9,6 @@ const NAMES = [
   'bo_health_threshold',
   'bo_health_checks',
   'bo_health_report_timestamp_seconds',
-  'bo_backup_last_success_timestamp_seconds',
-  'bo_backup_source_bytes',
-  'bo_backup_stored_bytes',
 ];
 
 /**
@@ -20,8 +17,8 @@ const NAMES = [
  * exits with), bo_health_overall_status (the report's, by the same rule as the exit code), the measured
  * bo_health_value{host,check,subject,unit} and the bo_health_threshold{…,level} it was held
  * against (the disk forecast's hours when the forecast decided), bo_health_checks{status},
- * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job},
- * bo_backup_source_bytes{job} and bo_backup_stored_bytes{job}. The report is read once per scrape.
+ * and bo_health_report_timestamp_seconds. The report is read once per scrape. (The bo_backup_*
+ * and bo_job_* gauges come from the run history: daemon/job-metrics.ts.)
  */
 export function registerHealthMetrics(registry: Registry, readReport: () => Report | undefined): void {
   const registers = [registry];
@@ -101,43 +98,6 @@ export function registerHealthMetrics(registry: Registry, readReport: () => Repo
       if (r) this.set(Date.parse(r.generatedAt) / 1000);
     },
   });
-  new Gauge({
-    name: 'bo_backup_last_success_timestamp_seconds',
-    help: 'Finish time of the newest backup of each job, from the manifests',
-    labelNames: ['job'],
-    registers,
-    collect() {
-      this.reset();
-      for (const b of getReport()?.backups ?? [])
-        if (b.lastGood) this.set({ job: b.job }, Date.parse(b.lastGood) / 1000);
-    },
-  });
-  for (const [name, key, help] of [
-    [
-      'bo_backup_source_bytes',
-      'sourceBytes',
-      'Source bytes (file content before compression) of the newest backup of each job',
-    ],
-    [
-      'bo_backup_stored_bytes',
-      'storedBytes',
-      'Stored bytes (archive, index and dumps) of the newest backup of each job',
-    ],
-  ] as const) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['job'],
-      registers,
-      collect() {
-        this.reset();
-        for (const b of getReport()?.backups ?? []) {
-          const v = b[key];
-          if (v !== undefined) this.set({ job: b.job }, v);
-        }
-      },
-    });
-  }
 }
 
 function results(report: Report | undefined): CheckResult[] {
@@ -149,15 +109,15 @@ function results(report: Report | undefined): CheckResult[] {
  * one loop before its first await, so one read serves the whole scrape; the cache is dropped in
  * the next microtask, and the next scrape reads the state database again.
  */
-function oncePerScrape(read: () => Report | undefined): () => Report | undefined {
-  let cached: { report: Report | undefined } | undefined;
+export function oncePerScrape<T>(read: () => T): () => T {
+  let cached: { value: T } | undefined;
   return () => {
     if (!cached) {
-      cached = { report: read() };
+      cached = { value: read() };
       queueMicrotask(() => {
         cached = undefined;
       });
     }
-    return cached.report;
+    return cached.value;
   };
 }
