@@ -1,14 +1,20 @@
 /**
  * Typed, user-facing errors. Anything that is not a BoError reaching the top is a bug:
- * the CLI prints its stack and asks for a report. Exit codes are decided in cli/exit.ts.
+ * the CLI prints its stack and asks for a report. Exit codes are decided in cli/main.ts.
  */
 
-export type ExitCode = 0 | 1 | 2 | 130;
+export type ExitCode = 0 | 1 | 2 | 3 | 130;
 
 export const EXIT = {
   ok: 0,
   jobFailed: 1,
   usage: 2,
+  /**
+   * A monitoring probe (`bo health`) that could not tell: a check that could not measure, or
+   * the probe itself failed (usage, config, any error). Nagios/Icinga UNKNOWN; never pages as
+   * CRITICAL (2) does.
+   */
+  unknown: 3,
   cancelled: 130,
 } as const satisfies Record<string, ExitCode>;
 

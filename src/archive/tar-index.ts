@@ -93,6 +93,8 @@ export function parseIndexLine(line: string): IndexEntry {
  */
 export function createTarIndexer(opts: {
   onEntry: (e: IndexEntry) => void;
+  /** Content bytes as they pass (for progress; holes of sparse files are not seen). */
+  onContent?: ((bytes: number) => void) | undefined;
   signal?: AbortSignal | undefined;
 }): {
   writable: Writable;
@@ -118,7 +120,10 @@ export function createTarIndexer(opts: {
     write(chunk: Buffer, _enc, cb) {
       noteStreamed(chunk.length);
       try {
-        for (const ev of reader.write(chunk)) push(ev);
+        for (const ev of reader.write(chunk)) {
+          if (ev.type === 'data') opts.onContent?.(ev.data.length);
+          push(ev);
+        }
         cb();
       } catch (err) {
         cb(err as Error);

@@ -37,4 +37,11 @@ CREATE TABLE IF NOT EXISTS daemon_jobs (job TEXT PRIMARY KEY, first_seen TEXT NO
     // a pid reused by an unrelated process no longer passes for the run's owner.
     sql: 'ALTER TABLE runs ADD COLUMN owner_start TEXT;',
   },
+  {
+    version: 4,
+    name: 'run stored bytes',
+    // A backup's stored bytes (archive, index and dumps) beside its source bytes (\`bytes\`), so
+    // bo status, bo backup now through the daemon and /metrics show both without reading storage.
+    sql: 'ALTER TABLE runs ADD COLUMN stored_bytes INTEGER;',
+  },
 ];

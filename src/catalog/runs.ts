@@ -28,7 +28,10 @@ export interface RunRecord {
   finishedAt?: string | undefined;
   /** Undefined while queued or running. */
   outcome?: RunOutcome | undefined;
+  /** Bytes the run read; for a backup its source bytes (src/sizes.ts). */
   bytes?: number | undefined;
+  /** A backup's stored bytes: archive, index and dumps. */
+  storedBytes?: number | undefined;
   files?: number | undefined;
   backupId?: string | undefined;
   error?: string | undefined;
@@ -36,7 +39,7 @@ export interface RunRecord {
 }
 
 export type RunEnd = Required<Pick<RunRecord, 'finishedAt' | 'outcome'>> &
-  Pick<RunRecord, 'bytes' | 'files' | 'backupId' | 'error' | 'summary'>;
+  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'summary'>;
 
 /** The process that owns unfinished rows. */
 export interface RunOwner {
@@ -112,11 +115,12 @@ export function markRunStarted(db: StateDb, id: string, startedAt: string): void
 export function finishRun(db: StateDb, id: string, end: RunEnd): void {
   stmt(
     db,
-    'UPDATE runs SET finished_at = ?, outcome = ?, bytes = ?, files = ?, backup_id = ?, error = ?, summary = ? WHERE id = ?',
+    'UPDATE runs SET finished_at = ?, outcome = ?, bytes = ?, stored_bytes = ?, files = ?, backup_id = ?, error = ?, summary = ? WHERE id = ?',
   ).run(
     end.finishedAt,
     end.outcome,
     n(end.bytes),
+    n(end.storedBytes),
     n(end.files),
     n(end.backupId),
     n(end.error),
@@ -140,6 +144,7 @@ function toRecord(row: Record<string, unknown>): RunRecord {
     finishedAt: opt<string>(row.finished_at),
     outcome: opt<RunOutcome>(row.outcome),
     bytes: opt<number>(row.bytes),
+    storedBytes: opt<number>(row.stored_bytes),
     files: opt<number>(row.files),
     backupId: opt<string>(row.backup_id),
     error: opt<string>(row.error),

@@ -1,16 +1,8 @@
 /** Human formatting shared by commands. */
+import { formatBytes } from '../sizes.ts';
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
+/** The one byte formatter (src/sizes.ts), for the commands that import it from here. */
+export { formatBytes };
 
 export function formatRate(bytes: number, ms: number): string {
   return ms > 0 ? `${formatBytes((bytes * 1000) / ms)}/s` : '-';

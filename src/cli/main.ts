@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { BoError, CancelledError, EXIT, type ExitCode, isAbortError } from '../errors.ts';
 import { createLogger, LOG_LEVELS } from '../log.ts';
 import { createCliContext } from './context.ts';
@@ -35,11 +35,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
   // in plain text; from cron or scripts the log is pino JSON at info level.
   const tty = Boolean(process.stderr.isTTY);
   const explicit = requestedLogLevel(argv);
-  if (explicit !== undefined && !LOG_LEVELS.includes(explicit)) {
-    process.stderr.write(`bo: unknown log level "${explicit}" (use one of ${LOG_LEVELS.join(', ')})\n`);
-    return EXIT.usage;
-  }
-  const log = createLogger({ level: explicit ?? (tty ? 'warn' : 'info'), pretty: tty });
+  const badLevel = explicit !== undefined && !LOG_LEVELS.includes(explicit);
+  const log = createLogger({ level: badLevel ? 'warn' : (explicit ?? (tty ? 'warn' : 'info')), pretty: tty });
   const out = createOutput();
   let program: ReturnType<typeof buildProgram> | undefined;
   const ctx = createCliContext({
@@ -49,11 +46,19 @@ export async function main(argv: string[]): Promise<ExitCode> {
     configFlag: () => program?.opts<{ config?: string }>().config,
   });
   program = buildProgram(ctx, VERSION);
+  const probe = PROBES.has(commandName(program, argv.slice(2)) ?? '');
   try {
+    if (badLevel) {
+      process.stderr.write(`bo: unknown log level "${explicit}" (use one of ${LOG_LEVELS.join(', ')})\n`);
+      return probe ? EXIT.unknown : EXIT.usage;
+    }
     await program.parseAsync(argv);
     return ctx.exitCode();
   } catch (err) {
-    return report(err, controller.signal);
+    const code = report(err, controller.signal);
+    // A probe's own failure (a typo in the NRPE command, a broken config, a bug) is UNKNOWN:
+    // the monitoring system must not page anyone as it would for CRITICAL (2).
+    return probe && code !== EXIT.ok && code !== EXIT.cancelled ? EXIT.unknown : code;
   } finally {
     await ctx.close().catch(() => {});
     process.off('SIGINT', onSignal);
@@ -80,6 +85,27 @@ function report(err: unknown, signal: AbortSignal): ExitCode {
     `bo: unexpected error — this is a bug, please report it with the output below\n${(err as Error)?.stack ?? String(err)}\n`,
   );
   return EXIT.jobFailed;
+}
+
+/**
+ * Commands that are monitoring probes (Nagios/Icinga plugin exit codes): `bo health` exits with
+ * the worst result's code (0 ok, 1 warn, 2 crit, 3 unknown), and 3 for any error of its own.
+ */
+const PROBES = new Set(['health']);
+
+/** The command `args` invoke (the first operand), skipping the program's options and their values. */
+function commandName(program: Command, args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return undefined;
+    if (!a.startsWith('-')) {
+      const cmd = program.commands.find((c) => c.name() === a || c.aliases().includes(a));
+      return cmd?.name();
+    }
+    const opt = program.options.find((o) => o.short === a || o.long === a);
+    if (opt && (opt.required || opt.optional) && !a.includes('=')) i++;
+  }
+  return undefined;
 }
 
 /** `--log-level L`, `--log-level=L`, else $BO_LOG_LEVEL; an empty value means unset. */

@@ -24,6 +24,7 @@ Exit codes:
   0    ok
   1    a job failed (for \`bo health\`: a warning)
   2    usage or config error (for \`bo health\`: critical)
+  3    \`bo health\` only: unknown, also for its usage and config errors (Nagios rules)
   130  cancelled (SIGINT/SIGTERM)
 
 Config: --config FILE, else $BO_CONFIG, else /etc/bo/bo.yaml, else ./bo.yaml, else the shipped

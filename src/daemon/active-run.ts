@@ -82,6 +82,7 @@ export function successEnd(result: JobRunResult, at: Date): RunEnd {
     finishedAt: at.toISOString(),
     outcome: 'ok',
     bytes: result.bytes,
+    storedBytes: result.storedBytes,
     files: result.files,
     backupId: result.backupId,
     summary: result.summary,

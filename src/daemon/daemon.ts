@@ -5,7 +5,7 @@
  */
 
 import { openStateDb, type StateDb } from '../catalog/db.ts';
-import { getRun, pruneRuns } from '../catalog/runs.ts';
+import { getRun, latestFinished, pruneRuns } from '../catalog/runs.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { type LoadedConfig, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -135,7 +135,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
   const web = loaded.config.daemon.http;
   const page = web.enabled ? await loadStatusPage() : undefined;
   const registry = page ? new page.Registry() : undefined;
-  if (page && registry) page.registerSchedulerMetrics(registry, scheduler);
+  if (page && registry) {
+    page.registerSchedulerMetrics(registry, scheduler);
+    page.registerJobMetrics(registry, {
+      jobs: () => loaded.config.jobs,
+      lastSuccess: () => latestFinished(db, { ok: true }),
+      reportBackups: () => latestReport(db)?.backups ?? [],
+    });
+  }
   scheduler.start();
   const housekeeping = new AbortController();
   void (async () => {
@@ -239,10 +246,12 @@ export function splitListen(listen: string): { host: string; port: number } {
 }
 
 async function loadStatusPage() {
-  const [{ Registry }, { startHttpServer }, { registerSchedulerMetrics }] = await Promise.all([
-    import('prom-client'),
-    import('./http.ts'),
-    import('./metrics.ts'),
-  ]);
-  return { Registry, startHttpServer, registerSchedulerMetrics };
+  const [{ Registry }, { startHttpServer }, { registerSchedulerMetrics }, { registerJobMetrics }] =
+    await Promise.all([
+      import('prom-client'),
+      import('./http.ts'),
+      import('./metrics.ts'),
+      import('./job-metrics.ts'),
+    ]);
+  return { Registry, startHttpServer, registerSchedulerMetrics, registerJobMetrics };
 }

@@ -12,7 +12,7 @@ export interface HttpServerOptions {
   listen: { host: string; port: number };
   /** The latest report (the daemon reads it from the state database). */
   getReport: () => Report | undefined;
-  /** prom-client registry served at /metrics; the bo_health_* and bo_backup_* gauges are added to it. */
+  /** prom-client registry served at /metrics; the bo_health_* gauges are added to it (the daemon adds its own). */
   registry: Registry;
   log: Logger;
   /** Closes the server when aborted. */

@@ -2,6 +2,7 @@ import { listBackups } from '../catalog/backups.ts';
 import type { Config } from '../config/schema.ts';
 import { errorMessage, throwIfAborted } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type BackupSizes, backupSizes } from '../sizes.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProofReader, Proofs } from './proofs.ts';
 
@@ -15,9 +16,9 @@ export interface BackupStatus {
   /** Backups stored for the job. */
   count: number;
   /** The newest backup (a manifest exists only for a complete, verified backup). */
-  last?: { id: string; finishedAt: string; archiveBytes: number; files: number; warnings: number };
-  /** Archive sizes of the newest backups, oldest first (at most 10): the size trend. */
-  sizes: number[];
+  last?: BackupSizes & { id: string; finishedAt: string; files: number; warnings: number };
+  /** Source bytes of the newest backups, oldest first (at most 10): the size trend. */
+  sourceSizes: number[];
   /** Manifests that exist but cannot be read. */
   unreadable: number;
   /** Why the storage could not be listed. */
@@ -68,7 +69,7 @@ async function statusOf(
     host: job.host,
     storage: job.storage,
     count: 0,
-    sizes: [],
+    sourceSizes: [],
     unreadable: 0,
     ...(job.schedule ? { schedule: job.schedule } : {}),
     ...(job.timezone ? { timezone: job.timezone } : {}),
@@ -82,13 +83,13 @@ async function statusOf(
     });
     base.count = backups.length;
     base.unreadable = unreadable.length;
-    base.sizes = backups.slice(-10).map((b) => b.manifest.archive.size);
+    base.sourceSizes = backups.slice(-10).map((b) => backupSizes(b.manifest).sourceBytes);
     const last = backups.at(-1);
     if (last) {
       base.last = {
         id: last.id,
         finishedAt: last.manifest.finishedAt,
-        archiveBytes: last.manifest.archive.size,
+        ...backupSizes(last.manifest),
         files: last.manifest.stats.files,
         warnings: last.manifest.warnings.length,
       };

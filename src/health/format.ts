@@ -1,16 +1,8 @@
-/** Human formatting for check messages and reports. Pure. */
+/** Human formatting for check messages and reports (bytes: formatBytes in src/sizes.ts). Pure. */
 
-export function bytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = Math.abs(n);
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const s = i === 0 ? String(Math.round(v)) : v.toFixed(v < 10 ? 1 : 0);
-  return `${n < 0 ? '-' : ''}${s} ${units[i]}`;
+/** "1 host", "3 hosts". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 export function pct(n: number): string {

@@ -1,25 +1,24 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Report } from './report.ts';
-import type { CheckResult, Status } from './types.ts';
+import { type CheckResult, overallStatus, STATUS_CODE } from './types.ts';
 
-const CODE: Record<Status, number> = { ok: 0, warn: 1, crit: 2, unknown: 3 };
 const NAMES = [
   'bo_health_status',
+  'bo_health_overall_status',
   'bo_health_value',
   'bo_health_threshold',
   'bo_health_checks',
   'bo_health_report_timestamp_seconds',
-  'bo_backup_last_success_timestamp_seconds',
-  'bo_backup_size_bytes',
 ];
 
 /**
  * Prometheus gauges computed from the latest report at scrape time (no state of their own):
- * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown), the measured
+ * bo_health_status{host,check,subject} (0 ok, 1 warn, 2 crit, 3 unknown: the codes `bo health`
+ * exits with), bo_health_overall_status (the report's, by the same rule as the exit code), the measured
  * bo_health_value{host,check,subject,unit} and the bo_health_threshold{…,level} it was held
  * against (the disk forecast's hours when the forecast decided), bo_health_checks{status},
- * bo_health_report_timestamp_seconds, bo_backup_last_success_timestamp_seconds{job} and
- * bo_backup_size_bytes{job}. The report is read once per scrape.
+ * and bo_health_report_timestamp_seconds. The report is read once per scrape. (The bo_backup_*
+ * and bo_job_* gauges come from the run history: daemon/job-metrics.ts.)
  */
 export function registerHealthMetrics(registry: Registry, readReport: () => Report | undefined): void {
   const registers = [registry];
@@ -34,7 +33,17 @@ export function registerHealthMetrics(registry: Registry, readReport: () => Repo
     collect() {
       this.reset();
       for (const r of results(getReport()))
-        this.set({ host: r.host, check: r.check, subject: r.subject }, CODE[r.status]);
+        this.set({ host: r.host, check: r.check, subject: r.subject }, STATUS_CODE[r.status]);
+    },
+  });
+  new Gauge({
+    name: 'bo_health_overall_status',
+    help: 'The latest health report as a whole, the code `bo health` exits with: 0 ok, 1 warn, 2 crit, 3 unknown',
+    registers,
+    collect() {
+      this.reset();
+      const s = getReport()?.summary;
+      if (s) this.set(STATUS_CODE[overallStatus(s)]);
     },
   });
   new Gauge({
@@ -89,28 +98,6 @@ export function registerHealthMetrics(registry: Registry, readReport: () => Repo
       if (r) this.set(Date.parse(r.generatedAt) / 1000);
     },
   });
-  new Gauge({
-    name: 'bo_backup_last_success_timestamp_seconds',
-    help: 'Finish time of the newest backup of each job, from the manifests',
-    labelNames: ['job'],
-    registers,
-    collect() {
-      this.reset();
-      for (const b of getReport()?.backups ?? [])
-        if (b.lastGood) this.set({ job: b.job }, Date.parse(b.lastGood) / 1000);
-    },
-  });
-  new Gauge({
-    name: 'bo_backup_size_bytes',
-    help: 'Archive size of the newest backup of each job',
-    labelNames: ['job'],
-    registers,
-    collect() {
-      this.reset();
-      for (const b of getReport()?.backups ?? [])
-        if (b.sizeBytes !== undefined) this.set({ job: b.job }, b.sizeBytes);
-    },
-  });
 }
 
 function results(report: Report | undefined): CheckResult[] {
@@ -122,15 +109,15 @@ function results(report: Report | undefined): CheckResult[] {
  * one loop before its first await, so one read serves the whole scrape; the cache is dropped in
  * the next microtask, and the next scrape reads the state database again.
  */
-function oncePerScrape(read: () => Report | undefined): () => Report | undefined {
-  let cached: { report: Report | undefined } | undefined;
+export function oncePerScrape<T>(read: () => T): () => T {
+  let cached: { value: T } | undefined;
   return () => {
     if (!cached) {
-      cached = { report: read() };
+      cached = { value: read() };
       queueMicrotask(() => {
         cached = undefined;
       });
     }
-    return cached.report;
+    return cached.value;
   };
 }

@@ -15,8 +15,13 @@ export interface HostPlan {
 
 export interface HealthPlan {
   hosts: HostPlan[];
-  /** backup-freshness per backup job in scope, with the entry that applies to it. */
-  backups: Array<{ job: string; spec: SpecFor<'backup-freshness'> }>;
+  /**
+   * Every enabled backup job in scope (the report lists them all), with the backup-freshness
+   * entry that applies to it; without one (\`health.defaults: false\` and no entry) it is not judged.
+   */
+  backups: Array<{ job: string; spec?: SpecFor<'backup-freshness'> | undefined }>;
+  /** Enabled jobs of every kind in scope (with a host or role selection: those on the selected hosts), whose failed runs the report shows. */
+  runs: string[];
   /** snapshot-freshness per snapshot job (and backup job with snapshot:) in scope. */
   snapshots: Array<{ job: string; spec: SpecFor<'snapshot-freshness'> }>;
 }
@@ -55,8 +60,12 @@ export function planHealth(config: Config, select: HealthSelection = {}): Health
     return { host, address: config.hosts[host]?.address ?? '127.0.0.1', roles, specs: pick(candidates) };
   });
   const inScope = new Set(hosts);
+  const filtered = Boolean(select.hosts?.length || select.roles?.length);
   return {
     hosts: plans,
+    runs: Object.entries(config.jobs)
+      .filter(([, j]) => j.enabled && (!filtered || ('host' in j && inScope.has(j.host))))
+      .map(([name]) => name),
     backups: planFleet(config, inScope, select, 'backup-freshness', (j) => j.kind === 'backup'),
     snapshots: planFleet(
       config,
@@ -64,7 +73,7 @@ export function planHealth(config: Config, select: HealthSelection = {}): Health
       select,
       'snapshot-freshness',
       (j) => j.kind === 'snapshot' || (j.kind === 'backup' && j.snapshot !== undefined),
-    ),
+    ).filter((s): s is { job: string; spec: SpecFor<'snapshot-freshness'> } => s.spec !== undefined),
   };
 }
 
@@ -133,17 +142,17 @@ function pick(candidates: Candidate[]): HealthCheckSpec[] {
     .map((c) => c.spec);
 }
 
-/** The fleet check entry that applies to each job `takes` in scope (jobs: > hosts: > roles: > neither > default). */
+/** Each job `takes` in scope, with the fleet check entry that applies to it, if any (jobs: > hosts: > roles: > neither > default). */
 function planFleet<N extends FleetName>(
   config: Config,
   hosts: Set<string>,
   select: HealthSelection,
   name: N,
   takes: (job: Job) => boolean,
-): Array<{ job: string; spec: SpecFor<N> }> {
+): Array<{ job: string; spec?: SpecFor<N> | undefined }> {
   const filtered = Boolean(select.hosts?.length || select.roles?.length);
   const fallback = config.health.defaults ? HealthCheckSpec.parse({ check: name }) : undefined;
-  const out: Array<{ job: string; spec: SpecFor<N> }> = [];
+  const out: Array<{ job: string; spec?: SpecFor<N> | undefined }> = [];
   for (const [job, j] of Object.entries(config.jobs)) {
     if (!('host' in j) || !takes(j) || !j.enabled) continue;
     if (filtered && !hosts.has(j.host)) continue;
@@ -156,7 +165,7 @@ function planFleet<N extends FleetName>(
       const rank = jobs ? 4 : matchRank(spec, j.host, roles);
       if (rank > 0 && (!best || rank >= best.rank)) best = { spec, rank };
     }
-    if (best && best.spec.check === name) out.push({ job, spec: best.spec as SpecFor<N> });
+    out.push({ job, spec: best && best.spec.check === name ? (best.spec as SpecFor<N>) : undefined });
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { StateDb } from '../catalog/db.ts';
 import { statusesAt } from './history.ts';
-import { REPORT_FORMAT, type Report } from './report.ts';
+import { REPORT_FORMAT, REPORT_VERSION, type Report } from './report.ts';
 import { type CheckResult, resultKey, type Status } from './types.ts';
 
 /** Where a report came from: `bo report` (cli) or the daemon's health job. */
@@ -21,8 +21,15 @@ export function saveReport(db: StateDb, report: Report, origin: ReportOrigin): v
   ).run(origin, origin, KEEP);
 }
 
-/** The newest stored report (of an origin, or any). */
+/** The newest stored report (of an origin, or any) that this bo can render. */
 export function latestReport(db: StateDb, origin?: ReportOrigin): Report | undefined {
+  const report = newestStored(db, origin);
+  // A report stored by an older bo lacks newer fields: the next health run stores a current one.
+  return report?.version === REPORT_VERSION ? report : undefined;
+}
+
+/** The newest stored report of any version: its hosts' statuses read the same in each. */
+function newestStored(db: StateDb, origin?: ReportOrigin): Report | undefined {
   const row = (
     origin
       ? db
@@ -40,7 +47,9 @@ const DAY = 86_400_000;
 /**
  * What "changes since the previous report" compares against. `bo report` (cli): the previous
  * `bo report`. The daemon, which reports after every run: the statuses of 24 hours ago, from the
- * history. `at` is absent when there is nothing to compare with yet.
+ * history, or of its earliest results while the history is younger than that (a health job every
+ * minute has something to compare with from its second run on, not after a day). `at` is absent
+ * when there is nothing to compare with yet. Call it before recording the current results.
  */
 export function previousStatuses(
   db: StateDb,
@@ -49,14 +58,14 @@ export function previousStatuses(
   now: number,
 ): { at?: string; statuses: Map<string, Status> } {
   if (origin === 'cli') {
-    const prev = latestReport(db, 'cli');
+    const prev = newestStored(db, 'cli');
     if (!prev) return { statuses: new Map() };
     const statuses = new Map<string, Status>();
     for (const h of prev.hosts) for (const r of h.results) statuses.set(resultKey(r), r.status);
     return { at: prev.generatedAt, statuses };
   }
-  const at = now - DAY;
-  if (!db.prepare('SELECT 1 FROM health_results WHERE at <= ? LIMIT 1').get(at))
-    return { statuses: new Map() };
+  const first = (db.prepare('SELECT MIN(at) AS at FROM health_results').get() as { at: number | null }).at;
+  if (first === null || first >= now) return { statuses: new Map() };
+  const at = Math.max(now - DAY, first);
   return { at: new Date(at).toISOString(), statuses: statusesAt(db, results, at) };
 }

@@ -1,5 +1,7 @@
 import type { BackupStatus } from './backups.ts';
+import { plural } from './format.ts';
 import type { HealthRun } from './run.ts';
+import type { RunProblem } from './runs.ts';
 import {
   type CheckResult,
   countStatuses,
@@ -10,7 +12,8 @@ import {
 } from './types.ts';
 
 export const REPORT_FORMAT = 'bo-health-report';
-export const REPORT_VERSION = 1;
+/** 2: backups carry sourceBytes/storedBytes/sourceSizes (was sizeBytes/sizes, the archive only), and runs. */
+export const REPORT_VERSION = 2;
 
 export interface HostSection {
   host: string;
@@ -33,10 +36,12 @@ export interface BackupRow {
   /** finishedAt of the newest backup. */
   lastGood?: string;
   ageMs?: number;
-  sizeBytes?: number;
-  /** Archive sizes of recent backups, oldest first. */
-  sizes: number[];
-  /** Newest size vs the one before: +0.03 = 3% larger. */
+  /** The newest backup's source and stored bytes (src/sizes.ts). */
+  sourceBytes?: number;
+  storedBytes?: number;
+  /** Source bytes of recent backups, oldest first. */
+  sourceSizes: number[];
+  /** Newest source bytes vs the backup before: +0.03 = 3% larger. */
   trend?: number;
   count: number;
   /** Newest successful verify / restore drill (ISO), and whether the newest attempt passed. */
@@ -63,13 +68,15 @@ export interface Report {
   summary: StatusCounts & { hosts: number; line: string };
   hosts: HostSection[];
   backups: BackupRow[];
+  /** Jobs whose newest run failed, was cancelled or abandoned, newest first. */
+  runs: RunProblem[];
   changes: { since?: string; items: Change[] };
 }
 
 /** "2 crit, 3 warn on 14 hosts" / "all ok on 14 hosts". */
 export function summaryLine(c: StatusCounts, hosts: number): string {
   const parts = (['crit', 'warn', 'unknown'] as const).filter((s) => c[s] > 0).map((s) => `${c[s]} ${s}`);
-  const on = `on ${hosts} host${hosts === 1 ? '' : 's'}`;
+  const on = `on ${plural(hosts, 'host')}`;
   return parts.length === 0 ? `all ${c.ok} checks ok ${on}` : `${parts.join(', ')} ${on}`;
 }
 
@@ -96,6 +103,7 @@ export function buildReport(
     summary: { ...counts, hosts: hosts.length, line: summaryLine(counts, hosts.length) },
     hosts,
     backups: run.backups.map((b) => backupRow(b, results, Date.parse(run.finishedAt))),
+    runs: run.runs,
     changes: { ...(previous.at ? { since: previous.at } : {}), items: diffChanges(results, previous) },
   };
 }
@@ -130,14 +138,15 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
     host: b.host,
     storage: b.storage,
     status: r?.status ?? 'unknown',
-    message: r?.message ?? b.error ?? '',
-    sizes: b.sizes,
+    message: r?.message ?? b.error ?? 'not judged: no backup-freshness check applies to this job',
+    sourceSizes: b.sourceSizes,
     count: b.count,
   };
   if (b.last) {
     row.lastGood = b.last.finishedAt;
     row.ageMs = now - Date.parse(b.last.finishedAt);
-    row.sizeBytes = b.last.archiveBytes;
+    row.sourceBytes = b.last.sourceBytes;
+    row.storedBytes = b.last.storedBytes;
   }
   for (const [key, p] of [
     ['verified', b.proofs?.verify],
@@ -145,9 +154,9 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
   ] as const) {
     if (p) row[key] = { lastOk: p.lastOk, ...(p.okAt ? { at: p.okAt } : {}) };
   }
-  if (b.sizes.length >= 2) {
-    const prev = b.sizes.at(-2)!;
-    if (prev > 0) row.trend = (b.sizes.at(-1)! - prev) / prev;
+  if (b.sourceSizes.length >= 2) {
+    const prev = b.sourceSizes.at(-2)!;
+    if (prev > 0) row.trend = (b.sourceSizes.at(-1)! - prev) / prev;
   }
   return row;
 }

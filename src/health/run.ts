@@ -11,6 +11,7 @@ import { snapshotFreshnessCheck } from './checks/snapshot-freshness.ts';
 import { checkHost, type HostHealth } from './host-run.ts';
 import type { HealthPlan } from './plan.ts';
 import type { ProofReader } from './proofs.ts';
+import { type RunProblem, runProblems } from './runs.ts';
 import { type RunHistoryView, type SnapshotStatus, snapshotStatuses } from './snapshots.ts';
 import { type CheckResult, compareResults } from './types.ts';
 
@@ -31,7 +32,7 @@ export interface HealthRunDeps {
   history?: HistoryReader | undefined;
   /** Verify and drill records for the backup section. */
   proofs?: ProofReader | undefined;
-  /** The run history, for snapshot freshness; without it those checks are unknown. */
+  /** The run history, for snapshot freshness and failed runs; without it those checks are unknown. */
   runs?: (() => RunHistoryView) | undefined;
 }
 
@@ -44,6 +45,8 @@ export interface HealthRun {
   hosts: HostHealth[];
   backups: BackupStatus[];
   snapshots: SnapshotStatus[];
+  /** Jobs whose newest run did not succeed (needs the run history). */
+  runs: RunProblem[];
 }
 
 /**
@@ -87,10 +90,11 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
   };
   await Promise.all(Array.from({ length: Math.min(health.concurrency, plan.hosts.length) }, worker));
   const backups = await backupsP;
+  const history = readRuns(deps);
   const snapshots = snapshotStatuses(
     deps.config,
     plan.snapshots.map((s) => s.job),
-    plan.snapshots.length > 0 ? readRuns(deps) : undefined,
+    history,
   );
   addFleetResults(hosts, fleetResults(plan, backups, snapshots, deps), deps.config);
   for (const h of hosts) h.results.sort(compareResults);
@@ -106,6 +110,7 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
     hosts,
     backups,
     snapshots,
+    runs: runProblems(deps.config, plan.runs, history),
   };
 }
 
@@ -113,7 +118,7 @@ function readRuns(deps: HealthRunDeps): RunHistoryView | undefined {
   try {
     return deps.runs?.();
   } catch (err) {
-    deps.log.warn({ error: errorMessage(err) }, 'Cannot read the run history for snapshot freshness');
+    deps.log.warn({ error: errorMessage(err) }, 'Cannot read the run history for the health report');
     return undefined;
   }
 }
@@ -129,7 +134,7 @@ function fleetResults(
   const out: CheckResult[] = [];
   for (const b of backups) {
     const spec = plan.backups.find((p) => p.job === b.job)!.spec;
-    out.push(...backupFreshnessCheck.evaluate(spec, { ...ctx, backups: [b] }));
+    if (spec) out.push(...backupFreshnessCheck.evaluate(spec, { ...ctx, backups: [b] }));
   }
   for (const s of snapshots) {
     const spec = plan.snapshots.find((p) => p.job === s.job)!.spec;

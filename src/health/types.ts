@@ -24,6 +24,12 @@ export interface CheckResult {
   data?: Record<string, number | string | boolean>;
 }
 
+/**
+ * Nagios/Icinga plugin codes: `bo health` exits with the code of the run's overall status, and
+ * /metrics exports the same codes (bo_health_status, bo_health_overall_status). One rule for both.
+ */
+export const STATUS_CODE = { ok: 0, warn: 1, crit: 2, unknown: 3 } as const satisfies Record<Status, number>;
+
 export function statusRank(s: Status): number {
   return STATUS_ORDER.indexOf(s);
 }
@@ -55,6 +61,14 @@ export interface StatusCounts {
   warn: number;
   crit: number;
   unknown: number;
+}
+
+/**
+ * A whole run's status: crit if any result is critical, else warn if any warns, else unknown if
+ * any could not be measured, else ok (the Monitoring Plugins rule; unknown never hides as ok).
+ */
+export function overallStatus(c: StatusCounts): Status {
+  return worst(STATUS_ORDER.filter((s) => c[s] > 0));
 }
 
 export function countStatuses(results: Iterable<{ status: Status }>): StatusCounts {

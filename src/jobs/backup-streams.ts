@@ -13,6 +13,7 @@ import type { PutResult, Storage } from '../storage/storage.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
 export interface StreamProgress {
+  /** File content indexed so far, before compression (src/sizes.ts); the total at the end. */
   sourceBytes: number;
   storedBytes: number;
   files: number;
@@ -48,10 +49,7 @@ export async function streamArchive(opts: {
   const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };
   const report = () => opts.onProgress(progress);
 
-  const source = createCoalescer(256 * 1024, (n) => {
-    progress.sourceBytes += n;
-    noteStreamed(n);
-  });
+  const source = createCoalescer(256 * 1024, noteStreamed);
   const archiveBody = new PassThrough({ highWaterMark: 256 * 1024 });
   const indexTar = new PassThrough({ highWaterMark: 256 * 1024 });
 
@@ -65,6 +63,9 @@ export async function streamArchive(opts: {
   // Index branch: the indexer needs plain tar bytes.
   const indexer = createTarIndexer({
     signal,
+    onContent: (n) => {
+      progress.sourceBytes += n;
+    },
     onEntry: (e) => {
       if (e.type === 'file') progress.files++;
       lines += `${indexLine(e)}\n`;
@@ -108,6 +109,7 @@ export async function streamArchive(opts: {
       opts.abort,
     );
     const stats = await indexer.done;
+    progress.sourceBytes = stats.bytes; // sparse holes count as their apparent size, as in the manifest
     report();
     return { archive, index, stats };
   } finally {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { catalogAfterBackup } from '../catalog/catalog.ts';
+import { catalogAfterBackup, readCatalog } from '../catalog/catalog.ts';
 import { MANIFEST_VERSION, type Manifest, newBackupId } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
@@ -14,6 +14,7 @@ import {
 } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
+import { backupSizes, formatSizes } from '../sizes.ts';
 import { manifestKey, objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -64,6 +65,8 @@ async function runBackupLocked(
   const ac = new AbortController();
   const signal = AbortSignal.any([ctx.signal, ac.signal]);
 
+  // The previous backup's source bytes, for the progress line's percentage and ETA (best effort).
+  const estimate = previousSourceBytes(storage, name, signal);
   const caps = parseCaps((await host.run(probeCommand(), { signal })).stdout);
   if (!caps.gnuTar) {
     throw new BoError(`${job.host} has no GNU tar (bo needs GNU tar on the server)`, {
@@ -102,6 +105,7 @@ async function runBackupLocked(
     const stderr = collectTail(proc.stderr);
     const exited = proc.done;
     exited.catch(() => {});
+    const totalBytes = await estimate;
     const streamed = await streamArchive({
       source: proc.stdout,
       plan,
@@ -119,6 +123,7 @@ async function runBackupLocked(
           bytes: p.sourceBytes,
           storedBytes: p.storedBytes,
           files: p.files,
+          ...(totalBytes !== undefined ? { totalBytes } : {}),
         }),
     });
     const exit = await exited;
@@ -164,15 +169,14 @@ async function runBackupLocked(
       signal,
       contentType: 'application/json',
     });
-    log.info(
-      { files: manifest.stats.files, bytes: manifest.stats.bytes, stored: manifest.archive.size },
-      'Backup committed',
-    );
+    const sizes = backupSizes(manifest);
+    log.info({ files: manifest.stats.files, ...sizes }, 'Backup committed');
     return {
       backupId: id,
-      bytes: manifest.stats.bytes,
+      bytes: sizes.sourceBytes,
+      storedBytes: sizes.storedBytes,
       files: manifest.stats.files,
-      summary: `${name}: backup ${id} (${manifest.stats.files} files, ${manifest.archive.size} bytes stored)`,
+      summary: `${name}: backup ${id} (${manifest.stats.files} files, ${formatSizes(sizes)})`,
     };
   } catch (err) {
     ac.abort(err);
@@ -184,6 +188,12 @@ async function runBackupLocked(
     if (err instanceof BoError) throw err;
     throw new BoError(`backup of ${name} failed: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/** The newest cataloged backup's source bytes; undefined when there is none or it cannot be read. */
+async function previousSourceBytes(storage: Storage, job: string, signal: AbortSignal) {
+  const backups = await readCatalog(storage, job, signal).catch(() => undefined);
+  return backups?.at(-1)?.stats.bytes;
 }
 
 async function verifyStored(storage: Storage, expected: Array<[string, number]>): Promise<void> {

@@ -37,6 +37,7 @@ export function inlineHistory(db: StateDb): InlineHistory {
         finishedAt: at.toISOString(),
         outcome: o.outcome,
         bytes: o.result?.bytes,
+        storedBytes: o.result?.storedBytes,
         files: o.result?.files,
         backupId: o.result?.backupId,
         error: o.error,

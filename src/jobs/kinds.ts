@@ -5,12 +5,12 @@ import type { Services } from '../services.ts';
 /** Live progress of a running job, reported through callbacks (CLI renders, daemon logs/serves). */
 export interface JobProgress {
   phase: string;
-  /** Bytes read from the source so far (uncompressed where known). */
+  /** Bytes read so far; for a backup its source bytes (file content, before compression: src/sizes.ts). */
   bytes: number;
   /** Bytes stored so far. */
   storedBytes?: number;
   files: number;
-  /** Expected total bytes when known, for an ETA. */
+  /** Expected total of \`bytes\` when known (a backup: the previous one's source bytes), for a percentage and an ETA. */
   totalBytes?: number;
 }
 
@@ -25,7 +25,10 @@ export interface JobRunContext {
 /** What a finished run reports; the daemon records it in the run history. */
 export interface JobRunResult {
   backupId?: string;
+  /** Bytes the run read; a backup's source bytes. */
   bytes?: number;
+  /** A backup's stored bytes: archive, index and dumps. */
+  storedBytes?: number;
   files?: number;
   /** One line for humans. */
   summary: string;

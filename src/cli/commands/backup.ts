@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import type { InlineOutcome } from '../../jobs/run-inline.ts';
+import { formatSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
-import { formatBytes } from '../format.ts';
 import { runJobsNow } from './run-jobs.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
@@ -56,7 +56,8 @@ function line(o: InlineOutcome): string {
   const secs = (o.durationMs / 1000).toFixed(1);
   if (o.outcome === 'ok') {
     const r = o.result!;
-    return `ok      ${o.job}  ${r.backupId}  ${r.files ?? 0} files  ${formatBytes(r.bytes ?? 0)}  ${secs}s`;
+    const sizes = formatSizes({ sourceBytes: r.bytes ?? 0, storedBytes: r.storedBytes });
+    return `ok      ${o.job}  ${r.backupId}  ${r.files ?? 0} files, ${sizes}, ${secs}s`;
   }
   return `${o.outcome.padEnd(7)} ${o.job}  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
 }

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { EXIT } from '../../errors.ts';
 import { renderText } from '../../health/render/text.ts';
 import { performHealth } from '../../health/service.ts';
+import { overallStatus, STATUS_CODE } from '../../health/types.ts';
 import type { CliContext } from '../context.ts';
 
 export function registerHealth(program: Command, ctx: CliContext): void {
   program
     .command('health')
-    .description('Run the health checks now: problems first, exit 0 ok, 1 warn, 2 crit (Nagios/Icinga style)')
+    .description(
+      'Run the health checks now: problems first; a Nagios/Icinga plugin (exit 0 ok, 1 warn, 2 crit, 3 unknown)',
+    )
     .argument('[hosts...]', 'host names (default: every configured host); "local" is this machine')
     .option('--role <role...>', 'only hosts with one of these roles')
     .option('--json', 'print the results as JSON')
@@ -19,13 +21,24 @@ Hosts are checked concurrently (health.concurrency), each within health.hostTime
 does not answer is reported as "reachable: crit" without holding up the others. Results go into
 the state database (history for forecasts); alerts are sent by the daemon's health job only.
 
-Exit codes: 0 every check ok (unknown counts as ok), 1 a warning, 2 a critical result, or a
-usage error: an unknown host or role, or a selection that matches no host.
+Exit codes (Monitoring Plugins rules; /metrics exports the same codes as bo_health_status):
+  0  every check ok
+  1  a warning, nothing critical
+  2  a critical result
+  3  unknown: a check could not measure (and nothing warns or is critical), or bo health
+     itself could not run: an unknown host, role or option, no host selected, a missing or
+     invalid config, any error. A typo in an NRPE command never pages as CRITICAL.
+
+After the summary, the numeric results follow a \`|\` as performance data, one item a line:
+  'host check subject'=value[UOM];warn;crit;min;max
+Units are %, s and ms (hours and days become seconds) or none; \`80\` alerts above 80, \`14:\`
+below 14.
 
 Examples:
   bo health                          every host, problems first
   bo health files1 mx1 --json        two hosts, as JSON
-  bo health --role transmission      the mail servers`,
+  bo health --role transmission      the mail servers
+  command[bo_health]=/usr/local/bin/bo health --role storage   (an NRPE command)`,
     )
     .action(async (hosts: string[], opts: { role?: string[]; json?: boolean; verbose?: boolean }) => {
       const { report } = await performHealth(ctx.services(), {
@@ -35,7 +48,6 @@ Examples:
       });
       if (opts.json) ctx.out.json(report);
       else ctx.out.print(renderText(report, { verbose: opts.verbose ?? false }));
-      if (report.summary.crit > 0) ctx.setExit(EXIT.usage);
-      else if (report.summary.warn > 0) ctx.setExit(EXIT.jobFailed);
+      ctx.setExit(STATUS_CODE[overallStatus(report.summary)]);
     });
 }

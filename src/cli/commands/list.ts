@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listStorageBackups } from '../../catalog/catalog.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
+import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
 
@@ -55,8 +56,7 @@ export function registerList(program: Command, ctx: CliContext): void {
               host: m.host,
               finishedAt: m.finishedAt,
               files: m.stats.files,
-              bytes: m.stats.bytes,
-              storedBytes: m.archive.size + m.index.size + m.dumps.reduce((n, d) => n + d.object.size, 0),
+              ...backupSizes(m),
               encrypted: m.encryption !== null,
               warnings: m.warnings.length,
             });
@@ -81,11 +81,11 @@ export function registerList(program: Command, ctx: CliContext): void {
                 String(r.host),
                 formatAge(new Date(String(r.finishedAt)), now),
                 String(r.files),
-                formatBytes(Number(r.bytes)),
+                formatBytes(Number(r.sourceBytes)),
                 formatBytes(Number(r.storedBytes)),
                 `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
               ]),
-              ['BACKUP', 'HOST', 'AGE', 'FILES', 'SIZE', 'STORED', 'STORAGE'],
+              ['BACKUP', 'HOST', 'AGE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
             ),
           );
         for (const u of unreadable)

@@ -6,6 +6,7 @@ import { type RestoreProgress, type RestoreTarget, restoreBackup } from '../../j
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatRate } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
+import { formatEta } from '../progress.ts';
 import { restoreDumpCommand } from './restore-dump.ts';
 
 interface RestoreOpts {
@@ -122,16 +123,9 @@ export function restoreProgress(
       formatRate(p.bytes, ms),
     ];
     if (p.bytes > 0 && p.bytes < p.totalBytes && ms >= 1000)
-      parts.push(`ETA ${formatDuration(((p.totalBytes - p.bytes) * ms) / p.bytes)}`);
+      parts.push(`ETA ${formatEta(((p.totalBytes - p.bytes) * ms) / p.bytes)}`);
     ctx.out.status(parts.join('  '));
   };
-}
-
-function formatDuration(ms: number): string {
-  const s = Math.ceil(ms / 1000);
-  if (s < 90) return `${s}s`;
-  if (s < 5400) return `${Math.round(s / 60)}m`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function resolveTarget(

@@ -72,6 +72,7 @@ function toOutcome(r: RunRecord, fallbackMs: number): InlineOutcome {
         summary: r.summary ?? '',
         ...(r.backupId ? { backupId: r.backupId } : {}),
         ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
+        ...(r.storedBytes !== undefined ? { storedBytes: r.storedBytes } : {}),
         ...(r.files !== undefined ? { files: r.files } : {}),
       },
     };

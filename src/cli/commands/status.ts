@@ -6,8 +6,10 @@ import type { Config } from '../../config/schema.ts';
 import { connectDaemon } from '../../daemon/client.ts';
 import { buildStatus, type JobStatus, type StatusReport } from '../../daemon/status.ts';
 import { BoError, EXIT, errorMessage } from '../../errors.ts';
+import { formatSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
+import { progressBytes } from '../progress.ts';
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
@@ -64,7 +66,7 @@ function lastRun(j: JobStatus, now: Date): string {
   const previous = finished(j, now);
   if (j.run?.startedAt) {
     const p = j.run.progress;
-    const live = p ? ` · ${p.phase} · ${formatBytes(p.bytes)} read · ${p.files} files` : '';
+    const live = p ? ` · ${p.phase} · ${progressBytes(p)} · ${p.files} files` : '';
     const took = formatDuration(now.getTime() - Date.parse(j.run.startedAt));
     return `RUNNING for ${took}${live}${previous ? ` (before: ${previous})` : ''}`;
   }
@@ -79,7 +81,10 @@ function finished(j: JobStatus, now: Date): string | undefined {
   const age = formatAge(new Date(r.finishedAt), now);
   if (r.outcome !== 'ok') return `${r.outcome?.toUpperCase()} ${age}: ${(r.error ?? '').split('\n')[0]}`;
   const took = r.startedAt ? ` · ${formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
-  const size = r.bytes === undefined ? '' : ` · ${formatBytes(r.bytes)}`;
+  const size =
+    r.bytes === undefined
+      ? ''
+      : ` · ${j.kind === 'backup' ? formatSizes({ sourceBytes: r.bytes, storedBytes: r.storedBytes }) : formatBytes(r.bytes)}`;
   // verify/drill/prune: their summary is the result ("verified 3 of 3 … ciphertext only, no identity").
   const said = j.kind !== 'backup' && r.summary ? ` · ${r.summary.replace(`${j.job}: `, '')}` : '';
   return `ok ${age}${took}${size}${said}`;

@@ -1,6 +1,7 @@
+import { formatSizes } from '../../sizes.ts';
 import type { BackupStatus } from '../backups.ts';
 import type { FleetCheck, SpecOf } from '../check.ts';
-import { bytes, span } from '../format.ts';
+import { span } from '../format.ts';
 import type { Proof } from '../proofs.ts';
 import { overdueAfterMs, overdueThreshold } from '../schedule.ts';
 import { type CheckResult, type Status, worst } from '../types.ts';
@@ -37,16 +38,16 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
   let status: Status =
     limit === undefined ? 'unknown' : age > 2 * limit ? 'crit' : age > limit ? 'warn' : 'ok';
   const parts = [
-    `${b.job}: last backup ${span(age)} ago (${bytes(b.last.archiveBytes)}, ${b.last.files} file${b.last.files === 1 ? '' : 's'})`,
+    `${b.job}: last backup ${span(age)} ago (${formatSizes(b.last)}, ${b.last.files} file${b.last.files === 1 ? '' : 's'})`,
   ];
   if (limit === undefined) parts.push('no schedule and no maxAge: cannot tell when it is overdue');
   else if (status !== 'ok')
     parts.push(`overdue (expected within ${span(limit)}): see \`bo status\` and the job log`);
-  const shrink = shrinkage(b.sizes);
+  const shrink = shrinkage(b.sourceSizes);
   if (shrink !== undefined && shrink >= 0.5) {
     if (status === 'ok') status = 'warn';
     parts.push(
-      `newest archive is ${Math.round(shrink * 100)}% smaller than usual: did a path or mount vanish?`,
+      `newest backup's source is ${Math.round(shrink * 100)}% smaller than usual: did a path or mount vanish?`,
     );
   }
   if (b.last.warnings > 0) parts.push(`${b.last.warnings} tar warning(s)`);
@@ -66,11 +67,11 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
     unit: 's',
     ...(threshold ? { threshold } : {}),
     message: parts.join('; '),
-    data: { bytes: b.last.archiveBytes, id: b.last.id },
+    data: { sourceBytes: b.last.sourceBytes, storedBytes: b.last.storedBytes, id: b.last.id },
   };
 }
 
-/** How much smaller the newest archive is than the median of the previous ones (0..1), if it is. */
+/** How much smaller the newest backup is than the median of the previous ones (0..1), if it is. */
 export function shrinkage(sizes: readonly number[]): number | undefined {
   if (sizes.length < 3) return undefined;
   const prev = [...sizes.slice(0, -1)].sort((a, b) => a - b);

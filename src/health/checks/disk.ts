@@ -1,6 +1,7 @@
+import { formatBytes } from '../../sizes.ts';
 import { type ProbeCheck, probeFailed, result } from '../check.ts';
 import { forecastFull } from '../forecast.ts';
-import { approx, bytes } from '../format.ts';
+import { approx } from '../format.ts';
 import { DF_INODES_MARK, DF_OUTPUT, PSEUDO_FS, parseDf, usedPercent } from '../parsers/df.ts';
 import { gradeAbove, gradeBelow, thresholdText } from '../thresholds.ts';
 import { statusRank, worst } from '../types.ts';
@@ -40,10 +41,10 @@ export const diskCheck: ProbeCheck<'disk'> = {
         below: true,
       };
       // Rounded up like df's Capacity column, so the numbers match what on-call sees there.
-      const parts = [`${Math.ceil(used)}% used, ${bytes(r.avail)} free of ${bytes(r.size)}`];
+      const parts = [`${Math.ceil(used)}% used, ${formatBytes(r.avail)} free of ${formatBytes(r.size)}`];
       if (byUse !== 'ok') parts[0] += ` (${thresholdText(byUse, spec, '%')})`;
       if (forecast && (byForecast || forecast.fullInMs < 30 * 86_400_000)) {
-        parts.push(`full in ${approx(forecast.fullInMs)} at +${bytes(forecast.bytesPerDay)}/day`);
+        parts.push(`full in ${approx(forecast.fullInMs)} at +${formatBytes(forecast.bytesPerDay)}/day`);
         if (byForecast) parts[parts.length - 1] += ` (${thresholdText(byTrend, forecastThreshold, 'h')})`;
       }
       if (status !== 'ok') parts.push(`find what grew: \`du -xh --max-depth=2 ${r.mount} | sort -h | tail\``);

@@ -1,5 +1,6 @@
+import { formatBytes } from '../../sizes.ts';
 import { type ProbeCheck, probeFailed, result } from '../check.ts';
-import { bytes, pct } from '../format.ts';
+import { pct } from '../format.ts';
 import { parseMeminfo } from '../parsers/proc.ts';
 import { gradeAbove, thresholdText } from '../thresholds.ts';
 import type { CheckResult } from '../types.ts';
@@ -23,7 +24,7 @@ export const memoryCheck: ProbeCheck<'memory'> = {
         unit: '%',
         threshold: { warn: spec.warn, crit: spec.crit },
         message:
-          `${pct(used)} of ${bytes(m.totalBytes)} RAM in use, ${bytes(m.availableBytes)} available` +
+          `${pct(used)} of ${formatBytes(m.totalBytes)} RAM in use, ${formatBytes(m.availableBytes)} available` +
           (memStatus === 'ok'
             ? ''
             : ` (${thresholdText(memStatus, spec, '%')}): see \`ps aux --sort=-rss | head\``),
@@ -42,7 +43,7 @@ export const memoryCheck: ProbeCheck<'memory'> = {
           unit: '%',
           threshold: t,
           message:
-            `${pct(swapUsed)} of ${bytes(m.swapTotalBytes)} swap in use` +
+            `${pct(swapUsed)} of ${formatBytes(m.swapTotalBytes)} swap in use` +
             (status === 'ok' ? '' : ` (${thresholdText(status, t, '%')}): the host is short of memory`),
           data: { total: m.swapTotalBytes, free: m.swapFreeBytes },
         }),

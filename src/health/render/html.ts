@@ -1,8 +1,10 @@
-import { bytes, span } from '../format.ts';
+import { formatSizes } from '../../sizes.ts';
+import { plural, span } from '../format.ts';
 import type { BackupRow, Change, HostSection, Report } from '../report.ts';
-import { type CheckResult, countStatuses, type Status } from '../types.ts';
+import type { RunProblem } from '../runs.ts';
+import { type CheckResult, countStatuses, overallStatus, type Status } from '../types.ts';
 import { STYLE } from './html-style.ts';
-import { checkLabel, proofLine, STATUS_LABEL, utc } from './labels.ts';
+import { checkLabel, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
 export interface HtmlOptions {
   /** For "checked 3m ago"; default: the report's own time. */
@@ -14,7 +16,7 @@ export interface HtmlOptions {
 /** The report as one self-contained HTML page: no scripts, no external resources. */
 export function renderHtml(report: Report, opts: HtmlOptions = {}): string {
   const now = opts.now ?? new Date(report.generatedAt);
-  const overall = worstOf(report);
+  const overall = overallStatus(report.summary);
   const all = report.hosts.flatMap((h) => h.results);
   const problems = all.filter((r) => r.status === 'crit' || r.status === 'warn');
   const unknown = all.filter((r) => r.status === 'unknown');
@@ -32,11 +34,12 @@ ${opts.refreshSeconds ? `<meta http-equiv="refresh" content="${opts.refreshSecon
 <h2>Needs attention</h2>
 ${problems.length > 0 ? `<ul>${problems.map(problemCard).join('')}</ul>` : '<p>Nothing: no warning or critical check.</p>'}
 ${unknown.length > 0 ? `<details><summary>${badge('unknown')} Could not check (${unknown.length})</summary><ul>${unknown.map(unknownItem).join('')}</ul></details>` : ''}
+${failedRuns(report, now)}
 ${changes(report)}
 ${backups(report.backups, now)}
 <h2>Hosts</h2>
 ${report.hosts.map(hostSection).join('\n') || '<p class="muted">No hosts checked.</p>'}
-<footer class="muted">bo health report · worst first · ${report.summary.hosts} hosts</footer>
+<footer class="muted">bo health report · worst first · ${plural(report.summary.hosts, 'host')}</footer>
 </main></body></html>
 `;
 }
@@ -47,6 +50,16 @@ function problemCard(r: CheckResult): string {
 
 function unknownItem(r: CheckResult): string {
   return `<li><span class="host">${esc(r.host)}</span> <b>${esc(checkLabel(r))}</b> <span class="muted">${rich(r.message)}</span></li>`;
+}
+
+function failedRuns(report: Report, now: Date): string {
+  if (report.runs.length === 0) return '';
+  const card = (r: RunProblem) => {
+    const line = runLine(r, now);
+    const status: Status = r.outcome === 'failed' ? 'crit' : 'warn';
+    return `<li class="card s-${status}"><div class="head"><span class="badge s-${status}">${esc(line.badge)}</span><span class="host">${esc(r.job)}</span><span class="muted">${esc(r.kind)}</span></div><p class="msg">${rich(line.text)}</p></li>`;
+  };
+  return `<h2>Failed runs</h2><ul>${report.runs.map(card).join('')}</ul>`;
 }
 
 function changes(report: Report): string {
@@ -71,8 +84,8 @@ function backups(rows: BackupRow[], now: Date): string {
       ? `Last good ${esc(utc(b.lastGood))} (${span(now.getTime() - Date.parse(b.lastGood))} ago)`
       : 'No backup yet';
     const size =
-      b.sizeBytes !== undefined
-        ? `${bytes(b.sizeBytes)}${b.trend !== undefined ? ` (${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}% vs previous)` : ''} · ${b.count} kept`
+      b.sourceBytes !== undefined
+        ? `${formatSizes(b)}${b.trend !== undefined ? ` (${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}% vs previous)` : ''} · ${b.count} kept`
         : '';
     const msg = b.status !== 'ok' ? `<p class="msg">${rich(b.message)}</p>` : '';
     const proof = proofLine(b, now);
@@ -99,11 +112,6 @@ function hostSection(h: HostSection): string {
 
 function badge(s: Status): string {
   return `<span class="badge s-${s}">${STATUS_LABEL[s].toUpperCase()}</span>`;
-}
-
-function worstOf(report: Report): Status {
-  const s = report.summary;
-  return s.crit > 0 ? 'crit' : s.warn > 0 ? 'warn' : s.unknown > 0 ? 'unknown' : 'ok';
 }
 
 /** Escapes text, then shows `command` spans as code (messages name commands to run). */

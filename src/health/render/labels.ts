@@ -1,5 +1,6 @@
-import { span } from '../format.ts';
+import { ago, span } from '../format.ts';
 import type { BackupRow } from '../report.ts';
+import type { RunProblem } from '../runs.ts';
 import type { CheckResult, Status } from '../types.ts';
 
 /** "disk /srv", "tcp 25", "reachable". */
@@ -19,6 +20,16 @@ export function compactOk(results: readonly CheckResult[]): string {
   const counts = new Map<string, number>();
   for (const r of results) counts.set(r.check, (counts.get(r.check) ?? 0) + 1);
   return [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(', ');
+}
+
+/** "FAILED tidy (prune) 20m ago: <first line of the error>; last success 10h ago". */
+export function runLine(r: RunProblem, now: Date): { badge: string; text: string } {
+  const error = r.error?.split('\n')[0];
+  const last = r.lastOkAt ? `last success ${ago(now.getTime() - Date.parse(r.lastOkAt))}` : 'never succeeded';
+  return {
+    badge: r.outcome.toUpperCase(),
+    text: `${ago(now.getTime() - Date.parse(r.at))}${error ? `: ${error}` : ''}; ${last}`,
+  };
 }
 
 /** "2026-11-22 08:15 UTC". */

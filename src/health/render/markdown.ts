@@ -1,6 +1,7 @@
-import { bytes, span } from '../format.ts';
+import { formatBytes } from '../../sizes.ts';
+import { span } from '../format.ts';
 import type { BackupRow, Report } from '../report.ts';
-import { checkLabel, compactOk, proofLine, STATUS_LABEL, utc } from './labels.ts';
+import { checkLabel, compactOk, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
 /** The report as Markdown (for mail, tickets, chat): worst first. */
 export function renderMarkdown(report: Report): string {
@@ -19,6 +20,14 @@ export function renderMarkdown(report: Report): string {
     for (const r of unknown) out.push(`- ${r.host} · ${checkLabel(r)}: ${esc(r.message)}`);
     out.push('');
   }
+  if (report.runs.length > 0) {
+    out.push(`## Failed runs (${report.runs.length})`, '');
+    for (const r of report.runs) {
+      const line = runLine(r, new Date(report.generatedAt));
+      out.push(`- **${line.badge}** ${r.job} (${r.kind}) ${esc(line.text)}`);
+    }
+    out.push('');
+  }
   const since = report.changes.since ? ` (${utc(report.changes.since)})` : '';
   out.push(`## Changes since the previous report${since}`, '');
   if (!report.changes.since) out.push('No previous report to compare with.');
@@ -30,8 +39,8 @@ export function renderMarkdown(report: Report): string {
   if (report.backups.length === 0) out.push('No backup jobs.');
   else {
     out.push(
-      '| job | host | status | last good | size | trend | verified / drill |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| job | host | status | last good | source | stored | trend | verified / drill |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const b of report.backups) out.push(backupRow(b, new Date(report.generatedAt)));
   }
@@ -50,9 +59,10 @@ export function renderMarkdown(report: Report): string {
 
 function backupRow(b: BackupRow, now: Date): string {
   const last = b.lastGood && b.ageMs !== undefined ? `${utc(b.lastGood)} (${span(b.ageMs)} ago)` : 'never';
-  const size = b.sizeBytes !== undefined ? bytes(b.sizeBytes) : '';
+  const source = b.sourceBytes !== undefined ? formatBytes(b.sourceBytes) : '';
+  const stored = b.storedBytes !== undefined ? formatBytes(b.storedBytes) : '';
   const trend = b.trend !== undefined ? `${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}%` : '';
-  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${size} | ${trend} | ${proofLine(b, now)} |`;
+  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${source} | ${stored} | ${trend} | ${proofLine(b, now)} |`;
 }
 
 /** Keeps a message on its list line. */

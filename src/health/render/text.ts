@@ -1,10 +1,12 @@
 import { span } from '../format.ts';
 import type { Report } from '../report.ts';
 import { checkLabel, compactOk, STATUS_LABEL } from './labels.ts';
+import { perfdata } from './perfdata.ts';
 
 /**
  * `bo health` output: problems first (crit, warn, unknown), one line each, then one compact
- * line per host whose checks are all ok, then the summary. `verbose` lists ok results too.
+ * line per host whose checks are all ok, then the summary, then the performance data of the
+ * numeric results after a `|` (Nagios plugin style). `verbose` lists ok results too.
  */
 export function renderText(report: Report, opts: { verbose?: boolean } = {}): string {
   const problems = report.hosts.flatMap((h) => h.results.filter((r) => r.status !== 'ok'));
@@ -24,6 +26,9 @@ export function renderText(report: Report, opts: { verbose?: boolean } = {}): st
   if (report.hosts.length === 0)
     lines.push('no hosts to check (configure hosts, or health checks for "local")');
   lines.push('', `${report.summary.line} (checked in ${span(report.durationMs)})`);
+  // Nagios/Icinga read everything after the first `|` of the long output as performance data.
+  const perf = perfdata(report.hosts.flatMap((h) => h.results));
+  if (perf.length > 0) lines.push(`| ${perf[0]}`, ...perf.slice(1));
   return lines.join('\n');
 }
 

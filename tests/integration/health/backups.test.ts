@@ -51,7 +51,7 @@ describe('backup status from the manifests in storage', () => {
       const { report } = await performHealth(services, { log: silentLogger(), signal });
       const docs = report.backups.find((b) => b.job === 'docs')!;
       expect(docs).toMatchObject({ host: 'local', storage: 'repo', status: 'ok', count: 2 });
-      expect(docs.sizes).toHaveLength(2);
+      expect(docs.sourceSizes).toHaveLength(2);
       expect(docs.trend).toBeGreaterThan(0.5);
       expect(docs.verified).toMatchObject({ lastOk: true, at: expect.any(String) });
       const result = report.hosts.find((h) => h.host === 'local')!.results;

@@ -29,7 +29,9 @@ function config(extraHosts: Record<string, unknown> = {}, checks: unknown[] = []
 }
 
 describe('bo health / bo report', () => {
-  it('exit 0 when all ok, 1 on a warning, 2 on a critical result', async ({ skip }) => {
+  it('Nagios codes: exit 0 when all ok, 1 on a warning, 2 on a critical result, 3 on unknown', async ({
+    skip,
+  }) => {
     if (!sshd) return skip();
     const ok = await runBo(['--config', config({}, [{ check: 'uptime', recentReboot: '1s' }]), 'health']);
     expect(ok.stdout).toMatch(/^ok +files1 +reachable, uptime$/m);
@@ -42,6 +44,17 @@ describe('bo health / bo report', () => {
     ]);
     expect(warn.stdout.split('\n')[0]).toMatch(/^WARN +files1 +disk \/ +\d+% used, .* \(warn ≥ 0%\)/);
     expect(warn.code).toBe(1);
+    // Perfdata after `|`, per the Monitoring Plugins guidelines: 'label'=value[UOM];warn;crit;min;max.
+    expect(warn.stdout).toMatch(/^\| 'files1 disk \/'=\d+(\.\d+)?%;0;100;0;100$/m);
+
+    // A check that cannot measure is UNKNOWN (3), as /metrics says (bo_health_status 3).
+    const unknown = await runBo([
+      '--config',
+      config({}, [{ check: 'disk', mounts: ['/no/such/mount'] }]),
+      'health',
+    ]);
+    expect(unknown.stdout).toMatch(/^UNKNOWN +files1 +disk +no matching filesystems/m);
+    expect(unknown.code).toBe(3);
 
     const dead = await deadPort();
     const crit = await runBo([
@@ -59,7 +72,9 @@ describe('bo health / bo report', () => {
     expect(report.hosts[0]).toMatchObject({ host: 'mx2', status: 'crit', reachable: false });
   });
 
-  it('checks only the named hosts; unknown names are a usage error', async ({ skip }) => {
+  it('checks only the named hosts; a usage or config error is UNKNOWN (3), never CRITICAL', async ({
+    skip,
+  }) => {
     if (!sshd) return skip();
     // recentReboot: 1s, so a freshly booted CI machine is not "recently rebooted" (a warning).
     const cfg = config({ mx2: { ...sshd.hostConfig(), port: await deadPort() } }, [
@@ -69,18 +84,33 @@ describe('bo health / bo report', () => {
     expect(one.code).toBe(0);
     expect(one.stdout).not.toContain('mx2');
     const bad = await runBo(['--config', cfg, 'health', 'nosuch']);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/unknown host nosuch/);
     // A typo in --role must not be a permanent OK for Nagios.
     const role = await runBo(['--config', cfg, 'health', '--role', 'strorage']);
-    expect(role.code).toBe(2);
+    expect(role.code).toBe(3);
     expect(role.stdout).toBe('');
     expect(role.stderr).toMatch(/unknown role strorage/);
     expect(role.stderr).toMatch(/roles in the config: storage/);
     const none = await runBo(['--config', cfg, 'health', 'mx2', '--role', 'storage']);
-    expect(none.code).toBe(2);
+    expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/no host to check/);
     expect(`${role.stderr}${none.stderr}`).not.toMatch(/this is a bug| {4}at /);
+    // A misspelt option, an invalid config or a missing config file: UNKNOWN too.
+    const option = await runBo(['--config', cfg, 'health', '--rol', 'storage']);
+    expect(option.code).toBe(3);
+    expect(option.stderr).toMatch(/unknown option '--rol'/);
+    const invalid = writeConfig({ hosts: { files1: { address: 42 } } }, mkdtempSync(join(dir, 'cfg-')));
+    const broken = await runBo(['--config', invalid, 'health']);
+    expect(broken.code).toBe(3);
+    expect(broken.stderr).toMatch(/invalid config/);
+    const absent = await runBo(['--config', join(dir, 'no-such.yaml'), 'health']);
+    expect(absent.code).toBe(3);
+    const level = await runBo(['--config', cfg, '--log-level', 'loud', 'health']);
+    expect(level.code).toBe(3);
+    // Other commands keep exit 2 for usage errors.
+    expect((await runBo(['--config', invalid, 'list'])).code).toBe(2);
+    expect((await runBo(['--config', cfg, 'list', '--nope'])).code).toBe(2);
   });
 
   it('bo report --out: a clear error when the file cannot be written, and nothing stored', async ({

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { restoreProgress } from '../../../src/cli/commands/restore.ts';
-import type { Output } from '../../../src/cli/output.ts';
-
-function tty(): { out: Output; lines: Array<string | undefined> } {
-  const lines: Array<string | undefined> = [];
-  const out: Output = {
-    interactive: true,
-    print: () => {},
-    json: () => {},
-    note: () => {},
-    status: (l) => lines.push(l),
-  };
-  return { out, lines };
-}
+import { ttyOutput as tty } from '../../fixtures/tty.ts';
 
 describe('restore progress line', () => {
   it('shows files and bytes of the totals, the rate and an ETA from the known total', () => {
@@ -21,13 +9,13 @@ describe('restore progress line', () => {
     const render = restoreProgress({ out }, 'share/ID', 0, () => t);
     t = 4000;
     render({ files: 2, bytes: 25 * 1024 * 1024, totalFiles: 16, totalBytes: 100 * 1024 * 1024 });
-    expect(lines.at(-1)).toBe('restoring share/ID: 2/16 files  25.0 MiB of 100.0 MiB  6.25 MiB/s  ETA 12s');
+    expect(lines.at(-1)).toBe('restoring share/ID: 2/16 files  25.0 MiB of 100 MiB  6.25 MiB/s  ETA 12s');
     t = 4050; // redrawn at most every 100 ms
     render({ files: 3, bytes: 26 * 1024 * 1024, totalFiles: 16, totalBytes: 100 * 1024 * 1024 });
     expect(lines).toHaveLength(1);
     render({ files: 16, bytes: 100 * 1024 * 1024, totalFiles: 16, totalBytes: 100 * 1024 * 1024 });
     expect(lines.at(-1)).toMatch(
-      /^restoring share\/ID: 16\/16 files {2}100.0 MiB of 100.0 MiB {2}[\d.]+ MiB\/s$/,
+      /^restoring share\/ID: 16\/16 files {2}100 MiB of 100 MiB {2}[\d.]+ MiB\/s$/,
     );
   });
 

@@ -19,14 +19,15 @@ function status(ageHours: number | undefined, o: Partial<BackupStatus> = {}): Ba
     storage: 'offsite',
     schedule: '0 2 * * *',
     count: 5,
-    sizes: [100, 100, 100],
+    sourceSizes: [100, 100, 100],
     unreadable: 0,
     ...(ageHours !== undefined
       ? {
           last: {
             id: 'b',
             finishedAt: new Date(now.getTime() - ageHours * H).toISOString(),
-            archiveBytes: 100,
+            sourceBytes: 100,
+            storedBytes: 60,
             files: 3,
             warnings: 0,
           },
@@ -55,7 +56,7 @@ describe('backup-freshness', () => {
       threshold: { warn: 26 * 3600, crit: 52 * 3600 },
     });
     expect(late.message).toMatch(
-      /^files1-share: last backup 27h ago \(100 B, 3 files\); overdue \(expected within 26h\)/,
+      /^files1-share: last backup 27h ago \(source 100 B, stored 60 B, 3 files\); overdue \(expected within 26h\)/,
     );
     expect(judge(status(53), spec(), now).status).toBe('crit');
   });
@@ -75,10 +76,10 @@ describe('backup-freshness', () => {
     });
   });
 
-  it('an archive far smaller than usual warns (did a mount vanish?)', () => {
+  it('a backup whose source is far smaller than usual warns (did a mount vanish?)', () => {
     expect(shrinkage([100, 110, 90, 10])).toBeCloseTo(0.9);
     expect(shrinkage([100, 120])).toBeUndefined();
-    const r = judge(status(2, { sizes: [1000, 1000, 1000, 100] }), spec(), now);
+    const r = judge(status(2, { sourceSizes: [1000, 1000, 1000, 100] }), spec(), now);
     expect(r.status).toBe('warn');
     expect(r.message).toMatch(/90% smaller than usual/);
   });

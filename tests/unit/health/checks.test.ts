@@ -33,7 +33,7 @@ describe('disk', () => {
       threshold: { warn: 80, crit: 90 },
     });
     expect(root.value).toBeCloseTo(23.6, 0);
-    expect(root.message).toBe('24% used, 78 GiB free of 252 GiB');
+    expect(root.message).toBe('24% used, 77.9 GiB free of 252 GiB');
     expect(root.data).toMatchObject({ used: 25333522432, avail: 83610771456 });
   });
 
@@ -59,7 +59,7 @@ describe('disk', () => {
       ctx({ history: () => history }),
     );
     expect(root!.status).toBe('warn');
-    expect(root!.message).toMatch(/full in ~4 days at \+20 GiB\/day \(warn ≤ 120h\)/);
+    expect(root!.message).toMatch(/full in ~4 days at \+20.0 GiB\/day \(warn ≤ 120h\)/);
     expect(root!.data?.fullInHours).toBe(Math.round((avail / (20 * 2 ** 30)) * 24));
     // The forecast decided: its value and thresholds are the result's, used % moves to data.
     expect(root).toMatchObject({ unit: 'hours', threshold: { warn: 120, crit: 24, below: true } });
@@ -230,7 +230,7 @@ describe('load, memory, uptime', () => {
       ['ram', 'crit'],
       ['swap', 'crit'],
     ]);
-    expect(rs[0]!.message).toMatch(/^96% of 24 GiB RAM in use, 880 MiB available \(crit ≥ 95%\)/);
+    expect(rs[0]!.message).toMatch(/^96% of 23.5 GiB RAM in use, 880 MiB available \(crit ≥ 95%\)/);
   });
 
   it('uptime warns after a recent reboot', () => {

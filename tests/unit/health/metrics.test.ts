@@ -45,4 +45,15 @@ describe('health metrics', () => {
       'bo_health_threshold{host="files1",check="disk",subject="/srv",level="warn",below="true"} 72',
     );
   });
+
+  it('agree with `bo health` on unknown: the overall status is the exit code (3 when only unknown)', async () => {
+    const registry = new Registry();
+    const run = sampleRun();
+    run.hosts = [{ ...run.hosts[1]!, results: run.hosts[1]!.results.filter((r) => r.status !== 'crit') }];
+    const r = buildReport(run);
+    registerHealthMetrics(registry, () => r);
+    const text = await registry.metrics();
+    expect(text).toContain('bo_health_status{host="files1",check="smart",subject=""} 3');
+    expect(text).toContain('bo_health_overall_status 3');
+  });
 });

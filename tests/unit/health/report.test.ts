@@ -34,7 +34,8 @@ describe('report', () => {
     expect(report.backups[0]).toMatchObject({
       job: 'files1-share',
       status: 'ok',
-      sizeBytes: 1210,
+      sourceBytes: 1210,
+      storedBytes: 705,
       ageMs: 6 * 3_600_000 + 2000,
     });
     expect(report.backups[0]!.trend).toBeCloseTo(0.1);
