@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { BoError, CancelledError, EXIT, type ExitCode, isAbortError } from '../errors.ts';
-import { createLogger, LOG_LEVELS } from '../log.ts';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.ts';
 import { createCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { buildProgram } from './program.ts';
@@ -32,20 +32,31 @@ export async function main(argv: string[]): Promise<ExitCode> {
   });
 
   // At a terminal people read progress and summaries, so only warnings and errors are logged,
-  // in plain text; from cron or scripts the log is pino JSON at info level.
+  // in plain text; from cron or scripts the log is pino JSON at info level (--log-format text
+  // makes it readable for cron mail). Results go to stdout either way, logs to stderr.
   const tty = Boolean(process.stderr.isTTY);
-  const explicit = requestedLogLevel(argv);
-  if (explicit !== undefined && !LOG_LEVELS.includes(explicit)) {
-    process.stderr.write(`bo: unknown log level "${explicit}" (use one of ${LOG_LEVELS.join(', ')})\n`);
+  const level = requested(argv, '--log-level', process.env.BO_LOG_LEVEL);
+  if (level !== undefined && !LOG_LEVELS.includes(level)) {
+    process.stderr.write(`bo: unknown log level "${level}" (use one of ${LOG_LEVELS.join(', ')})\n`);
     return EXIT.usage;
   }
-  const log = createLogger({ level: explicit ?? (tty ? 'warn' : 'info'), pretty: tty });
+  const format = requested(argv, '--log-format', process.env.BO_LOG_FORMAT);
+  if (format !== undefined && !isLogFormat(format)) {
+    process.stderr.write(`bo: unknown log format "${format}" (use one of ${LOG_FORMATS.join(', ')})\n`);
+    return EXIT.usage;
+  }
+  const logging = { level, format };
+  const log = createLogger({
+    level: level ?? (tty ? 'warn' : 'info'),
+    format: format ?? (tty ? 'text' : 'json'),
+  });
   const out = createOutput();
   let program: ReturnType<typeof buildProgram> | undefined;
   const ctx = createCliContext({
     log,
     out,
     signal: controller.signal,
+    logging,
     configFlag: () => program?.opts<{ config?: string }>().config,
   });
   program = buildProgram(ctx, VERSION);
@@ -82,10 +93,14 @@ function report(err: unknown, signal: AbortSignal): ExitCode {
   return EXIT.jobFailed;
 }
 
-/** `--log-level L`, `--log-level=L`, else $BO_LOG_LEVEL; an empty value means unset. */
-function requestedLogLevel(argv: string[]): string | undefined {
-  const i = argv.indexOf('--log-level');
-  const flag = i > 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--log-level='))?.slice(12);
-  const value = flag ?? process.env.BO_LOG_LEVEL;
+/** `--flag V`, `--flag=V`, else the environment variable; an empty value means unset. */
+function requested(argv: string[], flag: string, env: string | undefined): string | undefined {
+  const i = argv.indexOf(flag);
+  const value =
+    i > 0 ? argv[i + 1] : (argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) ?? env);
   return value === undefined || value === '' ? undefined : value;
+}
+
+function isLogFormat(s: string): s is LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(s);
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { LOG_FORMATS, LOG_LEVELS } from '../log.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDaemon } from './commands/daemon.ts';
@@ -60,7 +61,14 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     )
     .version(version)
     .option('-c, --config <file>', 'config file (default: $BO_CONFIG, /etc/bo/bo.yaml, ./bo.yaml)')
-    .option('--log-level <level>', 'log level: debug, info, warn, error')
+    .option(
+      '--log-level <level>',
+      `log level: ${LOG_LEVELS.join(', ')} (default: warn on a terminal, else info; or $BO_LOG_LEVEL)`,
+    )
+    .option(
+      '--log-format <format>',
+      `log lines on stderr: ${LOG_FORMATS.join(' or ')} (default: text on a terminal, else json; or $BO_LOG_FORMAT)`,
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -23,7 +23,7 @@ Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo 
     // Benchmark only (bench/scheduler.ts): every run succeeds at once without doing anything,
     // so the scheduler, the run history and the logs of the real process can be measured alone.
     .addOption(new Option('--bench-noop-jobs', 'benchmark only: job bodies do nothing').hideHelp())
-    .action(async (opts: { benchNoopJobs?: boolean }, cmd: Command) => {
+    .action(async (opts: { benchNoopJobs?: boolean }) => {
       // SIGHUP's default action kills the process, so the handler goes in before anything
       // else: a reload asked for while starting is applied once the daemon is up, and one
       // during the shutdown grace is ignored (the runs still finishing must record their end).
@@ -43,9 +43,10 @@ Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo 
       };
       process.on('SIGHUP', onHangup);
       const loaded = ctx.config();
-      const { logLevel } = cmd.optsWithGlobals<{ logLevel?: string }>();
+      // The daemon's output is its log, on stdout for journald: JSON unless a person watches it.
       log = createLogger({
-        level: logLevel ?? ctx.env.BO_LOG_LEVEL ?? 'info',
+        level: ctx.logging.level ?? 'info',
+        format: ctx.logging.format ?? (process.stdout.isTTY ? 'text' : 'json'),
         destination: process.stdout,
       });
       if (loaded.embedded)
