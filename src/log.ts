@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Logger, pino } from 'pino';
+import { boundKeys, dedupeChildBindings, uniqueFields } from './log-keys.ts';
 
 export type { Logger };
 
@@ -32,9 +33,9 @@ export function currentLogContext(): Readonly<Record<string, string>> | undefine
 function contextMixin(_obj: object, _level: number, logger: Logger): Record<string, string> {
   const fields = runContext.getStore();
   if (!fields) return {};
-  const bound = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+  const bound = boundKeys(logger);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) if (!bound.includes(`,"${k}":`)) out[k] = v;
+  for (const [k, v] of Object.entries(fields)) if (!bound.has(k)) out[k] = v;
   return out;
 }
 
@@ -77,6 +78,9 @@ export function createLogger(opts: LogOptions = {}): Logger {
       base: { app: 'bo' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       mixin: contextMixin,
+      // Each key once per line (see log-keys.ts).
+      onChild: dedupeChildBindings,
+      hooks: { logMethod: uniqueFields },
     },
     (opts.format === 'text' ? textDestination(dest) : dest) as pino.DestinationStream,
   );
