@@ -18,7 +18,11 @@ Signals:
   SIGHUP           re-read the config (once up, if sent while starting); ignored while stopping
 
 Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo jobs\` and
-\`bo backup now\` go through its control socket (daemon.socket).`,
+\`bo backup now\` go through its control socket (daemon.socket).
+
+Examples:
+  bo daemon --config /etc/bo/bo.yaml
+  bo daemon --log-format text --log-level debug   (in a terminal, to watch it)`,
     )
     // Benchmark only (bench/scheduler.ts): every run succeeds at once without doing anything,
     // so the scheduler, the run history and the logs of the real process can be measured alone.
