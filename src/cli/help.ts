@@ -33,11 +33,6 @@ export function afterHelpText(cmd: Command): string {
   return text;
 }
 
-/** The usage line after the command path: `[options] <jobs...>`. */
-export function usageOf(cmd: Command): string {
-  return cmd.usage();
-}
-
 /**
  * A context for building the program only to read its definitions: nothing may run, so every
  * service throws (a bug if reached).
