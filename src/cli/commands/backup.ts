@@ -45,7 +45,7 @@ Examples:
         if (config.jobs[j].kind !== 'backup')
           throw new UsageError(`job "${j}" is a ${config.jobs[j].kind} job, not a backup`);
       }
-      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes });
       else ctx.out.print(summary(outcomes));

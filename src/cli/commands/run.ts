@@ -37,7 +37,7 @@ Examples:
             hint: `jobs: ${Object.keys(config.jobs).join(', ')}`,
           });
       }
-      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
       if (opts.json) ctx.out.json({ jobs: outcomes });
     });

@@ -22,7 +22,11 @@ export function registerStatus(program: Command, ctx: CliContext): void {
 Asks the running daemon (daemon.socket); without one, reads the state database in stateDir.
 Exits 1 when there is a problem, so it works as a monitoring probe: a job's last run failed,
 was cancelled or abandoned (and no new run is under way), a job is overdue, the run history
-cannot be read, or the daemon does not answer within 10 s.`,
+cannot be read, or the daemon does not answer within 10 s.
+
+Examples:
+  bo status
+  bo status --json | jq '.problems'`,
     )
     .action(async (opts: { json?: boolean }) => {
       const { config } = ctx.config();
