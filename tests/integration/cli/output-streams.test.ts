@@ -43,7 +43,7 @@ describe('results on stdout, logs on stderr (no terminal)', () => {
   it('bo backup now: each job’s result line and the summary on stdout, JSON logs on stderr', async () => {
     const r = await bo(['backup', 'now', 'tree']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^ok {6}tree {2}(\S+) {2}1 files {2}.*\n1 backup\(s\) completed\n$/);
+    expect(r.stdout).toMatch(/^ok {6}tree {2}(\S+) {2}1 files, .*\n1 backup\(s\) completed\n$/);
     backupId = /^ok {6}tree {2}(\S+)/.exec(r.stdout)![1]!;
     expect(r.stderr).not.toBe('');
     onlyJsonLogs(r.stderr);
