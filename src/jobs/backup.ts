@@ -16,6 +16,7 @@ import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { commitManifest, UncertainCommitError } from './backup-commit.ts';
 import { type BackupExtras, runBackupWithExtras } from './backup-extras.ts';
 import { streamArchive } from './backup-streams.ts';
 import { BACKUP_LOCK_WAIT_MS, withJobLock } from './job-lock.ts';
@@ -157,11 +158,16 @@ async function runBackupLocked(
       snapshot: prepared.snapshot,
     };
     signal.throwIfAborted();
-    // The commit point: from here on the backup exists.
-    await storage.put(manifestKey(name, id), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), {
-      signal,
-      contentType: 'application/json',
-    });
+    // The commit point: from here on the backup exists (an uncertain write is settled first).
+    await commitManifest(
+      storage,
+      manifestKey(name, id),
+      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+      {
+        signal,
+        log,
+      },
+    );
     log.info(
       { files: manifest.stats.files, bytes: manifest.stats.bytes, stored: manifest.archive.size },
       'Backup committed',
@@ -175,6 +181,8 @@ async function runBackupLocked(
   } catch (err) {
     ac.abort(err);
     proc?.kill();
+    // A manifest that may be stored keeps its objects: a listed backup must stay whole.
+    if (err instanceof UncertainCommitError) throw err;
     await removeObjects(storage, written, log);
     // Only the caller's signal means "cancelled": the internal abort above makes every branch
     // reject with an AbortError, which must not hide the failure that caused it.
