@@ -14,9 +14,10 @@ import {
 } from '../catalog/runs.ts';
 import type { Config, Job } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
+import { jobHost } from '../jobs/kinds.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
-import { catchUpBaseline, jobHost, overdueSince } from './timing.ts';
+import { catchUpBaseline, overdueSince } from './timing.ts';
 
 export interface DaemonInfo {
   pid: number;

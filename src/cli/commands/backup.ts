@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import type { RunRecord } from '../../catalog/runs.ts';
 import { UsageError } from '../../errors.ts';
-import type { InlineOutcome } from '../../jobs/run-inline.ts';
+import { runDurationMs } from '../../jobs/run-recorded.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
-import { runJobsNow } from './run-jobs.ts';
+import { runJobsNow, runJson } from './run-jobs.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
   const backup = program
@@ -47,21 +48,19 @@ Examples:
       }
       const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
       if (!outcomes) return;
-      if (opts.json) ctx.out.json({ jobs: outcomes });
+      if (opts.json) ctx.out.json({ jobs: outcomes.map(runJson) });
       else ctx.out.print(summary(outcomes));
     });
 }
 
-function line(o: InlineOutcome): string {
-  const secs = (o.durationMs / 1000).toFixed(1);
-  if (o.outcome === 'ok') {
-    const r = o.result!;
-    return `ok      ${o.job}  ${r.backupId}  ${r.files ?? 0} files  ${formatBytes(r.bytes ?? 0)}  ${secs}s`;
-  }
-  return `${o.outcome.padEnd(7)} ${o.job}  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+function line(o: RunRecord): string {
+  const secs = (runDurationMs(o) / 1000).toFixed(1);
+  if (o.outcome === 'ok')
+    return `ok      ${o.job}  ${o.backupId}  ${o.files ?? 0} files  ${formatBytes(o.bytes ?? 0)}  ${secs}s`;
+  return `${o.outcome?.padEnd(7)} ${o.job}  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
 }
 
-function summary(outcomes: InlineOutcome[]): string {
+function summary(outcomes: RunRecord[]): string {
   const ok = outcomes.filter((o) => o.outcome === 'ok').length;
   const failed = outcomes.length - ok;
   return failed === 0 ? `${ok} backup(s) completed` : `${ok} completed, ${failed} did not: see above`;
