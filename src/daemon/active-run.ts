@@ -89,3 +89,12 @@ export function progressReporter(run: ActiveRun, log: Logger, now: () => number)
     log.info({ phase: p.phase, bytes: p.bytes, files: p.files }, 'Run progress');
   };
 }
+
+/** The one log line that closes a run in the daemon's log. */
+export function logRunEnd(log: Logger, startedOrQueuedAt: string, e: RunEnd): void {
+  const durationMs = Date.parse(e.finishedAt) - Date.parse(startedOrQueuedAt);
+  if (e.outcome === 'ok') {
+    log.info({ durationMs, bytes: e.bytes, files: e.files, backupId: e.backupId }, 'Run finished');
+  } else if (e.outcome === 'cancelled') log.warn({ durationMs, error: e.error }, 'Run cancelled');
+  else log.error({ durationMs, error: e.error }, 'Run failed');
+}

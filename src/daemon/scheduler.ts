@@ -23,11 +23,17 @@ import { BoError, CancelledError, UsageError } from '../errors.ts';
 import { stateDbHistory } from '../jobs/history.ts';
 import { type JobRunner, jobHost } from '../jobs/kinds.ts';
 import { runJob } from '../jobs/registry.ts';
-import { logRunEnd, runBindings, runRecorded } from '../jobs/run-recorded.ts';
+import { runBindings, runRecorded } from '../jobs/run-recorded.ts';
 import type { Logger } from '../log.ts';
 import { compileCron } from '../plan/cron.ts';
 import type { Services } from '../services.ts';
-import { type ActiveRun, createActiveRun, progressReporter, type RunWatcher } from './active-run.ts';
+import {
+  type ActiveRun,
+  createActiveRun,
+  logRunEnd,
+  progressReporter,
+  type RunWatcher,
+} from './active-run.ts';
 import { catchUps } from './catch-up.ts';
 import { createServicePool } from './service-pool.ts';
 import { createSlots } from './slots.ts';
@@ -190,6 +196,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (run.settled) return;
     slots.release(run);
     const r = run.record;
+    logRunEnd(runLog, r.startedAt ?? r.queuedAt, e);
     if (entry.active === run) entry.active = undefined;
     active.delete(r.id);
     const job = entry.job;
@@ -220,7 +227,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const e: RunEnd = { finishedAt: iso(now()), outcome: 'cancelled', error: reason };
     const runLog = log.child(runBindings(r));
     record('finished', () => finishRun(db, r.id, e));
-    logRunEnd(runLog, r.startedAt ?? r.queuedAt, e);
     end(run, entry, e, runLog);
   }
 

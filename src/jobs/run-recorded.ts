@@ -102,17 +102,7 @@ export async function runRecorded(
     };
   }
   write('finished', () => deps.history?.finished(record.id, end));
-  logRunEnd(log, record.startedAt, end);
   return { ...record, ...end };
-}
-
-/** The one log line that closes a run. */
-export function logRunEnd(log: Logger, startedOrQueuedAt: string, e: RunEnd): void {
-  const durationMs = Date.parse(e.finishedAt) - Date.parse(startedOrQueuedAt);
-  if (e.outcome === 'ok') {
-    log.info({ durationMs, bytes: e.bytes, files: e.files, backupId: e.backupId }, 'Run finished');
-  } else if (e.outcome === 'cancelled') log.warn({ durationMs, error: e.error }, 'Run cancelled');
-  else log.error({ durationMs, error: e.error }, 'Run failed');
 }
 
 /** How long a finished run took (from its start, else from when it was queued). */
