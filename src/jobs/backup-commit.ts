@@ -1,7 +1,12 @@
 import { buffer } from 'node:stream/consumers';
+import { type DumpRecord, MANIFEST_VERSION, type Manifest } from '../catalog/manifest.ts';
+import type { BackupJob, Config } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { BackupPlan } from '../plan/backup.ts';
 import type { Storage } from '../storage/storage.ts';
+import { TOOL_VERSION } from '../version.ts';
+import type { ArchiveStreams } from './backup-streams.ts';
 
 /** How long a manifest write already under way may still take once the run is cancelled. */
 export const COMMIT_GRACE_MS = 15_000;
@@ -63,6 +68,50 @@ export async function commitManifest(
     );
   }
   throw failure;
+}
+
+/** The manifest of a backup whose objects are stored and verified: what restore and verify need. */
+export function buildManifest(b: {
+  id: string;
+  name: string;
+  job: BackupJob;
+  config: Config;
+  plan: BackupPlan;
+  startedAt: Date;
+  finishedAt: Date;
+  exclude: string[];
+  streamed: ArchiveStreams;
+  dumps: DumpRecord[];
+  snapshot: Manifest['snapshot'];
+  warnings: string[];
+}): Manifest {
+  const { job, plan, streamed } = b;
+  return {
+    format: 'bo-backup',
+    version: MANIFEST_VERSION,
+    id: b.id,
+    job: b.name,
+    host: job.host,
+    hostAddress: job.host === 'local' ? 'local' : (b.config.hosts[job.host]?.address ?? job.host),
+    paths: job.paths,
+    exclude: b.exclude,
+    startedAt: b.startedAt.toISOString(),
+    finishedAt: b.finishedAt.toISOString(),
+    tool: { name: 'bo', version: TOOL_VERSION },
+    compression: plan.compression,
+    encryption: plan.encrypted ? { type: 'age', recipients: job.encryption!.recipients } : null,
+    archive: { key: plan.archiveName, size: streamed.archive.size, sha256: streamed.archive.sha256 },
+    index: { key: plan.indexName, size: streamed.index.size, sha256: streamed.index.sha256 },
+    dumps: b.dumps,
+    stats: {
+      files: streamed.stats.files,
+      dirs: streamed.stats.dirs,
+      bytes: streamed.stats.bytes,
+      tarBytes: streamed.stats.tarBytes,
+    },
+    warnings: b.warnings,
+    snapshot: b.snapshot,
+  };
 }
 
 /** The object's bytes; undefined when it does not exist. */
