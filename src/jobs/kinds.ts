@@ -23,7 +23,7 @@ export interface JobRunContext {
   onProgress?: ((p: JobProgress) => void) | undefined;
 }
 
-/** What a finished run reports; the daemon records it in the run history. */
+/** What a finished run reports; the run door (run-recorded.ts) records it in the run history. */
 export interface JobRunResult {
   backupId?: string;
   bytes?: number;
