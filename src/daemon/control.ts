@@ -10,9 +10,9 @@ import { dirname } from 'node:path';
 import type { RunRecord } from '../catalog/runs.ts';
 import { BoError, errorMessage, UsageError } from '../errors.ts';
 import type { JobProgress } from '../jobs/kinds.ts';
+import { runBindings } from '../jobs/run-recorded.ts';
 import type { Logger } from '../log.ts';
 import type { RunWatcher } from './active-run.ts';
-import { runBindings } from './launch.ts';
 import { API_PREFIX, type EnqueueResponse, type ErrorBody, type FollowEvent } from './protocol.ts';
 import type { JobInfo, StatusReport } from './status.ts';
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import type { RunRecord } from '../../catalog/runs.ts';
 import { UsageError } from '../../errors.ts';
-import type { InlineOutcome } from '../../jobs/run-inline.ts';
+import { runDurationMs } from '../../jobs/run-recorded.ts';
 import { formatSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
-import { runJobsNow } from './run-jobs.ts';
+import { runJobsNow, runJson } from './run-jobs.ts';
 
 export function registerBackup(program: Command, ctx: CliContext): void {
   const backup = program
@@ -47,22 +48,26 @@ Examples:
       }
       const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
-      if (opts.json) ctx.out.json({ jobs: outcomes });
+      if (opts.json) ctx.out.json({ jobs: outcomes.map(runJson) });
       else ctx.out.print(summary(outcomes));
     });
 }
 
-function line(o: InlineOutcome): string {
-  const secs = (o.durationMs / 1000).toFixed(1);
+function line(o: RunRecord): string {
+  const secs = (runDurationMs(o) / 1000).toFixed(1);
   if (o.outcome === 'ok') {
-    const r = o.result!;
-    const sizes = formatSizes({ sourceBytes: r.bytes ?? 0, storedBytes: r.storedBytes });
-    return `ok      ${o.job}  ${r.backupId}  ${r.files ?? 0} files, ${sizes}, ${secs}s`;
+    const sizes = formatSizes({ sourceBytes: o.bytes ?? 0, storedBytes: o.storedBytes });
+    return `ok      ${o.job}  ${o.backupId}  ${o.files ?? 0} files, ${sizes}, ${secs}s`;
   }
-  return `${o.outcome.padEnd(7)} ${o.job}  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+  return `${o.outcome?.padEnd(7)} ${o.job}  ${o.error}${
+    o.hint
+      ? `
+        hint: ${o.hint}`
+      : ''
+  }`;
 }
 
-function summary(outcomes: InlineOutcome[]): string {
+function summary(outcomes: RunRecord[]): string {
   const ok = outcomes.filter((o) => o.outcome === 'ok').length;
   const failed = outcomes.length - ok;
   return failed === 0 ? `${ok} backup(s) completed` : `${ok} completed, ${failed} did not: see above`;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
 import type { BackupJob } from '../../config/schema.ts';
 import { EXIT, UsageError } from '../../errors.ts';
-import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs, pruneResult } from '../../jobs/prune.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import { systemTimeZone } from '../../plan/calendar.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.ts';
 import { EXIT } from '../../errors.ts';
-import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import type { VerifyOutcome } from '../../jobs/verify.ts';
 import { verifyBackups, verifyResult } from '../../jobs/verify-run.ts';
