@@ -120,7 +120,7 @@ describe.skipIf(skip)('Ctrl-C through bin/bo under an older Node', () => {
 
   it('a Ctrl-C typed in the terminal cancels the backup once, cleanly', async () => {
     const t = inTerminal(['--config', config, 'backup', 'now', 'big']);
-    await waitFor(t.output, /streaming .*MiB read/, t.exited);
+    await waitFor(t.output, /streaming +source [0-9.]+ (KiB|MiB|GiB)/, t.exited);
     t.proc.stdin!.write('\x03'); // the terminal's ^C: SIGINT to its foreground process group
     const code = await t.exited;
     expectCleanCancel(t.output(), code, 1);
@@ -129,7 +129,7 @@ describe.skipIf(skip)('Ctrl-C through bin/bo under an older Node', () => {
   it('a SIGINT sent to the wrapper alone (kill -INT PID) reaches the backup, once', async () => {
     const t = inTerminal(['--config', config, 'backup', 'now', 'big']);
     const [, pid] = await waitFor(t.output, /wrapper=(\d+)/, t.exited);
-    await waitFor(t.output, /streaming .*MiB read/, t.exited);
+    await waitFor(t.output, /streaming +source [0-9.]+ (KiB|MiB|GiB)/, t.exited);
     process.kill(Number(pid), 'SIGINT');
     const code = await t.exited;
     expectCleanCancel(t.output(), code, 2);
@@ -138,7 +138,7 @@ describe.skipIf(skip)('Ctrl-C through bin/bo under an older Node', () => {
   it('Ctrl-Z stops the backup with the wrapper, fg resumes both, and a Ctrl-C then cancels', async () => {
     const t = inTerminal(['--config', config, 'backup', 'now', 'big']);
     const wrapper = Number((await waitFor(t.output, /wrapper=(\d+)/, t.exited))[1]);
-    await waitFor(t.output, /streaming .*MiB read/, t.exited);
+    await waitFor(t.output, /streaming +source [0-9.]+ (KiB|MiB|GiB)/, t.exited);
     const child = Number(readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim());
     t.proc.stdin!.write('\x1a'); // ^Z
     await until(() => procState(wrapper) === 'T' && procState(child) === 'T', 'both to stop');

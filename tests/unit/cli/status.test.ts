@@ -42,7 +42,7 @@ describe('bo status: the last success and the last attempt, side by side', () =>
     const db = history();
     run(db, 'a', '2026-01-05T11:00:00.000Z', 'ok');
     run(db, 'b', '2026-01-05T11:50:00.000Z', 'failed');
-    expect(row(db)).toMatch(/ok 59m ago · 1m · 2\.00 KiB\s+FAILED 9m ago: tar on h1 failed\s/);
+    expect(row(db)).toMatch(/ok 59m ago · 1m · source 2\.00 KiB\s+FAILED 9m ago: tar on h1 failed\s/);
   });
 
   it('an abandoned run (bo killed; no end recorded) after a success shows both, never "never ran"', () => {
@@ -51,7 +51,7 @@ describe('bo status: the last success and the last attempt, side by side', () =>
     run(db, 'b', '2026-01-05T11:55:00.000Z', undefined, { pid: 1, boot: 'a-previous-boot' });
     expect(row(db)).not.toMatch(/never ran/);
     expect(row(db)).toMatch(
-      /ok 59m ago · 1m · 2\.00 KiB\s+ABANDONED, started 5m ago: bo stopped while the run was in progress/,
+      /ok 59m ago · 1m · source 2\.00 KiB\s+ABANDONED, started 5m ago: bo stopped while the run was in progress/,
     );
   });
 
@@ -59,7 +59,7 @@ describe('bo status: the last success and the last attempt, side by side', () =>
     const db = history();
     expect(row(db)).toMatch(/^j\s+backup\s+h1\s+never\s+-\s+-$/);
     run(db, 'a', '2026-01-05T11:00:00.000Z', 'ok');
-    expect(row(db)).toMatch(/^j\s+backup\s+h1\s+ok 59m ago · 1m · 2\.00 KiB\s+-\s+-$/);
+    expect(row(db)).toMatch(/^j\s+backup\s+h1\s+ok 59m ago · 1m · source 2\.00 KiB\s+-\s+-$/);
     const header = renderStatus(buildStatus({ config, db, now }), now, config).split('\n')[0]!;
     expect(header).toMatch(/^JOB\s+KIND\s+HOST\s+LAST SUCCESS\s+LAST ATTEMPT\s+NEXT RUN$/);
   });
