@@ -5,6 +5,7 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
+import { backupKeys } from '../catalog/backups.ts';
 import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import {
   type LatestCheck,
@@ -20,7 +21,7 @@ import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
 import type { Services } from '../services.ts';
-import { catalogKey, manifestKey, objectKey } from '../storage/layout.ts';
+import { catalogKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -213,10 +214,9 @@ function pruneInput(
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => objectKey(b, o.key));
+      const [manifest, ...named] = backupKeys(b);
       const listed = b.objects.map((o) => o.key);
-      const manifest = manifestKey(b.job, b.id);
-      const keys = [manifest, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
+      const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       const check = checks.get(b.id);
       return {
         id: b.id,
