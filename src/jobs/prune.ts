@@ -20,8 +20,9 @@ import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
+import { orphanedByPlan } from '../plan/prune-chains.ts';
 import type { Services } from '../services.ts';
-import { catalogKey } from '../storage/layout.ts';
+import { catalogKey, parseManifestKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -110,6 +111,8 @@ async function pruneJob(
     if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
       throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
     }
+    const orphaned = orphanedByPlan(plan.rows.filter((r) => r.kind === 'backup'));
+    if (orphaned.length > 0) throw new Error(`prune plan of ${name} breaks chains: ${orphaned.join('; ')}`); // keepChains never does
     const notes = [
       ...scan.unreadable.map((u) => `unreadable manifest ${u.key}: ${u.error} (left alone)`),
       ...scan.stray.map((o) => `unknown object ${o.key} (not bo's; left alone)`),
@@ -224,10 +227,12 @@ function pruneInput(
         keys,
         bytes: b.objects.reduce((n, o) => n + o.size, 0),
         ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
+        ...(m.chain?.type === 'incremental' ? { parent: m.chain.parent } : {}),
       };
     }),
     orphans: scan.orphans,
     incomplete: scan.incomplete,
+    unreadable: scan.unreadable.flatMap((u) => parseManifestKey(u.key)?.id ?? []),
   };
 }
 

@@ -23,16 +23,16 @@ export async function writeStoredManifest(storage: Storage, m: Manifest): Promis
 }
 
 /** Makes `ids` (oldest first) one chain: the first a full, each next an incremental of the one before. */
-export async function linkChain(env: BackupEnv, job: string, ids: readonly string[]): Promise<void> {
+export async function linkChain(storage: Storage, job: string, ids: readonly string[]): Promise<void> {
   for (const [level, id] of ids.entries()) {
-    const m = await readStoredManifest(env.storage, job, id);
+    const m = await readStoredManifest(storage, job, id);
     const chain: ChainInfo =
       level === 0
         ? { type: 'full', level: 0, parent: null, root: id, reason: 'first run' }
         : { type: 'incremental', level, parent: ids[level - 1]!, root: ids[0]! };
-    await writeStoredManifest(env.storage, { ...m, version: 2, chain });
+    await writeStoredManifest(storage, { ...m, version: 2, chain });
   }
-  await refreshCatalog(env, job);
+  await refreshCatalog(storage, job);
 }
 
 /**
@@ -51,17 +51,17 @@ export async function backupChains(
   for (const length of lengths) {
     const ids: string[] = [];
     for (let k = 0; k < length; k++, i++) ids.push(await env.backup(job, new Date(start + i * DAY)));
-    await linkChain(env, job, ids);
+    await linkChain(env.storage, job, ids);
     chains.push(ids);
   }
   return chains;
 }
 
 /** Rewrites the job's catalog from the manifests, as the last backup would have left it. */
-export async function refreshCatalog(env: BackupEnv, job: string): Promise<void> {
-  const { backups } = await listBackups(env.storage, { job });
+export async function refreshCatalog(storage: Storage, job: string): Promise<void> {
+  const { backups } = await listBackups(storage, { job });
   await writeCatalog(
-    env.storage,
+    storage,
     job,
     backups.map((b) => b.manifest),
     new Date(),
@@ -69,6 +69,8 @@ export async function refreshCatalog(env: BackupEnv, job: string): Promise<void>
 }
 
 /** Deletes a backup by hand (manifest and every object), as a user or a lost object would. */
-export async function deleteBackupByHand(env: BackupEnv, job: string, id: string): Promise<void> {
-  for await (const o of env.storage.list(`${job}/${id}/`)) await env.storage.delete(o.key);
+export async function deleteBackupByHand(storage: Storage, job: string, id: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const o of storage.list(`${job}/${id}/`)) keys.push(o.key);
+  for (const key of keys) await storage.delete(key);
 }
