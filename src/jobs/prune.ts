@@ -19,6 +19,7 @@ import { type JobScan, scanJob } from '../catalog/scan.ts';
 import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { chainLinkOf } from '../plan/chain-links.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
 import { orphanedByPlan } from '../plan/prune-chains.ts';
 import type { Services } from '../services.ts';
@@ -222,12 +223,11 @@ function pruneInput(
       const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       const check = checks.get(b.id);
       return {
-        id: b.id,
+        ...chainLinkOf(m),
         time: new Date(m.startedAt),
         keys,
         bytes: b.objects.reduce((n, o) => n + o.size, 0),
         ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
-        ...(m.chain?.type === 'incremental' ? { parent: m.chain.parent } : {}),
       };
     }),
     orphans: scan.orphans,

@@ -19,7 +19,8 @@
  */
 import { formatDuration } from '../config/duration.ts';
 import type { IncompleteUpload, ObjectInfo, Retention } from '../storage/storage.ts';
-import { brokenChains, describeBroken, keepChains } from './prune-chains.ts';
+import { brokenChains, describeBroken } from './chain-links.ts';
+import { keepChains } from './prune-chains.ts';
 import { describePolicy, planRetention, type RetentionPolicy } from './retention.ts';
 
 export interface PruneBackup {

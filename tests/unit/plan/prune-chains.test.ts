@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { brokenChains, describeBroken } from '../../../src/plan/chain-links.ts';
 import {
   type BackupRow,
   keysToDelete,
@@ -6,7 +7,7 @@ import {
   type PruneInput,
   planPrune,
 } from '../../../src/plan/prune.ts';
-import { brokenChains, describeBroken, orphanedByPlan } from '../../../src/plan/prune-chains.ts';
+import { orphanedByPlan } from '../../../src/plan/prune-chains.ts';
 
 const now = new Date('2026-12-20T12:00:00Z');
 

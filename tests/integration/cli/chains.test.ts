@@ -8,8 +8,8 @@ import { createFsStorage } from '../../../src/storage/fs.ts';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { deleteBackupByHand, linkChain } from '../jobs/chain-env.ts';
 
-/** `bo prune` as a user reads it when a job has incremental chains. */
-describe('bo prune with incremental chains', () => {
+/** `bo prune` and `bo verify` as a user reads them when a job has incremental chains. */
+describe('bo prune and bo verify with incremental chains', () => {
   const work = mkdtempSync(join(tmpdir(), 'bo-cli-chains-'));
   const src = join(work, 'src');
   const repo = join(work, 'repo');
@@ -55,12 +55,27 @@ describe('bo prune with incremental chains', () => {
     });
   });
 
+  it('verifies each incremental with its chain', async () => {
+    const r = await bo('verify', 'files');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`ok +files/${ids[4]} +full .*, chain of 2 ancestor\\(s\\) present`));
+    expect(r.stdout).toMatch(/5 of 5 backup\(s\) verified/);
+  });
+
   it('says which backups are unrestorable when a chain is already broken', async () => {
     await deleteBackupByHand(storage, 'files', ids[3]!);
     const r = await bo('prune', '--dry-run', 'files');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`unrestorable: its parent ${ids[3]} is missing`);
-    expect(r.stdout).toMatch(new RegExp(`${ids[2]}.*keep\\s+newest successful backup \\(always kept\\)`));
+    // ids[4] passed verify above, but is no good restore point now: the newest verified one is kept.
+    expect(r.stdout).toMatch(new RegExp(`${ids[2]}.*keep\\s+newest verified backup \\(always kept\\)`));
     expect(r.stdout).toContain('note: 1 backup(s) cannot be restored: their incremental chain is broken');
+
+    const v = await bo('verify', 'files');
+    expect(v.code).toBe(1);
+    expect(v.stdout).toContain(
+      `FAILED  files/${ids[4]}  full\n        its chain is broken: backup files/${ids[3]} (its parent) is missing; that breaks files/${ids[4]}`,
+    );
+    expect(v.stdout).toMatch(/3 of 4 backup\(s\) verified, 1 FAILED/);
   });
 });
