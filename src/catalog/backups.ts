@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { errorMessage } from '../errors.ts';
-import { jobPrefix, manifestKey, parseManifestKey } from '../storage/layout.ts';
+import { jobPrefix, manifestKey, objectKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { Manifest } from './manifest.ts';
 
@@ -8,6 +8,13 @@ export interface BackupRef {
   job: string;
   id: string;
   manifest: Manifest;
+}
+
+/** Every key a backup's manifest names (archive, index, dumps), the manifest's own first. */
+export function backupKeys(ref: BackupRef): string[] {
+  const m = ref.manifest;
+  const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => objectKey(ref, o.key));
+  return [manifestKey(ref.job, ref.id), ...named];
 }
 
 export interface BadManifest {

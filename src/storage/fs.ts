@@ -17,6 +17,17 @@ import type { IncompleteUpload, ObjectInfo, Storage } from './storage.ts';
 export function createFsStorage(name: string, cfg: FilesystemStorage, deps: StorageDeps): Storage {
   const root = resolve(cfg.path);
   const pathOf = (key: string) => join(root, checkKey(key));
+  async function statKey(key: string): Promise<ObjectInfo | undefined> {
+    const path = pathOf(key);
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw fsError(err, path);
+    }
+  }
 
   return {
     name,
@@ -67,17 +78,7 @@ export function createFsStorage(name: string, cfg: FilesystemStorage, deps: Stor
       return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
     },
 
-    async stat(key) {
-      const path = pathOf(key);
-      try {
-        const st = await stat(path);
-        return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw fsError(err, path);
-      }
-    },
+    stat: statKey,
 
     async *list(prefix, opts = {}): AsyncGenerator<ObjectInfo> {
       try {
@@ -129,6 +130,12 @@ export function createFsStorage(name: string, cfg: FilesystemStorage, deps: Stor
     },
 
     async retention() {
+      return undefined;
+    },
+
+    /** No locks here (see the contract): the key must exist, nothing else happens. */
+    async extendRetention(key) {
+      if (!(await statKey(key))) throw new NotFoundError(`${pathOf(key)} does not exist`);
       return undefined;
     },
 

@@ -27,6 +27,7 @@ export function lazyStorage(
     },
     abortIncomplete: async (upload) => (await get()).abortIncomplete(upload),
     retention: async (key) => (await get()).retention(key),
+    extendRetention: async (key, until, opts) => (await get()).extendRetention(key, until, opts),
     async close() {
       if (real) await (await real).close();
     },

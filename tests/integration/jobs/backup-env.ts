@@ -158,6 +158,7 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     listIncomplete: (...a) => inner.listIncomplete(...a),
     abortIncomplete: (...a) => inner.abortIncomplete(...a),
     retention: (...a) => inner.retention(...a),
+    extendRetention: (...a) => inner.extendRetention(...a),
     close: () => inner.close(),
     ...over,
   };
