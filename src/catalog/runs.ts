@@ -38,10 +38,14 @@ export interface RunRecord {
   /** What to do about the error (a BoError's hint). Not stored: it travels with a live run only. */
   hint?: string | undefined;
   summary?: string | undefined;
+  /** A backup asked to be a full (`bo backup now --full`). Not stored. */
+  full?: boolean | undefined;
+  /** What kind of backup it made ("incremental, level 2", "full: first backup"). Not stored. */
+  note?: string | undefined;
 }
 
 export type RunEnd = Required<Pick<RunRecord, 'finishedAt' | 'outcome'>> &
-  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'hint' | 'summary'>;
+  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'hint' | 'summary' | 'note'>;
 
 /** The process that owns unfinished rows. */
 export interface RunOwner {

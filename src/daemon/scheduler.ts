@@ -70,7 +70,8 @@ export interface Scheduler {
   /** Applies a reloaded config: running runs continue on what they started with. */
   update(config: Config, services: Services): void;
   /** Queues a run on request, or joins the job's queued or running run. */
-  request(job: string): { runId: string; alreadyRunning: boolean };
+  /** `full`: a backup run must be a full (joining a queued or running run keeps what it is). */
+  request(job: string, opts?: { full?: boolean }): { runId: string; alreadyRunning: boolean };
   /** Follows an active run (replaying its latest progress); undefined when it is not queued or running. */
   watch(runId: string, w: RunWatcher): (() => void) | undefined;
   cancel(runId: string, reason?: string): boolean;
@@ -323,7 +324,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       poke();
     },
 
-    request(name) {
+    request(name, opts = {}) {
       if (stopping) throw new BoError('the daemon is shutting down');
       const e = entries.get(name);
       if (!e) throw new UsageError(`unknown job "${name}"`);
@@ -331,6 +332,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (e.retry) log.info({ job: name }, 'Pending retry replaced by a run on request');
       e.retry = undefined;
       const run = enqueue(e, 'manual', 1, undefined, now());
+      if (opts.full) run.record.full = true;
       dispatch();
       poke();
       return { runId: run.record.id, alreadyRunning: false };

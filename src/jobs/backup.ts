@@ -5,6 +5,7 @@ import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { planBackup } from '../plan/backup.ts';
+import type { IncrementalPlan } from '../plan/incremental.ts';
 import { classifyTarResult, tarCreateCommand } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
@@ -12,6 +13,8 @@ import { backupSizes, formatSizes } from '../sizes.ts';
 import { manifestKey, objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { buildManifest, commitManifest, UncertainCommitError } from './backup-commit.ts';
+import { chainInfo, decideChain, keepState, lockChain, openChainSnar } from './backup-incremental.ts';
+import type { RemoteSnar } from './backup-snar.ts';
 import {
   openSource,
   type Preflight,
@@ -23,12 +26,14 @@ import {
 import { streamArchive } from './backup-streams.ts';
 import { runDumps } from './dumps.ts';
 import { type RunHooks, withHooks } from './hooks.ts';
+import { fileIncrementalStore } from './incremental-state.ts';
 import { BACKUP_LOCK_WAIT_MS, withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 
 /**
- * One backup run, top to bottom: lock → preflight → hooks → plan → dumps → snapshot → stream →
- * verify → manifest → release. The manifest, written last, is the commit point. Any failure or
+ * One backup run, top to bottom: lock → preflight → hooks → plan (full or incremental) → dumps →
+ * snapshot → stream → verify → chain state and locks → manifest → keep state → release. The
+ * manifest, written last, is the commit point. Any failure or
  * cancellation before it kills the remote tar, aborts the uploads and removes what was stored:
  * without a manifest there is no backup, and no half-backup is left looking like one.
  */
@@ -79,15 +84,35 @@ async function backupHooked(
 
   // The previous backup's source bytes, for the progress line's percentage and ETA (best effort).
   const estimate = previousSourceBytes(storage, name, signal);
-  // Plan.
+  // Plan: what tar runs, and whether this backup continues the job's chain or starts one.
   const caps = await probeHost(host, job, signal);
   const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip });
+  const store = fileIncrementalStore(services.config.stateDir);
+  const chain = await decideChain(name, job, {
+    storage,
+    store,
+    stateDir: services.config.stateDir,
+    exclude: o.checked.exclude,
+    forceFull: ctx.full ?? false,
+    now: startedAt,
+    signal,
+  });
+  const kind = describeChain(chain.plan);
   log.info(
-    { storage: storage.name, compressRemotely: plan.compressRemotely, encrypted: plan.encrypted },
+    {
+      storage: storage.name,
+      compressRemotely: plan.compressRemotely,
+      encrypted: plan.encrypted,
+      chain: chain.plan.type,
+      ...(chain.plan.type === 'full' ? { fullReason: chain.plan.reason } : {}),
+      ...(chain.plan.type === 'incremental' ? { parent: chain.plan.parent, level: chain.plan.level } : {}),
+    },
     'Backup started',
   );
   const written: string[] = [objectKey(plan, plan.archiveName), objectKey(plan, plan.indexName)];
   let source: Source | undefined;
+  let snar: RemoteSnar | undefined;
+  let received: string | undefined;
   let proc: Awaited<ReturnType<Host['exec']>> | undefined;
   let result: JobRunResult;
   try {
@@ -111,7 +136,9 @@ async function backupHooked(
       signal,
       log,
     });
-    // Stream: tar on the host into the archive and the index.
+    // Stream: tar on the host into the archive and the index; an incremental reads tar's
+    // snapshot file of the parent backup, a chain's full starts an empty one.
+    snar = await openChainSnar(host, chain, source.transform, { signal, log });
     const command = tarCreateCommand({
       paths: job.paths,
       exclude: o.checked.exclude,
@@ -121,6 +148,7 @@ async function backupHooked(
       compressRemotely: plan.compressRemotely,
       caps,
       transform: source.transform,
+      listedIncremental: snar?.path,
     });
     log.debug({ command }, 'Remote command');
     proc = await host.exec(command, { signal });
@@ -157,6 +185,12 @@ async function backupHooked(
       [written[1]!, streamed.index.size],
       ...dumps.map((d): [string, number] => [objectKey(plan, d.object.key), d.object.size]),
     ]);
+    // Chain: the new snapshot file comes home (kept under a temporary name until the commit),
+    // and the ancestors' Object Lock is made to last as long as this backup's.
+    received = await snar?.fetch(store, name, ctx.runId, signal);
+    const storageCfg = services.config.storage[job.storage];
+    const objectLock = storageCfg?.type === 's3' ? storageCfg.objectLock : undefined;
+    await lockChain(storage, chain, objectLock, { now: services.clock.now(), signal });
     // Manifest: the commit point (an uncertain write is settled first).
     const manifest = buildManifest({
       id,
@@ -171,7 +205,7 @@ async function backupHooked(
       dumps,
       snapshot: source.snapshot,
       warnings: [...source.warnings, ...o.checked.warnings, ...verdict.warnings],
-      chain: null,
+      chain: chainInfo(chain.plan, id),
     });
     signal.throwIfAborted();
     await commitManifest(
@@ -183,21 +217,27 @@ async function backupHooked(
         log,
       },
     );
+    // The next run continues from this backup (if this fails, it is a full, saying why).
+    await keepState(store, name, received, { backupId: id, fingerprint: chain.fingerprint }, log);
+    received = undefined;
     const { stats } = manifest;
     const sizes = backupSizes(manifest);
-    log.info({ files: stats.files, ...sizes }, 'Backup committed');
+    log.info({ files: stats.files, ...sizes, chain: chain.plan.type }, 'Backup committed');
     result = {
       backupId: id,
       bytes: sizes.sourceBytes,
       storedBytes: sizes.storedBytes,
       files: stats.files,
-      summary: `${name}: backup ${id} (${stats.files} files, ${formatSizes(sizes)})`,
+      summary: `${name}: backup ${id} (${kind}; ${stats.files} files, ${formatSizes(sizes)})`,
+      ...(chain.plan.type === 'standalone' ? {} : { note: kind }),
     };
   } catch (err) {
     ac.abort(err);
     proc?.kill();
     // A manifest that may be stored keeps its objects: a listed backup must stay whole.
     if (!(err instanceof UncertainCommitError)) await removeObjects(storage, written, log);
+    if (received) await store.discard(received).catch(() => {});
+    await snar?.close();
     await releaseSource(source, undefined, log);
     // Only the caller's signal means "cancelled": the internal abort above makes every branch
     // reject with an AbortError, which must not hide the failure that caused it.
@@ -206,9 +246,16 @@ async function backupHooked(
     if (err instanceof BoError) throw err;
     throw new BoError(`backup of ${name} failed: ${errorMessage(err)}`, { cause: err });
   }
+  await snar?.close();
   // Release the snapshot.
   await releaseSource(source, result, log);
   return result;
+}
+
+/** "incremental, level 2" / "full: first backup of the job" / "full" (standalone). */
+function describeChain(p: IncrementalPlan): string {
+  if (p.type === 'incremental') return `incremental, level ${p.level}`;
+  return p.type === 'full' ? `full: ${p.reason}` : 'full';
 }
 
 /** The newest cataloged backup's source bytes; undefined when there is none or it cannot be read. */

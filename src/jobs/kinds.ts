@@ -21,6 +21,8 @@ export interface JobRunContext {
   signal: AbortSignal;
   runId: string;
   onProgress?: ((p: JobProgress) => void) | undefined;
+  /** A backup must be a full, not an incremental (`bo backup now --full`). */
+  full?: boolean | undefined;
 }
 
 /** What a finished run reports; the run door (run-recorded.ts) records it in the run history. */
@@ -33,6 +35,8 @@ export interface JobRunResult {
   files?: number;
   /** One line for humans. */
   summary: string;
+  /** A short word on what was made, for the result line ("incremental, level 2"). */
+  note?: string;
 }
 
 export type JobRunner<J extends Job = Job> = (

@@ -83,6 +83,7 @@ export async function runRecorded(
     signal: deps.signal,
     runId: record.id,
     onProgress: deps.onProgress,
+    full: record.full,
   };
   const body = () => withJobNotifications(record.job, job, ctx, () => execute(record.job, job, ctx));
   let end: RunEnd;
@@ -97,6 +98,7 @@ export async function runRecorded(
       storedBytes,
       files,
       summary,
+      ...(r.note ? { note: r.note } : {}),
     };
   } catch (err) {
     const outcome = failureOutcome(err, deps.signal);

@@ -12,14 +12,14 @@ import type { CliContext } from '../context.ts';
 export async function runViaDaemon(
   daemon: DaemonClient,
   jobs: string[],
-  opts: { detach: boolean; json: boolean },
+  opts: { detach: boolean; json: boolean; full?: boolean | undefined },
   ctx: CliContext,
   render: (job: string) => (p: JobProgress) => void,
   onDone: (r: RunRecord) => void,
 ): Promise<RunRecord[] | undefined> {
   const started: Array<{ job: string; runId: string; joined: boolean }> = [];
   for (const job of jobs) {
-    const r = await daemon.enqueue(job);
+    const r = await daemon.enqueue(job, opts.full ? { full: true } : undefined);
     started.push({ job, runId: r.runId, joined: r.alreadyRunning });
   }
   if (opts.detach) {

@@ -15,7 +15,7 @@ import { runViaDaemon } from './run-daemon.ts';
  */
 export async function runJobsNow(
   jobs: string[],
-  opts: { json?: boolean; detach?: boolean },
+  opts: { json?: boolean; detach?: boolean; full?: boolean },
   ctx: CliContext,
   /** Prints one finished job (not called with --json). */
   report: (r: RunRecord) => void,
@@ -37,12 +37,12 @@ export async function runJobsNow(
     ? await runViaDaemon(
         daemon,
         jobs,
-        { detach: opts.detach ?? false, json: opts.json ?? false },
+        { detach: opts.detach ?? false, json: opts.json ?? false, full: opts.full },
         ctx,
         render,
         onDone,
       )
-    : await runHere(jobs, ctx, render, onDone, config.stateDir);
+    : await runHere(jobs, ctx, render, onDone, config.stateDir, opts.full ?? false);
   if (runs?.some((r) => r.outcome === 'cancelled')) ctx.setExit(EXIT.cancelled);
   else if (runs?.some((r) => r.outcome !== 'ok')) ctx.setExit(EXIT.jobFailed);
   return runs;
@@ -59,6 +59,7 @@ async function runHere(
   render: (job: string) => ReturnType<typeof progressRenderer>,
   onDone: (r: RunRecord) => void,
   stateDir: string,
+  full: boolean,
 ): Promise<RunRecord[]> {
   const services = ctx.services();
   const history = openHistory(stateDir, ctx.log);
@@ -66,7 +67,7 @@ async function runHere(
   try {
     for (const name of jobs) {
       const job = services.config.jobs[name]!;
-      const queued = manualRun(name, job, ctx.clock.now());
+      const queued = { ...manualRun(name, job, ctx.clock.now()), ...(full ? { full } : {}) };
       const deps = { services, log: ctx.log, signal: ctx.signal, history, onProgress: render(name) };
       const r: RunRecord = ctx.signal.aborted
         ? { ...queued, finishedAt: queued.queuedAt, outcome: 'cancelled', error: 'cancelled before start' }
@@ -84,8 +85,8 @@ async function runHere(
 export function runJson(r: RunRecord) {
   const base = { job: r.job, kind: r.kind, runId: r.id, outcome: r.outcome, durationMs: runDurationMs(r) };
   if (r.outcome === 'ok') {
-    const { summary = '', backupId, bytes, files } = r;
-    return { ...base, result: { summary, backupId, bytes, files } };
+    const { summary = '', backupId, bytes, storedBytes, files, note } = r;
+    return { ...base, result: { summary, backupId, bytes, storedBytes, files, ...(note ? { note } : {}) } };
   }
   return { ...base, error: r.error, hint: r.hint };
 }
