@@ -77,7 +77,8 @@ export async function backupEnv(
     jobs: Object.fromEntries(
       Object.entries(jobs).map(([n, j]) => [
         n,
-        j.kind ? j : { host: 'local', paths: [src], storage: 'repo', ...j },
+        // Standalone archives unless a test asks for chains: retention tests count backups.
+        j.kind ? j : { host: 'local', paths: [src], storage: 'repo', incremental: false, ...j },
       ]),
     ),
   });
