@@ -105,7 +105,9 @@ async function backupHooked(
       encrypted: plan.encrypted,
       chain: chain.plan.type,
       ...(chain.plan.type === 'full' ? { fullReason: chain.plan.reason } : {}),
-      ...(chain.plan.type === 'incremental' ? { parent: chain.plan.parent, chainLevel: chain.plan.level } : {}),
+      ...(chain.plan.type === 'incremental'
+        ? { parent: chain.plan.parent, chainLevel: chain.plan.level }
+        : {}),
     },
     'Backup started',
   );
