@@ -1,4 +1,4 @@
-import type { BackupStatus } from './backups.ts';
+import type { BackupStatus, ChainSummary } from './backups.ts';
 import { plural } from './format.ts';
 import type { HealthRun } from './run.ts';
 import type { RunProblem } from './runs.ts';
@@ -47,6 +47,8 @@ export interface BackupRow {
   /** Newest successful verify / restore drill (ISO), and whether the newest attempt passed. */
   verified?: { at?: string; lastOk: boolean };
   drilled?: { at?: string; lastOk: boolean };
+  /** The newest backup's incremental chain (absent for standalone archives). */
+  chain?: ChainSummary;
 }
 
 export interface Change {
@@ -154,6 +156,7 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
   ] as const) {
     if (p) row[key] = { lastOk: p.lastOk, ...(p.okAt ? { at: p.okAt } : {}) };
   }
+  if (b.chain) row.chain = b.chain;
   if (b.sourceSizes.length >= 2) {
     const prev = b.sourceSizes.at(-2)!;
     if (prev > 0) row.trend = (b.sourceSizes.at(-1)! - prev) / prev;

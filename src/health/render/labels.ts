@@ -1,3 +1,5 @@
+import { formatBytes } from '../../sizes.ts';
+import type { ChainSummary } from '../backups.ts';
 import { ago, span } from '../format.ts';
 import type { BackupRow } from '../report.ts';
 import type { RunProblem } from '../runs.ts';
@@ -45,4 +47,11 @@ export function proofLine(b: BackupRow, now: Date): string {
     return p.at ? `${label} ${span(now.getTime() - Date.parse(p.at))} ago` : label;
   };
   return [one('verified', b.verified), one('restore drill', b.drilled)].filter(Boolean).join(' · ');
+}
+
+/** "chain of 4: full 3d ago, then +1.20 MiB, +340 KiB, +2.00 KiB" (what each incremental added). */
+export function chainLine(c: ChainSummary, now: Date): string {
+  const full = `full ${ago(now.getTime() - Date.parse(c.fullAt))}`;
+  const added = c.added.length ? `, then ${c.added.map((n) => `+${formatBytes(n)}`).join(', ')}` : '';
+  return `chain of ${c.length}: ${full}${added}${c.broken ? ` — BROKEN: ${c.broken}` : ''}`;
 }
