@@ -213,4 +213,27 @@ describe('incremental chains when something goes wrong', () => {
     await restoreTo(e, refs.at(-1)!, dir);
     expect(diffTrees(await snapshotTree(e.src), await snapshotTree(join(dir, e.src)))).toEqual([]);
   });
+
+  it.skipIf(s3Missing())(
+    'Object Lock covers the chain: the full stays locked as long as its newest incremental',
+    async () => {
+      const e = await backupEnv('s3', {
+        objectLock: { mode: 'GOVERNANCE', days: 1 },
+        jobs: { files: { incremental: { fullEvery: 100 } } },
+      });
+      envs.push(e);
+      const full = await e.backup();
+      await writeFile(join(e.src, 'later'), 'x');
+      // The incremental is written "an hour later": its lock ends an hour after the full's did.
+      const inc = await e.backup('files', new Date(Date.now() + 3_600_000));
+      const refs = await listed(e);
+      const [f, i] = [full, inc].map((id) => refs.find((b) => b.id === id)!);
+      expect(i!.manifest.chain).toMatchObject({ type: 'incremental', parent: full });
+      const until = async (ref: BackupRef, name: string) =>
+        (await e.storage.retention(objectKey(ref, name)))!.until.getTime();
+      const incUntil = await until(i!, i!.manifest.archive.key);
+      for (const name of ['manifest.json', f!.manifest.archive.key, f!.manifest.index.key])
+        expect(await until(f!, name)).toBeGreaterThanOrEqual(incUntil);
+    },
+  );
 });
