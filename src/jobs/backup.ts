@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { catalogAfterBackup, readCatalog } from '../catalog/catalog.ts';
-import { MANIFEST_VERSION, type Manifest, newBackupId } from '../catalog/manifest.ts';
+import {
+  MANIFEST_VERSION,
+  type Manifest,
+  newBackupId,
+  storedObject,
+  storedVolumes,
+} from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import { planBackup } from '../plan/backup.ts';
@@ -131,11 +137,12 @@ async function runBackupLocked(
     if (!verdict.ok) throw new BoError(`tar on ${job.host} failed: ${verdict.message}`);
     for (const w of verdict.warnings) log.warn({ warning: w }, 'tar warning');
 
-    await verifyStored(storage, [
-      [written[0]!, streamed.archive.size],
-      [written[1]!, streamed.index.size],
-      ...prepared.dumps.map((d): [string, number] => [objectKey(plan, d.object.key), d.object.size]),
-    ]);
+    const archive = storedObject(plan.archiveName, streamed.archive);
+    const index = storedObject(plan.indexName, streamed.index);
+    await verifyStored(
+      storage,
+      storedVolumes({ archive, index, dumps: prepared.dumps }).map((v) => [objectKey(plan, v.key), v.size]),
+    );
     const manifest: Manifest = {
       format: 'bo-backup',
       version: MANIFEST_VERSION,
@@ -150,8 +157,8 @@ async function runBackupLocked(
       tool: { name: 'bo', version: TOOL_VERSION },
       compression: plan.compression,
       encryption: plan.encrypted ? { type: 'age', recipients: job.encryption!.recipients } : null,
-      archive: { key: plan.archiveName, size: streamed.archive.size, sha256: streamed.archive.sha256 },
-      index: { key: plan.indexName, size: streamed.index.size, sha256: streamed.index.sha256 },
+      archive,
+      index,
       dumps: prepared.dumps,
       stats: {
         files: streamed.stats.files,

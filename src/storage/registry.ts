@@ -21,7 +21,12 @@ type Factories = {
 export const storageFactories: Factories = {
   s3: (name, cfg, deps) =>
     lazyStorage(
-      { name, type: 's3', location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}` },
+      {
+        name,
+        type: 's3',
+        location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}`,
+        volumeSize: cfg.volumeSize,
+      },
       async () => (await import('./s3.ts')).createS3Storage(name, cfg, deps),
     ),
   filesystem: createFsStorage,

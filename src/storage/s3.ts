@@ -15,7 +15,7 @@ import type { S3Storage } from '../config/schema.ts';
 import { NotFoundError, StorageError } from '../errors.ts';
 import { checkKey, normalizePrefix } from './keys.ts';
 import type { UploadTuning } from './multipart.ts';
-import { growingPartSize } from './parts.ts';
+import { growingPartSize, partScheduleFor } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
 import { deleteS3Object } from './s3-delete.ts';
@@ -24,6 +24,8 @@ import { putObject } from './s3-put.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
 
 const DAY_MS = 86_400_000;
+/** User metadata (x-amz-meta-bo-sha256) holding the SHA-256 a copy was verified against. */
+const SHA256_META = 'bo-sha256';
 
 /**
  * An S3 bucket (AWS or S3-compatible). Keys live under `cfg.prefix`. `tuning` overrides how
@@ -79,6 +81,7 @@ export function createS3Storage(
     name,
     type: 's3',
     location: `s3://${bucket}/${prefix}`,
+    volumeSize: cfg.volumeSize,
 
     async put(key, body, opts = {}) {
       const lock: Retention | undefined = cfg.objectLock && {
@@ -89,6 +92,7 @@ export function createS3Storage(
         ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
         ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
         ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        ...(opts.expect ? { Metadata: { [SHA256_META]: opts.expect.sha256 } } : {}),
       };
       let fullKey: string;
       try {
@@ -98,7 +102,12 @@ export function createS3Storage(
         throw err;
       }
       const target = { client, bucket, key: fullKey, where, log: deps.log, params, lock };
-      const { size, sha256 } = await putObject(target, body, opts, uploadTuning);
+      // A known bound (a volume) caps the part size, unless the caller tuned the parts itself.
+      const partSize =
+        opts.sizeHint !== undefined && !tuning.partSize
+          ? partScheduleFor(opts.sizeHint)
+          : uploadTuning.partSize;
+      const { size, sha256 } = await putObject(target, body, opts, { ...uploadTuning, partSize });
       return { key, size, sha256 };
     },
 
@@ -122,7 +131,13 @@ export function createS3Storage(
     async stat(key) {
       const h = await head(key);
       return (
-        h && { key, size: h.ContentLength ?? 0, lastModified: h.LastModified ?? new Date(0), etag: h.ETag }
+        h && {
+          key,
+          size: h.ContentLength ?? 0,
+          lastModified: h.LastModified ?? new Date(0),
+          etag: h.ETag,
+          sha256: h.Metadata?.[SHA256_META],
+        }
       );
     },
 

@@ -6,6 +6,8 @@ export interface ObjectInfo {
   size: number;
   lastModified: Date;
   etag?: string | undefined;
+  /** From `stat` only: the SHA-256 recorded when a put had `expect` (S3 metadata), if any. */
+  sha256?: string | undefined;
 }
 
 /** What `put` stored, after it verified the stored size (and, where possible, content). */
@@ -30,6 +32,18 @@ export interface PutOptions {
    * bill each lock refresh a 30-day minimum, an archive class would make them unreadable.
    */
   bulk?: boolean;
+  /**
+   * The most bytes the body can hold, when known (a volume's size): the S3 backend cuts parts
+   * no larger than that needs, so memory stays small. Without it, parts grow with the upload.
+   */
+  sizeHint?: number;
+  /**
+   * What the body must be (a copy of an object whose manifest records it): the put rejects with
+   * IntegrityError and leaves nothing at `key` when the bytes differ, checked before the object
+   * becomes visible. The S3 backend also records the SHA-256 on the object (metadata
+   * `bo-sha256`), which `stat` returns, so a later run can tell a verified copy without reading it.
+   */
+  expect?: { size: number; sha256: string };
 }
 
 export interface GetOptions {
@@ -72,6 +86,8 @@ export interface Storage {
   readonly type: 's3' | 'filesystem';
   /** Human description such as "s3://bucket/prefix" or "/var/lib/bo/repo". */
   readonly location: string;
+  /** The largest object bo writes here: bigger archives are stored in volumes (storage/volumes.ts). */
+  readonly volumeSize: number;
   put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<PutResult>;
   get(key: string, opts?: GetOptions): Promise<Readable>;
   stat(key: string): Promise<ObjectInfo | undefined>;

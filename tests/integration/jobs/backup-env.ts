@@ -52,6 +52,8 @@ export async function backupEnv(
     objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
     /** More settings of the S3 storage, e.g. storageClass. */
     s3?: Record<string, unknown>;
+    /** More settings of the filesystem storage, e.g. volumeSize. */
+    fs?: Record<string, unknown>;
   } = {},
 ): Promise<BackupEnv> {
   const work = await mkdtemp(join(tmpdir(), 'bo-retention-'));
@@ -69,7 +71,7 @@ export async function backupEnv(
       ...(opts.objectLock ? { objectLock: opts.objectLock } : {}),
       ...opts.s3,
     };
-  } else storageInput = { type: 'filesystem', path: join(work, 'repo') };
+  } else storageInput = { type: 'filesystem', path: join(work, 'repo'), ...opts.fs };
   const jobs = opts.jobs ?? { files: { retention: { last: 2 } } };
   const config = parseResolved(Config, {
     stateDir: join(work, 'state'),
@@ -150,6 +152,7 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     name: inner.name,
     type: inner.type,
     location: inner.location,
+    volumeSize: inner.volumeSize,
     put: (...a) => inner.put(...a),
     get: (...a) => inner.get(...a),
     stat: (...a) => inner.stat(...a),
