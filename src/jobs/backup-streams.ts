@@ -11,7 +11,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import type { BackupPlan } from '../plan/backup.ts';
 import { objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { createThrottle, type ThrottleRate } from '../storage/throttle.ts';
+import { createThrottle, type Limiter, type ThrottleRate } from '../storage/throttle.ts';
 import { putVolumes, removeVolumes, type VolumesResult } from '../storage/volumes.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
@@ -50,7 +50,7 @@ export async function streamArchive(opts: {
   onProgress: (p: StreamProgress) => void;
   log?: Logger | undefined;
   /** Bytes per second read from the source at most (the host's limits.read). */
-  readLimit?: ThrottleRate | undefined;
+  readLimit?: Limiter | ThrottleRate | undefined;
 }): Promise<ArchiveStreams> {
   const { plan, storage, signal } = opts;
   const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };

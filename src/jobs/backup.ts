@@ -10,6 +10,7 @@ import {
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import { planBackup } from '../plan/backup.ts';
+import { withLowPriority } from '../plan/priority.ts';
 import {
   classifyTarResult,
   parseCaps,
@@ -22,6 +23,7 @@ import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
 import { backupSizes, formatSizes } from '../sizes.ts';
 import { manifestKey, objectKey } from '../storage/layout.ts';
+import { limiterFor } from '../storage/limited.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type BackupExtras, runBackupWithExtras } from './backup-extras.ts';
@@ -96,7 +98,9 @@ async function runBackupLocked(
   let proc: Awaited<ReturnType<Host['exec']>> | undefined;
   try {
     const prepared = await extras.prepare({ host, storage, plan, signal, log, written });
-    const command = tarCreateCommand({
+    // Copies, limits and volumes (issue 12): the host's source limits.
+    const limits = job.host === 'local' ? undefined : services.config.hosts[job.host]?.limits;
+    const tar = tarCreateCommand({
       paths: job.paths,
       exclude: prepared.exclude,
       oneFileSystem: job.oneFileSystem,
@@ -106,6 +110,7 @@ async function runBackupLocked(
       caps,
       transform: prepared.transform,
     });
+    const command = withLowPriority(tar, limits?.nice ?? false);
     log.debug({ command }, 'Remote command');
     proc = await host.exec(command, { signal });
     const stderr = collectTail(proc.stderr);
@@ -119,6 +124,8 @@ async function runBackupLocked(
       recipients: job.encryption?.recipients ?? [],
       storage,
       signal,
+      readLimit: limits?.read && limiterFor(limits.read, limits.timezone),
+      log,
       abort: (err) => {
         ac.abort(err);
         proc?.kill();

@@ -137,6 +137,13 @@ export function createFsStorage(
       return undefined;
     },
 
+    // A directory has no server to copy for it, and no archive tiers.
+    async copyIn() {
+      return undefined;
+    },
+
+    async requestRestore() {},
+
     async close() {},
   };
 }

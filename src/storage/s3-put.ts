@@ -116,7 +116,7 @@ async function putSingle(
  * also carry a retention: servers that ignore the lock headers on CreateMultipartUpload (moto
  * does) get it set with PutObjectRetention, so every object bo writes is locked either way.
  */
-async function verifyStored(
+export async function verifyStored(
   t: UploadTarget & { lock: Retention | undefined },
   size: number,
   signal: AbortSignal,

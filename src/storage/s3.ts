@@ -18,9 +18,12 @@ import type { UploadTuning } from './multipart.ts';
 import { growingPartSize, partScheduleFor } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
+import { copyObject, MAX_COPY_OBJECT } from './s3-copy.ts';
 import { deleteS3Object } from './s3-delete.ts';
 import { archivedObject, errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
 import { putObject } from './s3-put.ts';
+import { s3ServerSide } from './s3-scope.ts';
+import { requestS3Restore, tierOf } from './s3-tier.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
 
 const DAY_MS = 86_400_000;
@@ -77,6 +80,22 @@ export function createS3Storage(
     }
   }
 
+  /** Object Lock, storage class (bulk data only), content type and the verified SHA-256 of a write. */
+  function writeParams(opts: { bulk?: boolean; contentType?: string; expect?: { sha256: string } }) {
+    const lock: Retention | undefined = cfg.objectLock && {
+      mode: cfg.objectLock.mode,
+      until: new Date(Date.now() + cfg.objectLock.days * DAY_MS),
+    };
+    const params = {
+      ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
+      ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
+      ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+      ...(opts.expect ? { Metadata: { [SHA256_META]: opts.expect.sha256 } } : {}),
+    };
+    return { params, lock };
+  }
+  const serverSide = s3ServerSide(cfg);
+
   return {
     name,
     type: 's3',
@@ -84,16 +103,7 @@ export function createS3Storage(
     volumeSize: cfg.volumeSize,
 
     async put(key, body, opts = {}) {
-      const lock: Retention | undefined = cfg.objectLock && {
-        mode: cfg.objectLock.mode,
-        until: new Date(Date.now() + cfg.objectLock.days * DAY_MS),
-      };
-      const params = {
-        ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
-        ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
-        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
-        ...(opts.expect ? { Metadata: { [SHA256_META]: opts.expect.sha256 } } : {}),
-      };
+      const { params, lock } = writeParams(opts);
       let fullKey: string;
       try {
         fullKey = full(key);
@@ -137,8 +147,27 @@ export function createS3Storage(
           lastModified: h.LastModified ?? new Date(0),
           etag: h.ETag,
           sha256: h.Metadata?.[SHA256_META],
+          tier: tierOf(h),
         }
       );
+    },
+
+    serverSide,
+
+    async copyIn(from, fromKey, key, opts) {
+      const src = from.serverSide;
+      if (!src || src.scope !== serverSide.scope || opts.expect.size > MAX_COPY_OBJECT) return undefined;
+      const { params, lock } = writeParams(opts);
+      const t = { client, bucket, key: full(key), relKey: key, where, log: deps.log, params, lock };
+      return await copyObject(t, src.locate(fromKey), opts);
+    },
+
+    async requestRestore(key, opts) {
+      const h = await head(key, opts.signal);
+      if (!h) throw new NotFoundError(`${url(key)} does not exist`);
+      const tier = tierOf(h);
+      if (tier?.state !== 'archived') return; // readable, or a restore is already under way
+      await requestS3Restore({ client, bucket, key: full(key), where }, tier, opts);
     },
 
     async *list(listPrefix, opts = {}): AsyncGenerator<ObjectInfo> {

@@ -3,9 +3,12 @@ import { z } from 'zod';
 import { unknownTag } from '../messages.ts';
 import type { Resolved } from '../resolve-secrets.ts';
 import { byteSize, Duration, Secret } from './common.ts';
+import { StorageLimits } from './limits.ts';
 
 const KiB = 1024;
 const GiB = 1024 ** 3;
+
+const limits = StorageLimits.optional().describe('Bandwidth limits of this storage (README "Limits")');
 
 /** 4 GiB: see the description below. */
 export const DEFAULT_VOLUME_SIZE = 4 * GiB;
@@ -39,6 +42,7 @@ export const S3Storage = z.strictObject({
     ),
   partConcurrency: z.int().min(1).max(16).default(4).describe('Multipart parts uploaded at once'),
   volumeSize,
+  limits,
   timeout: Duration.prefault('5m').describe('Per-request timeout'),
   objectLock: z
     .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.int().min(1) })
@@ -51,6 +55,7 @@ export const FilesystemStorage = z.strictObject({
   type: z.literal('filesystem'),
   path: z.string().min(1).describe('Repository directory; relative paths are relative to the config file'),
   volumeSize,
+  limits,
 });
 export type FilesystemStorage = z.infer<typeof FilesystemStorage>;
 

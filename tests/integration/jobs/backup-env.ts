@@ -161,6 +161,9 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     listIncomplete: (...a) => inner.listIncomplete(...a),
     abortIncomplete: (...a) => inner.abortIncomplete(...a),
     retention: (...a) => inner.retention(...a),
+    serverSide: inner.serverSide,
+    copyIn: (...a) => inner.copyIn(...a),
+    requestRestore: (...a) => inner.requestRestore(...a),
     close: () => inner.close(),
     ...over,
   };
