@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBackup } from './commands/backup.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerCopy } from './commands/copy.ts';
 import { registerDaemon } from './commands/daemon.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerHealth } from './commands/health.ts';
@@ -38,6 +39,7 @@ const commands: RegisterCommand[] = [
   registerList,
   registerLs,
   registerRestore,
+  registerCopy,
   registerSnapshot,
   registerPrune,
   registerVerify,

@@ -28,6 +28,7 @@ import type { Storage } from '../storage/storage.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { type BackupExtras, runBackupWithExtras } from './backup-extras.ts';
 import { streamArchive } from './backup-streams.ts';
+import { copiesAfterBackup } from './copy-after-backup.ts';
 import { BACKUP_LOCK_WAIT_MS, withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 
@@ -40,7 +41,7 @@ import type { JobRunContext, JobRunResult } from './kinds.ts';
 export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext): Promise<JobRunResult> {
   // The job's storage lock: a prune of this job (from any machine) never runs meanwhile.
   const storage = ctx.services.storage(job.storage);
-  return await withJobLock(
+  const committed = await withJobLock(
     ctx,
     storage,
     name,
@@ -52,6 +53,7 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
     },
     { waitMs: BACKUP_LOCK_WAIT_MS },
   );
+  return await copiesAfterBackup(name, job, ctx, committed); // issue 12: after the commit and the lock
 }
 
 async function runBackupLocked(

@@ -157,8 +157,20 @@ export function createS3Storage(
     async copyIn(from, fromKey, key, opts) {
       const src = from.serverSide;
       if (!src || src.scope !== serverSide.scope || opts.expect.size > MAX_COPY_OBJECT) return undefined;
+      // The lock is set once the copy is checked (PutObjectRetention): with Object Lock headers,
+      // CopyObject needs a Content-MD5 that a copy cannot send (moto refuses it without).
       const { params, lock } = writeParams(opts);
-      const t = { client, bucket, key: full(key), relKey: key, where, log: deps.log, params, lock };
+      const { ObjectLockMode: _m, ObjectLockRetainUntilDate: _u, ...copyParams } = params;
+      const t = {
+        client,
+        bucket,
+        key: full(key),
+        relKey: key,
+        where,
+        log: deps.log,
+        params: copyParams,
+        lock,
+      };
       return await copyObject(t, src.locate(fromKey), opts);
     },
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listStorageBackups } from '../../catalog/catalog.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
+import { jobStorages } from '../../plan/copy.ts';
 import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
@@ -23,12 +24,14 @@ export function registerList(program: Command, ctx: CliContext): void {
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        const rows: Array<Record<string, unknown>> = [];
+        // One row per backup, naming every storage that holds it (its own and its copies).
+        const rows: Array<Record<string, unknown> & { storages: string[] }> = [];
+        const byBackup = new Map<string, (typeof rows)[number]>();
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
           const jobs = Object.entries(services.config.jobs)
-            .filter(([, j]) => j.kind === 'backup' && j.storage === name)
+            .filter(([, j]) => j.kind === 'backup' && jobStorages(j).some((s) => s.storage === name))
             .map(([n]) => n);
           let listing: Awaited<ReturnType<typeof listStorageBackups>>;
           try {
@@ -49,8 +52,14 @@ export function registerList(program: Command, ctx: CliContext): void {
           for (const b of listing.backups) {
             if (opts.host && b.manifest.host !== opts.host) continue;
             const m = b.manifest;
-            rows.push({
+            const seen = byBackup.get(`${b.job}/${b.id}`);
+            if (seen) {
+              seen.storages.push(name);
+              continue;
+            }
+            const row = {
               storage: name,
+              storages: [name],
               job: b.job,
               id: b.id,
               host: m.host,
@@ -59,7 +68,9 @@ export function registerList(program: Command, ctx: CliContext): void {
               ...backupSizes(m),
               encrypted: m.encryption !== null,
               warnings: m.warnings.length,
-            });
+            };
+            rows.push(row);
+            byBackup.set(`${b.job}/${b.id}`, row);
           }
         }
         if (opts.json) return ctx.out.json({ backups: rows, unreadable, failed });
@@ -83,7 +94,7 @@ export function registerList(program: Command, ctx: CliContext): void {
                 String(r.files),
                 formatBytes(Number(r.sourceBytes)),
                 formatBytes(Number(r.storedBytes)),
-                `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
+                `${r.storages.join(', ')}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
               ]),
               ['BACKUP', 'HOST', 'AGE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
             ),

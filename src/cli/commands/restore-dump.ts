@@ -17,6 +17,7 @@ export interface RestoreDumpOpts {
   json?: boolean;
   dump?: string;
   intoDb?: string;
+  from?: string;
 }
 
 /** `bo restore JOB --dump NAME (--to FILE|- | --to-host HOST [--into-db DB])`. */
@@ -30,7 +31,11 @@ export async function restoreDumpCommand(
   if (opts.intoDb && !opts.toHost) throw new UsageError('--into-db needs --to-host HOST');
   const services = ctx.services();
   const identities = loadIdentities(opts.identity, ctx.env);
-  const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal);
+  if (opts.from === 'any')
+    throw new UsageError('--from any restores files only; with --dump, name the storage to read from');
+  if (opts.from) services.storage(opts.from); // an unknown name is a usage error
+  const only = opts.from ? [opts.from] : undefined;
+  const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal, only);
   const rec = findDump(ref, opts.dump);
   let target: DumpTarget;
   if (opts.toHost) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../../../src/clock.ts';
 import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { type BackupJob, Config } from '../../../src/config/schema.ts';
+import type { JobRunResult } from '../../../src/jobs/kinds.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
 import type { Logger } from '../../../src/log.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -87,16 +88,7 @@ export async function backupEnv(
   const log = silentLogger();
   const make = (wrap?: (s: Storage) => Storage, l: Logger = log): Services => {
     const base = createServices({ config, log: l, clock });
-    if (!wrap) return base;
-    const wrapped = new Map<string, Storage>();
-    return {
-      ...base,
-      storage(name) {
-        const s = wrapped.get(name) ?? wrap(base.storage(name));
-        wrapped.set(name, s);
-        return s;
-      },
-    };
+    return wrap ? wrapServices(base, wrap) : base;
   };
   const services = make();
   return {
@@ -109,19 +101,7 @@ export async function backupEnv(
     storage: services.storage('repo'),
     ...(bucket ? { bucket } : {}),
     async backup(job = Object.keys(jobs)[0]!, at) {
-      const saved = clock.offset;
-      if (at) clock.offset = at.getTime() - Date.now();
-      try {
-        const r = await runJob(job, config.jobs[job]!, {
-          services,
-          log,
-          signal: new AbortController().signal,
-          runId: `test-${randomBytes(4).toString('hex')}`,
-        });
-        return r.backupId!;
-      } finally {
-        clock.offset = saved;
-      }
+      return (await runJobAt({ services, config, clock, log }, job, at)).backupId!;
     },
     servicesWith: ({ wrap, log: l }) => make(wrap, l),
     async cleanup() {
@@ -130,6 +110,39 @@ export async function backupEnv(
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** `base` with every storage it hands out wrapped by `wrap` (once per name). */
+export function wrapServices(base: Services, wrap: (s: Storage) => Storage): Services {
+  const wrapped = new Map<string, Storage>();
+  return {
+    ...base,
+    storage(name) {
+      const s = wrapped.get(name) ?? wrap(base.storage(name));
+      wrapped.set(name, s);
+      return s;
+    },
+  };
+}
+
+/** Runs a job for real with the clock at `at` (default now). */
+export async function runJobAt(
+  env: { services: Services; config: Config; clock: ShiftClock; log: Logger },
+  job: string,
+  at?: Date,
+): Promise<JobRunResult> {
+  const saved = env.clock.offset;
+  if (at) env.clock.offset = at.getTime() - Date.now();
+  try {
+    return await runJob(job, env.config.jobs[job]!, {
+      services: env.services,
+      log: env.log,
+      signal: new AbortController().signal,
+      runId: `test-${randomBytes(4).toString('hex')}`,
+    });
+  } finally {
+    env.clock.offset = saved;
+  }
 }
 
 /** Changes a backup job's retention policy in place (the services see the same config). */
