@@ -77,17 +77,14 @@ export async function withRestoreSource<T>(
 }
 
 /**
- * A failure a copy elsewhere can help with: an unreachable storage, a missing object, one that
- * fails verification. Not a wrong identity, a usage error or a failing target host.
+ * A failure a copy elsewhere can help with: its root cause (the deepest bo error in the chain)
+ * is an unreachable storage, a missing object or one that fails verification. Not a wrong
+ * identity, a usage error or a failing target host, which a copy would not change.
  */
 export function storageFault(err: unknown): boolean {
-  let fault = false;
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof UsageError) return false;
-    if (e.constructor === BoError) return false; // e.g. no identity can decrypt it: same everywhere
-    if (e instanceof IntegrityError || e instanceof NotFoundError || e instanceof StorageError) fault = true;
-  }
-  return fault;
+  let root: BoError | undefined;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof BoError) root = e;
+  return root instanceof IntegrityError || root instanceof NotFoundError || root instanceof StorageError;
 }
 
 function jobOf(services: Services, what: string) {
