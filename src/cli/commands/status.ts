@@ -4,6 +4,7 @@ import type { StateDb } from '../../catalog/db.ts';
 import { openStateDbReadOnly } from '../../catalog/db-read.ts';
 import type { Config } from '../../config/schema.ts';
 import { connectDaemon } from '../../daemon/client.ts';
+import { describeCopyStatus } from '../../daemon/copy-status.ts';
 import { buildStatus, type JobStatus, type StatusReport } from '../../daemon/status.ts';
 import { BoError, EXIT, errorMessage } from '../../errors.ts';
 import { formatSizes } from '../../sizes.ts';
@@ -106,6 +107,14 @@ function provenLines(report: StatusReport, now: Date): string[] {
   return rows.length ? ['', 'last proven restorable (restore drill):', trimLines(table(rows))] : [];
 }
 
+/** Per backup job with copies: how far each copy lags (from the last copy runs recorded here). */
+function copyLines(report: StatusReport): string[] {
+  const rows = report.jobs.flatMap((j) => (j.copies ?? []).map((c) => [`  ${j.job}`, describeCopyStatus(c)]));
+  return rows.length
+    ? ['', 'copies (lag: since the oldest backup a copy lacks):', trimLines(table(rows))]
+    : [];
+}
+
 function render(report: StatusReport, now: Date, config: Config): string {
   const rows = report.jobs.map((j) => [
     j.job,
@@ -124,6 +133,7 @@ function render(report: StatusReport, now: Date, config: Config): string {
       ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST RUN', 'NEXT RUN', '']))
       : 'no jobs configured',
     ...provenLines(report, now),
+    ...copyLines(report),
   ];
   const d = report.daemon;
   if (d) {

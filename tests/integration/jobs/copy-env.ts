@@ -40,7 +40,8 @@ export interface CopyEnv {
 }
 
 export async function copyEnv(opts: {
-  cold: S3Server;
+  /** The second S3 server for `cold`; without it `cold` is a bucket on the shared one. */
+  cold?: S3Server | undefined;
   jobs: Record<string, Record<string, unknown>>;
   /** More settings per storage, e.g. { near: { storageClass: 'STANDARD_IA' } }. */
   storage?: Partial<Record<StorageName, Record<string, unknown>>>;
@@ -56,7 +57,11 @@ export async function copyEnv(opts: {
   const buckets = {
     fast: await newBucket({ prefix: 'bo/', objectLock: lock('fast') }),
     near: await newBucket({ prefix: 'bo/', objectLock: lock('near') }),
-    cold: await newBucket({ prefix: 'bo/', objectLock: lock('cold'), server: opts.cold }),
+    cold: await newBucket({
+      prefix: 'bo/',
+      objectLock: lock('cold'),
+      ...(opts.cold ? { server: opts.cold } : {}),
+    }),
   };
   const raw = {
     stateDir: join(work, 'state'),
