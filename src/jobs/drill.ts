@@ -18,6 +18,7 @@ import type { Host } from '../remote/host.ts';
 import type { Storage } from '../storage/storage.ts';
 import { checkLocalTree, checkRemoteTree, expectedHashes } from './drill-check.ts';
 import { memberPath, restoreBackup } from './restore.ts';
+import { coldError, coldObjects } from './tiers.ts';
 
 export type DrillTarget = { kind: 'local'; parent: string } | { kind: 'host'; host: Host; parent: string };
 
@@ -58,7 +59,10 @@ export async function drillBackup(
   const started = now();
   const { signal, target } = opts;
   // An incremental's drill restores its whole chain and proves every file of the merged tree.
-  const { entries: index } = await readBackupIndex(storage, ref, opts.identities, signal);
+  const { chain, entries: index } = await readBackupIndex(storage, ref, opts.identities, signal);
+  // An archive tier (a cold copy): a drill never requests tier restores by itself.
+  const cold = await coldObjects(storage, chain);
+  if (cold.length > 0) throw coldError(storage, cold, `${ref.job}/${ref.id}`, 'drill');
   const include =
     opts.sample !== undefined && opts.sample < 1
       ? sampleFiles(index, opts.sample, opts.random ?? Math.random)

@@ -3,9 +3,11 @@ import { resolveBackup } from '../../catalog/resolve.ts';
 import { dumpName } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
 import { type DumpTarget, findDump, restoreDump } from '../../jobs/dump-restore.ts';
+import { coldObjects, thaw } from '../../jobs/tiers.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { loadIdentities } from '../identity.ts';
+import { tierOptions } from '../tier-options.ts';
 
 export interface RestoreDumpOpts {
   backup?: string;
@@ -18,6 +20,10 @@ export interface RestoreDumpOpts {
   dump?: string;
   intoDb?: string;
   from?: string;
+  wait?: boolean;
+  tierSpeed?: string;
+  tierDays?: string;
+  tierPoll?: string;
 }
 
 /** `bo restore JOB --dump NAME (--to FILE|- | --to-host HOST [--into-db DB])`. */
@@ -37,6 +43,8 @@ export async function restoreDumpCommand(
   const only = opts.from ? [opts.from] : undefined;
   const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal, only);
   const rec = findDump(ref, opts.dump);
+  const cold = await coldObjects(storage, [ref], { archives: false, dumps: [rec.name] });
+  await thaw(storage, cold, tierOptions(opts, ctx));
   let target: DumpTarget;
   if (opts.toHost) {
     const name = opts.toHost;

@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { type RestoreProgress, type RestoreTarget, restoreBackup } from '../../jobs/restore.ts';
 import { withRestoreSource } from '../../jobs/restore-from.ts';
+import { coldObjects, thaw } from '../../jobs/tiers.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatRate } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
 import { formatEta } from '../progress.ts';
+import { tierOptions } from '../tier-options.ts';
 import { restoreDumpCommand } from './restore-dump.ts';
 
 interface RestoreOpts {
@@ -20,6 +22,10 @@ interface RestoreOpts {
   dump?: string;
   intoDb?: string;
   from?: string;
+  wait?: boolean;
+  tierSpeed?: string;
+  tierDays?: string;
+  tierPoll?: string;
 }
 
 export function registerRestore(program: Command, ctx: CliContext): void {
@@ -49,6 +55,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       '--from <storage>',
       'read from this storage (one of the job\'s copies), or "any": the job\'s own, then each copy in turn',
     )
+    .option('--no-wait', 'archive tier: request the tier restore and stop, instead of waiting for it')
+    .option('--tier-speed <speed>', 'archive tier: Expedited, Standard or Bulk retrieval', 'Standard')
+    .option('--tier-days <n>', 'archive tier: days the restored copies stay readable', '3')
+    .option('--tier-poll <duration>', 'archive tier: how often to check whether the restore is done', '5m')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
@@ -64,6 +74,9 @@ A local restore recreates device nodes only as root and cannot set xattrs/ACLs: 
 A backup is read from the job's storage unless --from names one of its copies. When that storage
 cannot be reached or an object fails verification, bo says so and names the copies holding the
 backup; --from any falls back to them by itself (files already verified stay).
+Archives in an archive tier (storageClass GLACIER, DEEP_ARCHIVE) are restored from it first: bo
+requests the tier restore (RestoreObject) and waits until S3 has made them readable (hours for
+Standard retrieval), or with --no-wait stops after requesting and says when to come back.
 
 Examples:
   bo restore files1-share --to /tmp/restore
@@ -86,6 +99,7 @@ Examples:
         (name) => name in services.config.hosts || name === 'local',
       );
       const started = Date.now();
+      const tier = tierOptions(opts, ctx);
       const { resolved, result, failures } = await withRestoreSource(
         services,
         { what, backup: opts.backup, from: opts.from },
@@ -100,6 +114,7 @@ Examples:
             signal: ctx.signal,
             log: ctx.log,
             onProgress: restoreProgress(ctx, `${ref.job}/${ref.id}`, started),
+            beforeRead: async (chain) => thaw(storage, await coldObjects(storage, chain), tier),
           }),
         { signal: ctx.signal, log: ctx.log },
       );
