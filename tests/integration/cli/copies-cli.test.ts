@@ -85,7 +85,7 @@ describe.skipIf(skip)('copies with the bo executable', () => {
     expect(
       (await readAll(await cs.get(manifest))).equals(await readAll(await env.storage('fast').get(manifest))),
     ).toBe(true);
-    const verify = await runBo(['-c', config, 'verify', `files/${id}`]);
+    const verify = await runBo(['-c', config, 'verify', 'files', '--from', 'cold']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 

@@ -40,7 +40,7 @@ describe.skipIf(skip)('a copy in an archive tier', () => {
     await cold?.stop();
   });
 
-  it('a drill says plainly that it cannot run without a tier restore', async () => {
+  it('a drill (and a verify) says plainly that it cannot run without a tier restore', async () => {
     const { id } = await env.backup('files');
     const r = await runBo(['-c', config, 'drill', 'files', '--from', 'cold']);
     expect(r.code).toBe(1);
@@ -48,6 +48,11 @@ describe.skipIf(skip)('a copy in an archive tier', () => {
       new RegExp(
         `drill of files/${id} cannot run without a tier restore: 1 object\\(s\\) in storage cold are in GLACIER.*bo restore files/${id} --from cold`,
       ),
+    );
+    const v = await runBo(['-c', config, 'verify', 'files', '--from', 'cold']);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(
+      /verify of files\/.* cannot run without a tier restore: 1 object\(s\) in storage cold are in GLACIER/,
     );
     // The primary, not in a tier, drills as usual.
     expect((await runBo(['-c', config, 'drill', 'files'])).code).toBe(0);
