@@ -3,9 +3,10 @@
  *   node bench/prune.ts [--manifests 100000] [--backups 10000]
  *
  * 1. Prune planning over N manifests: parse N manifest documents (as read from storage), plan a
- *    grandfather-father-son policy in Europe/Berlin, with a baseline in the same run: just
- *    sorting N timestamps, the least any planner does. Each row in its own child process, so its
- *    peak RSS is its own.
+ *    grandfather-father-son policy in Europe/Berlin over incremental chains (a full a week, so
+ *    kept backups pull in their chains), with a baseline in the same run: just sorting N
+ *    timestamps, the least any planner does. Each row in its own child process, so its peak RSS
+ *    is its own.
  * 2. Listing M backups in S3 (a fresh moto server): one GET per manifest (listBackups) against
  *    the job catalog (one GET plus the recent day prefixes, listJobBackups), both as library
  *    calls, and the real `bo list` process as a user runs it (node bin/bo --config … list
@@ -35,17 +36,26 @@ const arg = (name: string, def: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 
-/** A realistic manifest of backup number i, hourly, newest at `end`. */
-function manifest(job: string, i: number, n: number, end: number): Manifest {
+/** Incremental chains: a full every week of hourly backups. */
+const CHAIN_LENGTH = 168;
+
+function backupId(i: number, n: number, end: number): string {
   const t = new Date(end - (n - 1 - i) * HOUR);
-  const id = `${t
+  return `${t
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${(i % 0xffffff).toString(16).padStart(6, '0')}`;
+}
+
+/** A realistic manifest of backup number i, hourly, newest at `end`, in chains of CHAIN_LENGTH. */
+function manifest(job: string, i: number, n: number, end: number): Manifest {
+  const t = new Date(end - (n - 1 - i) * HOUR);
+  const id = backupId(i, n, end);
+  const level = i % CHAIN_LENGTH;
   const obj = (key: string) => ({ key, size: 123456 + i, sha256: 'ab'.repeat(32) });
   return {
     format: 'bo-backup',
-    version: 1,
+    version: 2,
     id,
     job,
     host: 'files1',
@@ -63,7 +73,10 @@ function manifest(job: string, i: number, n: number, end: number): Manifest {
     stats: { files: 1234, dirs: 56, bytes: 9_999_999, tarBytes: 10_000_000 },
     warnings: [],
     snapshot: null,
-    chain: null,
+    chain:
+      level === 0
+        ? { type: 'full', level, parent: null, root: id }
+        : { type: 'incremental', level, parent: backupId(i - 1, n, end), root: backupId(i - level, n, end) },
   };
 }
 
@@ -101,6 +114,7 @@ function planChild(which: string, n: number): void {
         `files1/${m.id}/${m.index.key}`,
       ],
       bytes: m.archive.size + m.index.size,
+      ...(m.chain?.type === 'incremental' ? { parent: m.chain.parent } : {}),
     })),
     orphans: [],
     incomplete: [],
@@ -242,7 +256,9 @@ if (process.argv[2] === '--child') {
 } else {
   const n = arg('--manifests', 100_000);
   const m = arg('--backups', 10_000);
-  console.log(`prune planning over ${n} manifests (GFS policy, Europe/Berlin), each row a fresh process`);
+  console.log(
+    `prune planning over ${n} manifests (GFS policy, Europe/Berlin, chains of ${CHAIN_LENGTH}), each row a fresh process`,
+  );
   const base = runChild(['baseline', String(n)]);
   console.log(
     `  baseline: sort ${n} timestamps            ${base.planMs!.toFixed(0).padStart(6)} ms   peak RSS ${base.maxRssMiB!.toFixed(0)} MiB`,

@@ -10,7 +10,18 @@ import { existsSync } from 'node:fs';
 const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 if (build.status !== 0) console.log('# dist/ not rebuilt: bo runs from src/, its RSS is ~20 MB higher');
 
-const ALL = ['backup', 'age', 'ssh', 'tar', 's3-upload', 'scheduler', 'prune', 'health', 'consistency'];
+const ALL = [
+  'backup',
+  'incremental',
+  'age',
+  'ssh',
+  'tar',
+  's3-upload',
+  'scheduler',
+  'prune',
+  'health',
+  'consistency',
+];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length ? chosen : ALL;
 let failed = 0;

@@ -1,10 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Logger, pino } from 'pino';
+import { boundKeys, dedupeChildBindings, uniqueFields } from './log-keys.ts';
 
 export type { Logger };
 
 /** The levels `--log-level` and $BO_LOG_LEVEL accept. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** `--log-format` and $BO_LOG_FORMAT: pino JSON lines, or one readable line per record. */
+export const LOG_FORMATS = ['json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Fields every log line written on behalf of a run carries (runId, job, kind, host), whichever
@@ -28,9 +33,9 @@ export function currentLogContext(): Readonly<Record<string, string>> | undefine
 function contextMixin(_obj: object, _level: number, logger: Logger): Record<string, string> {
   const fields = runContext.getStore();
   if (!fields) return {};
-  const bound = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+  const bound = boundKeys(logger);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) if (!bound.includes(`,"${k}":`)) out[k] = v;
+  for (const [k, v] of Object.entries(fields)) if (!bound.has(k)) out[k] = v;
   return out;
 }
 
@@ -58,9 +63,9 @@ export const REDACT_PATHS = [
 
 export interface LogOptions {
   level?: string | undefined;
-  /** Human one-line format instead of JSON (the CLI on a terminal). */
-  pretty?: boolean;
-  /** Where JSON lines go; stdout for the daemon (journald), stderr for the CLI so stdout stays for data. */
+  /** `text`: one readable line per record ("warning: Could not … key=…"); default JSON. */
+  format?: LogFormat | undefined;
+  /** Where the lines go; stdout for the daemon (journald), stderr for the CLI so stdout stays for results. */
   destination?: NodeJS.WritableStream;
 }
 
@@ -73,8 +78,11 @@ export function createLogger(opts: LogOptions = {}): Logger {
       base: { app: 'bo' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       mixin: contextMixin,
+      // Each key once per line (see log-keys.ts).
+      onChild: dedupeChildBindings,
+      hooks: { logMethod: uniqueFields },
     },
-    (opts.pretty ? prettyDestination(dest) : dest) as pino.DestinationStream,
+    (opts.format === 'text' ? textDestination(dest) : dest) as pino.DestinationStream,
   );
 }
 
@@ -93,8 +101,8 @@ const LEVELS: Record<number, string> = {
 };
 const OMIT = new Set(['level', 'time', 'app', 'msg', 'pid', 'hostname', 'runId']);
 
-/** "warning: Could not remove object key=…" — for people at a terminal; JSON stays the default. */
-function prettyDestination(out: NodeJS.WritableStream): { write(line: string): void } {
+/** "warning: Could not remove object key=…": for people at a terminal and in cron mail. */
+function textDestination(out: NodeJS.WritableStream): { write(line: string): void } {
   return {
     write(line: string) {
       const rec = JSON.parse(line) as Record<string, unknown>;

@@ -1,13 +1,19 @@
 import { text } from 'node:stream/consumers';
 import { errorMessage } from '../errors.ts';
-import { jobPrefix, manifestKey, parseManifestKey } from '../storage/layout.ts';
+import { jobPrefix, manifestKey, objectKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { Manifest } from './manifest.ts';
+import { Manifest, storedVolumes } from './manifest.ts';
 
 export interface BackupRef {
   job: string;
   id: string;
   manifest: Manifest;
+}
+
+/** Every key a backup's manifest names (archive, index, dumps, each in its volumes), the manifest's own first. */
+export function backupKeys(ref: BackupRef): string[] {
+  const named = storedVolumes(ref.manifest).map((v) => objectKey(ref, v.key));
+  return [manifestKey(ref.job, ref.id), ...named];
 }
 
 export interface BadManifest {

@@ -35,11 +35,17 @@ export interface RunRecord {
   files?: number | undefined;
   backupId?: string | undefined;
   error?: string | undefined;
+  /** What to do about the error (a BoError's hint). Not stored: it travels with a live run only. */
+  hint?: string | undefined;
   summary?: string | undefined;
+  /** A backup asked to be a full (`bo backup now --full`). Not stored. */
+  full?: boolean | undefined;
+  /** What kind of backup it made ("incremental, level 2", "full: first backup"). Not stored. */
+  note?: string | undefined;
 }
 
 export type RunEnd = Required<Pick<RunRecord, 'finishedAt' | 'outcome'>> &
-  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'summary'>;
+  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'hint' | 'summary' | 'note'>;
 
 /** The process that owns unfinished rows. */
 export interface RunOwner {
@@ -108,8 +114,17 @@ export function insertRun(db: StateDb, r: RunRecord, owner: RunOwner): void {
   );
 }
 
-export function markRunStarted(db: StateDb, id: string, startedAt: string): void {
-  stmt(db, 'UPDATE runs SET started_at = ? WHERE id = ?').run(startedAt, id);
+/** A run began: its row, queued earlier (the daemon) or not (the CLI), now has its start time. */
+export function recordRunStarted(db: StateDb, r: RunRecord & { startedAt: string }, owner: RunOwner): void {
+  db.exec('BEGIN');
+  try {
+    if (Number(stmt(db, 'UPDATE runs SET started_at = ? WHERE id = ?').run(r.startedAt, r.id).changes) === 0)
+      insertRun(db, r, owner);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
 }
 
 export function finishRun(db: StateDb, id: string, end: RunEnd): void {

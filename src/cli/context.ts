@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { type LoadedConfig, loadConfig } from '../config/load.ts';
 import type { ExitCode } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import type { LogFormat, Logger } from '../log.ts';
 import { createServices, type Services } from '../services.ts';
 import type { Output } from './output.ts';
 
@@ -13,6 +13,8 @@ export interface CliContext {
   /** Aborted by SIGINT/SIGTERM. */
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** What --log-level/--log-format (or $BO_LOG_LEVEL/$BO_LOG_FORMAT) asked for, validated; unset: the default. */
+  logging: { level: string | undefined; format: LogFormat | undefined };
   /** Raises the process exit code (the highest one set wins); commands report failures this way. */
   setExit(code: ExitCode): void;
   /** Loads and validates the config on first use (global --config flag). */
@@ -25,6 +27,7 @@ export function createCliContext(opts: {
   log: Logger;
   out: Output;
   signal: AbortSignal;
+  logging?: CliContext['logging'];
   configFlag: () => string | undefined;
   env?: NodeJS.ProcessEnv;
 }): CliContext & { close(): Promise<void>; exitCode(): ExitCode } {
@@ -38,6 +41,7 @@ export function createCliContext(opts: {
     clock: systemClock,
     signal: opts.signal,
     env,
+    logging: opts.logging ?? { level: undefined, format: undefined },
     setExit(code: ExitCode) {
       // 130 (cancelled) outranks 2 (usage) outranks 1 (failed).
       if (code > exit) exit = code;

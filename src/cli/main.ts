@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, CommanderError } from 'commander';
 import { BoError, CancelledError, EXIT, type ExitCode, isAbortError } from '../errors.ts';
-import { createLogger, LOG_LEVELS } from '../log.ts';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log.ts';
 import { createCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { buildProgram } from './program.ts';
@@ -32,24 +32,39 @@ export async function main(argv: string[]): Promise<ExitCode> {
   });
 
   // At a terminal people read progress and summaries, so only warnings and errors are logged,
-  // in plain text; from cron or scripts the log is pino JSON at info level.
+  // in plain text; from cron or scripts the log is pino JSON at info level (--log-format text
+  // makes it readable for cron mail). Results go to stdout either way, logs to stderr.
   const tty = Boolean(process.stderr.isTTY);
-  const explicit = requestedLogLevel(argv);
-  const badLevel = explicit !== undefined && !LOG_LEVELS.includes(explicit);
-  const log = createLogger({ level: badLevel ? 'warn' : (explicit ?? (tty ? 'warn' : 'info')), pretty: tty });
+  const level = requested(argv, '--log-level', process.env.BO_LOG_LEVEL);
+  const badLevel = level !== undefined && !LOG_LEVELS.includes(level);
+  const format = requested(argv, '--log-format', process.env.BO_LOG_FORMAT);
+  const badFormat = format !== undefined && !isLogFormat(format);
+  const logging = {
+    level: badLevel ? undefined : level,
+    format: badFormat ? undefined : (format as LogFormat),
+  };
+  const log = createLogger({
+    level: logging.level ?? (tty ? 'warn' : 'info'),
+    format: logging.format ?? (tty ? 'text' : 'json'),
+  });
   const out = createOutput();
   let program: ReturnType<typeof buildProgram> | undefined;
   const ctx = createCliContext({
     log,
     out,
     signal: controller.signal,
+    logging,
     configFlag: () => program?.opts<{ config?: string }>().config,
   });
   program = buildProgram(ctx, VERSION);
   const probe = PROBES.has(commandName(program, argv.slice(2)) ?? '');
   try {
-    if (badLevel) {
-      process.stderr.write(`bo: unknown log level "${explicit}" (use one of ${LOG_LEVELS.join(', ')})\n`);
+    if (badLevel || badFormat) {
+      process.stderr.write(
+        badLevel
+          ? `bo: unknown log level "${level}" (use one of ${LOG_LEVELS.join(', ')})\n`
+          : `bo: unknown log format "${format}" (use one of ${LOG_FORMATS.join(', ')})\n`,
+      );
       return probe ? EXIT.unknown : EXIT.usage;
     }
     await program.parseAsync(argv);
@@ -108,10 +123,14 @@ function commandName(program: Command, args: string[]): string | undefined {
   return undefined;
 }
 
-/** `--log-level L`, `--log-level=L`, else $BO_LOG_LEVEL; an empty value means unset. */
-function requestedLogLevel(argv: string[]): string | undefined {
-  const i = argv.indexOf('--log-level');
-  const flag = i > 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--log-level='))?.slice(12);
-  const value = flag ?? process.env.BO_LOG_LEVEL;
+/** `--flag V`, `--flag=V`, else the environment variable; an empty value means unset. */
+function requested(argv: string[], flag: string, env: string | undefined): string | undefined {
+  const i = argv.indexOf(flag);
+  const value =
+    i > 0 ? argv[i + 1] : (argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) ?? env);
   return value === undefined || value === '' ? undefined : value;
+}
+
+function isLogFormat(s: string): s is LogFormat {
+  return (LOG_FORMATS as readonly string[]).includes(s);
 }

@@ -1,5 +1,7 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { LOG_FORMATS, LOG_LEVELS } from '../log.ts';
 import { registerBackup } from './commands/backup.ts';
+import { registerCompletion } from './commands/completion.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerCopy } from './commands/copy.ts';
 import { registerDaemon } from './commands/daemon.ts';
@@ -54,6 +56,7 @@ const commands: RegisterCommand[] = [
   registerReport,
   registerHosts,
   registerKey,
+  registerCompletion,
 ];
 
 export function buildProgram(ctx: CliContext, version: string): Command {
@@ -63,7 +66,18 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     )
     .version(version)
     .option('-c, --config <file>', 'config file (default: $BO_CONFIG, /etc/bo/bo.yaml, ./bo.yaml)')
-    .option('--log-level <level>', 'log level: debug, info, warn, error')
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'log level (default: warn on a terminal, else info; or $BO_LOG_LEVEL)',
+      ).choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'format of the log lines on stderr (default: text on a terminal, else json; or $BO_LOG_FORMAT)',
+      ).choices(LOG_FORMATS),
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

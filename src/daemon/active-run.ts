@@ -1,6 +1,9 @@
 import type { RunEnd, RunRecord } from '../catalog/runs.ts';
-import { errorMessage, isAbortError } from '../errors.ts';
-import type { JobProgress, JobRunResult } from '../jobs/kinds.ts';
+import type { JobProgress } from '../jobs/kinds.ts';
+import type { Logger } from '../log.ts';
+
+/** Progress goes to the log at most this often (followers get it live). */
+const PROGRESS_LOG_MS = 30_000;
 
 /** Someone following a run (the control endpoint streaming it to `bo backup now`). */
 export interface RunWatcher {
@@ -76,25 +79,22 @@ export function createActiveRun(record: RunRecord, hosts: readonly string[], fir
   return run;
 }
 
-/** The end of a run from what its runner returned. */
-export function successEnd(result: JobRunResult, at: Date): RunEnd {
-  return {
-    finishedAt: at.toISOString(),
-    outcome: 'ok',
-    bytes: result.bytes,
-    storedBytes: result.storedBytes,
-    files: result.files,
-    backupId: result.backupId,
-    summary: result.summary,
+/** A run's progress callback: its followers get every report, the log one every PROGRESS_LOG_MS. */
+export function progressReporter(run: ActiveRun, log: Logger, now: () => number): (p: JobProgress) => void {
+  let last = now();
+  return (p) => {
+    run.report(p);
+    if (now() - last < PROGRESS_LOG_MS) return;
+    last = now();
+    log.info({ phase: p.phase, bytes: p.bytes, files: p.files }, 'Run progress');
   };
 }
 
-/** The end of a run from what its runner threw: cancelled when it was aborted, else failed. */
-export function failureEnd(err: unknown, aborted: boolean, at: Date): RunEnd {
-  const cancelled = aborted || isAbortError(err);
-  return {
-    finishedAt: at.toISOString(),
-    outcome: cancelled ? 'cancelled' : 'failed',
-    error: errorMessage(err),
-  };
+/** The one log line that closes a run in the daemon's log. */
+export function logRunEnd(log: Logger, startedOrQueuedAt: string, e: RunEnd): void {
+  const durationMs = Date.parse(e.finishedAt) - Date.parse(startedOrQueuedAt);
+  if (e.outcome === 'ok') {
+    log.info({ durationMs, bytes: e.bytes, files: e.files, backupId: e.backupId }, 'Run finished');
+  } else if (e.outcome === 'cancelled') log.warn({ durationMs, error: e.error }, 'Run cancelled');
+  else log.error({ durationMs, error: e.error }, 'Run failed');
 }

@@ -22,7 +22,7 @@ export interface DaemonClient {
   status(): Promise<StatusReport>;
   jobs(): Promise<JobInfo[]>;
   /** Queues a run of `job`, or joins its queued/running run: never two runs of one job. */
-  enqueue(job: string): Promise<EnqueueResponse>;
+  enqueue(job: string, opts?: { full?: boolean }): Promise<EnqueueResponse>;
   run(runId: string): Promise<RunRecord | undefined>;
   /**
    * Follows a run until it ends and returns its final record. `onProgress` gets live progress.
@@ -73,7 +73,8 @@ export async function connectDaemon(
     pid: ping.pid,
     status: () => call('GET', 'status') as Promise<StatusReport>,
     jobs: async () => ((await call('GET', 'jobs')) as { jobs: JobInfo[] }).jobs,
-    enqueue: (job) => call('POST', 'runs', { job }) as Promise<EnqueueResponse>,
+    enqueue: (job, opts) =>
+      call('POST', 'runs', { job, ...(opts?.full ? { full: true } : {}) }) as Promise<EnqueueResponse>,
     async run(runId) {
       try {
         return (await call('GET', `runs/${encodeURIComponent(runId)}`)) as RunRecord;

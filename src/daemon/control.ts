@@ -10,9 +10,9 @@ import { dirname } from 'node:path';
 import type { RunRecord } from '../catalog/runs.ts';
 import { BoError, errorMessage, UsageError } from '../errors.ts';
 import type { JobProgress } from '../jobs/kinds.ts';
+import { runBindings } from '../jobs/run-recorded.ts';
 import type { Logger } from '../log.ts';
 import type { RunWatcher } from './active-run.ts';
-import { runBindings } from './launch.ts';
 import { API_PREFIX, type EnqueueResponse, type ErrorBody, type FollowEvent } from './protocol.ts';
 import type { JobInfo, StatusReport } from './status.ts';
 
@@ -21,7 +21,7 @@ export interface ControlHandlers {
   ping(): { pid: number; version: string };
   status(): StatusReport;
   jobs(): JobInfo[];
-  enqueue(job: string): EnqueueResponse;
+  enqueue(job: string, opts?: { full?: boolean }): EnqueueResponse;
   run(id: string): RunRecord | undefined;
   watch(id: string, w: RunWatcher): (() => void) | undefined;
   cancel(id: string): boolean;
@@ -58,9 +58,9 @@ export async function startControlServer(opts: {
     if (req.method === 'GET' && what === 'status') return send(res, 200, h.status());
     if (req.method === 'GET' && what === 'jobs') return send(res, 200, { jobs: h.jobs() });
     if (what === 'runs' && id === undefined && req.method === 'POST') {
-      const body = (await readJson(req)) as { job?: unknown };
+      const body = (await readJson(req)) as { job?: unknown; full?: unknown };
       if (typeof body.job !== 'string') throw new UsageError('body must be {"job": NAME}');
-      const r = h.enqueue(body.job);
+      const r = h.enqueue(body.job, { full: body.full === true });
       log.info({ ...runBindings(r.run), joined: r.alreadyRunning }, 'Run requested');
       return send(res, 202, r);
     }

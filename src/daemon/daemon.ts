@@ -101,8 +101,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
             daemon: info,
           }),
         jobs: () => listJobs(loaded.config, clock.now(), scheduler.snapshot()),
-        enqueue(job) {
-          const r = scheduler.request(job);
+        enqueue(job, opts) {
+          const r = scheduler.request(job, opts);
           return { ...r, run: scheduler.activeRun(r.runId) ?? getRun(db, r.runId)! };
         },
         run: (id) => scheduler.activeRun(id) ?? getRun(db, id),

@@ -2,7 +2,8 @@
  * The daemon's single scheduling path, for every job kind: cron times (with jitter), catch-up
  * at start, retries with backoff, no overlap, a visible queue under a global and a per-host
  * limit, cancellation and graceful stop. Time comes only from the injected clock, so tests run
- * days of schedule in milliseconds. Job bodies are opaque: `execute` (the job registry) runs them.
+ * days of schedule in milliseconds. Job bodies are opaque: each run goes through the one door
+ * (jobs/run-recorded.ts: history, notifications, outcome), which calls `execute` (the registry).
  */
 import { randomUUID } from 'node:crypto';
 import type { StateDb } from '../catalog/db.ts';
@@ -11,7 +12,6 @@ import {
   finishRun,
   insertRun,
   jobsFirstSeen,
-  markRunStarted,
   type RunEnd,
   type RunOwner,
   type RunRecord,
@@ -20,19 +20,28 @@ import {
 import type { Clock } from '../clock.ts';
 import type { Config, Job } from '../config/schema.ts';
 import { BoError, CancelledError, UsageError } from '../errors.ts';
+import { stateDbHistory } from '../jobs/history.ts';
+import { type JobRunner, jobHost } from '../jobs/kinds.ts';
 import { runJob } from '../jobs/registry.ts';
+import { runBindings, runRecorded } from '../jobs/run-recorded.ts';
 import type { Logger } from '../log.ts';
 import { compileCron } from '../plan/cron.ts';
 import type { Services } from '../services.ts';
-import { type ActiveRun, createActiveRun, type RunWatcher } from './active-run.ts';
+import {
+  type ActiveRun,
+  createActiveRun,
+  logRunEnd,
+  progressReporter,
+  type RunWatcher,
+} from './active-run.ts';
 import { catchUps } from './catch-up.ts';
-import { type JobExecutor, launch, logRunEnd, runBindings } from './launch.ts';
 import { createServicePool } from './service-pool.ts';
 import { createSlots } from './slots.ts';
 import { type Entry, type SchedulerSnapshot, snapshotOf } from './snapshot.ts';
-import { jitterMs, jobHost, jobHosts, retryDelayMs } from './timing.ts';
+import { jitterMs, jobHosts, retryDelayMs } from './timing.ts';
 
-export type { JobExecutor } from './launch.ts';
+/** Runs a job's body: the job registry's runJob, a fake in tests. */
+export type JobExecutor = JobRunner;
 
 /** What happened to a run; for metrics and tests. `lateMs`: start time minus intended time. */
 export type RunEvent =
@@ -46,7 +55,7 @@ export interface SchedulerDeps {
   clock: Clock;
   log: Logger;
   db: StateDb;
-  /** Runs a job; default the job registry's runJob. */
+  /** Runs a job's body; default the job registry's runJob. */
   execute?: JobExecutor;
   random?: () => number;
   newRunId?: () => string;
@@ -61,7 +70,8 @@ export interface Scheduler {
   /** Applies a reloaded config: running runs continue on what they started with. */
   update(config: Config, services: Services): void;
   /** Queues a run on request, or joins the job's queued or running run. */
-  request(job: string): { runId: string; alreadyRunning: boolean };
+  /** `full`: a backup run must be a full (joining a queued or running run keeps what it is). */
+  request(job: string, opts?: { full?: boolean }): { runId: string; alreadyRunning: boolean };
   /** Follows an active run (replaying its latest progress); undefined when it is not queued or running. */
   watch(runId: string, w: RunWatcher): (() => void) | undefined;
   cancel(runId: string, reason?: string): boolean;
@@ -84,6 +94,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const random = deps.random ?? Math.random;
   const newRunId = deps.newRunId ?? randomUUID;
   const owner = deps.owner ?? currentOwner();
+  const history = stateDbHistory(db, owner);
   let config = deps.config;
   const pool = createServicePool(deps.services, log);
   const entries = new Map<string, Entry>();
@@ -168,23 +179,24 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const { entry } = active.get(run.record.id)!;
     const startedAt = clock.now();
     run.markStarted(startedAt);
-    record('started', () => markRunStarted(db, run.record.id, run.record.startedAt!));
     const runLog = log.child(runBindings(run.record));
     const { trigger, attempt, scheduledAt } = run.record;
     const lateMs = startedAt.getTime() - run.fireAt;
     runLog.info({ trigger, attempt, scheduledAt, lateMs }, 'Run started');
     emit({ type: 'started', record: run.record, lateMs });
     const services = pool.acquire();
-    void launch({ run, name: entry.name, job: entry.job, services, log: runLog, clock, execute })
+    const onProgress = progressReporter(run, runLog, now);
+    const deps = { services, log, signal: run.controller.signal, history, onProgress };
+    void runRecorded(run.record, entry.job, deps, execute)
       .then((e) => end(run, entry, e, runLog))
       .finally(() => pool.release(services));
   }
 
+  /** A run ended: frees its slot, schedules a retry when it failed, tells its followers. */
   function end(run: ActiveRun, entry: Entry, e: RunEnd, runLog: Logger): void {
     if (run.settled) return;
     slots.release(run);
     const r = run.record;
-    record('finished', () => finishRun(db, r.id, e));
     logRunEnd(runLog, r.startedAt ?? r.queuedAt, e);
     if (entry.active === run) entry.active = undefined;
     active.delete(r.id);
@@ -208,11 +220,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     poke();
   }
 
+  /** Ends a run the door is not running (still queued, or not stopping when cancelled): recorded here. */
   function cancel(run: ActiveRun, reason: string): void {
     slots.dequeue(run);
     const { entry } = active.get(run.record.id)!;
+    const r = run.record;
     const e: RunEnd = { finishedAt: iso(now()), outcome: 'cancelled', error: reason };
-    end(run, entry, e, log.child(runBindings(run.record)));
+    const runLog = log.child(runBindings(r));
+    record('finished', () => finishRun(db, r.id, e));
+    end(run, entry, e, runLog);
   }
 
   function tick(t: number): void {
@@ -308,7 +324,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       poke();
     },
 
-    request(name) {
+    request(name, opts = {}) {
       if (stopping) throw new BoError('the daemon is shutting down');
       const e = entries.get(name);
       if (!e) throw new UsageError(`unknown job "${name}"`);
@@ -316,6 +332,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (e.retry) log.info({ job: name }, 'Pending retry replaced by a run on request');
       e.retry = undefined;
       const run = enqueue(e, 'manual', 1, undefined, now());
+      if (opts.full) run.record.full = true;
       dispatch();
       poke();
       return { runId: run.record.id, alreadyRunning: false };

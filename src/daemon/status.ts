@@ -14,10 +14,11 @@ import {
 } from '../catalog/runs.ts';
 import type { BackupJob, Config, Job } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
+import { jobHost } from '../jobs/kinds.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
 import { type CopyStatus, copyStatusOf, describeCopyStatus } from './copy-status.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
-import { catchUpBaseline, jobHost, overdueSince } from './timing.ts';
+import { catchUpBaseline, overdueSince } from './timing.ts';
 
 export interface DaemonInfo {
   pid: number;
@@ -61,7 +62,10 @@ export interface StatusReport {
   /** Set when the state database could not be read (no history shown). */
   historyError?: string | undefined;
   jobs: JobStatus[];
-  /** One line per job whose last run failed or that is overdue; empty means healthy. */
+  /**
+   * Empty means healthy. One line per job whose last run failed, was cut short or is overdue, or
+   * whose last restore drill failed; one when no daemon runs although jobs have a schedule.
+   */
   problems: string[];
 }
 
@@ -139,10 +143,24 @@ function cutShort(r: RunRecord | undefined): boolean {
   return r?.outcome === 'cancelled' || r?.outcome === 'abandoned';
 }
 
+function scheduledJobs(config: Config): string[] {
+  return Object.entries(config.jobs)
+    .filter(([, j]) => j.enabled && j.schedule)
+    .map(([name]) => name);
+}
+
 /** No state database at all: fine until a job is scheduled, since then the daemon should have run. */
 function missingHistory(config: Config): string | undefined {
-  const scheduled = Object.values(config.jobs).some((j) => j.enabled && j.schedule);
+  const scheduled = scheduledJobs(config).length > 0;
   return scheduled ? `no state database in ${config.stateDir}: the daemon has not run here yet` : undefined;
+}
+
+/** No daemon answered, yet jobs have a schedule: nothing will run them. */
+function noDaemon(config: Config): string | undefined {
+  const n = scheduledJobs(config).length;
+  if (n === 0) return undefined;
+  const [has, them] = n === 1 ? ['1 job has', 'it'] : [`${n} jobs have`, 'them'];
+  return `no daemon is running, but ${has} a schedule: nothing runs ${them} (start it: systemctl start bo, or bo daemon)`;
 }
 
 export function buildStatus(opts: {
@@ -166,6 +184,8 @@ export function buildStatus(opts: {
   const liveBy = new Map(live?.jobs.map((j) => [j.job, j]));
   // A probe that cannot see the history cannot vouch for anything.
   const problems: string[] = historyError ? [historyError] : [];
+  const stopped = live ? undefined : noDaemon(config);
+  if (stopped) problems.push(stopped);
   const jobs = Object.entries(config.jobs).map(([name, job]): JobStatus => {
     const cron = job.enabled ? cronOf(job) : undefined;
     const l = liveBy.get(name);
@@ -180,6 +200,9 @@ export function buildStatus(opts: {
     else if (cutShort(lastRun) && !busy)
       problems.push(`${name}: last run ${lastRun?.outcome}: ${lastRun?.error ?? 'no reason recorded'}`);
     else if (overdue) problems.push(`${name}: overdue (due ${overdue.toISOString()})`);
+    const drill = job.kind === 'backup' && opts.db && !historyError ? drillOf(opts.db, name) : undefined;
+    if (drill?.lastFailed)
+      problems.push(`${name}: last restore drill FAILED: ${drill.lastFailed.detail ?? 'no reason recorded'}`);
     const state: JobStatus['state'] =
       l?.state ?? (inline ? 'running' : !job.enabled ? 'disabled' : cron ? 'idle' : 'on-demand');
     return {
@@ -205,7 +228,7 @@ export function buildStatus(opts: {
       lastSuccess,
       overdueSince: overdue?.toISOString(),
       skippedStarts: l?.skippedStarts,
-      drill: job.kind === 'backup' && opts.db && !historyError ? drillOf(opts.db, name) : undefined,
+      drill,
       copies:
         job.kind === 'backup' && opts.db && !historyError
           ? copiesOf(opts.db, name, job, lastSuccess)

@@ -5,6 +5,7 @@
 
 import type { RunRecord } from '../catalog/runs.ts';
 import type { Job } from '../config/schema.ts';
+import { jobHost } from '../jobs/kinds.ts';
 import type { CronSchedule } from '../plan/cron.ts';
 
 /** A random start delay in [0, jitter] ms. */
@@ -17,11 +18,6 @@ export function jitterMs(jitter: number, random: () => number): number {
 export function retryDelayMs(job: Pick<Job, 'retryDelay' | 'retryDelayMax'>, attempt: number): number {
   const delay = job.retryDelay * 2 ** Math.max(0, attempt - 1);
   return Math.min(delay, job.retryDelayMax);
-}
-
-/** The one host a job runs against (shown in status and logs); undefined for other kinds. */
-export function jobHost(job: Job): string | undefined {
-  return 'host' in job && typeof job.host === 'string' ? job.host : undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BoError } from '../errors.ts';
+import { BoError, UsageError } from '../errors.ts';
 
 /**
  * Writes a rendered report to `path` atomically: a temporary file beside it (same directory, so
@@ -39,14 +39,19 @@ export function writeReportFile(path: string, text: string): void {
   }
 }
 
-/** Fails fast, before a health run, when the report could not be written to `path` anyway. */
+/**
+ * Fails fast, before a health run, when the report could not be written to `path` anyway: a
+ * missing or unwritable directory, or a directory in the way, is a bad --out (usage, exit 2).
+ */
 export function assertReportWritable(path: string): void {
   const dir = dirname(path);
   try {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
   } catch (err) {
-    throw new BoError(`cannot write the report to ${path}: ${reason(err)}`, {
+    throw new UsageError(`cannot write the report to ${path}: ${reason(err)}`, {
       hint: 'check that the directory exists and is writable',
       cause: err,
     });

@@ -86,7 +86,7 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
     }
     for (const t of transitions)
       opts.log.info(
-        { host: t.host, check: t.check, subject: t.subject, from: t.from, to: t.to, kind: t.kind },
+        { host: t.host, check: t.check, subject: t.subject, from: t.from, to: t.to, changeKind: t.kind },
         'Health state changed',
       );
     // Every alerting run drains the outbox, also when it has no alerts of its own.

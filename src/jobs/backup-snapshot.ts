@@ -1,5 +1,5 @@
 /**
- * The snapshot side of a backup run (called from backup-extras.ts): which of bo's own snapshot
+ * The snapshot side of a backup run (called from backup-sources.ts): which of bo's own snapshot
  * directories tar leaves out, the live-side check for what a snapshot would silently lack
  * (nested subvolumes, mounts), and opening the run's snapshot with every path found in it.
  */

@@ -14,12 +14,12 @@
 
 import { formatDuration } from '../config/duration.ts';
 import type { HookCommand } from '../config/schema.ts';
-import { BoError, CancelledError, errorMessage, isAbortError } from '../errors.ts';
+import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type Hook, type HookPhase, hookCommandLine, normalizeHooks } from '../plan/hooks.ts';
 import type { Host } from '../remote/host.ts';
 import { lastLines } from '../snapshots/run.ts';
-import type { JobRunResult } from './kinds.ts';
+import { failureOutcome, type JobRunResult } from './kinds.ts';
 
 export interface HookConfig {
   before: HookCommand[];
@@ -54,7 +54,7 @@ export async function runHook(phase: HookPhase, index: number, hook: Hook, o: Ho
         `${label} timed out after ${formatDuration(hook.timeoutMs)} on ${o.host.name} and was killed`,
       );
     }
-    if (o.signal.aborted || isAbortError(err)) throw new CancelledError(`${label} cancelled`);
+    if (failureOutcome(err, o.signal) === 'cancelled') throw new CancelledError(`${label} cancelled`);
     throw new BoError(`${label} could not run on ${o.host.name}: ${errorMessage(err)}`, { cause: err });
   }
   const ms = Date.now() - started;
@@ -159,8 +159,7 @@ export async function withHooks(
   } catch (err) {
     error = err;
   }
-  const cancelled = error !== undefined && (o.signal.aborted || isAbortError(error));
-  const outcome = error === undefined ? 'ok' : cancelled ? 'cancelled' : 'failed';
+  const outcome = error === undefined ? 'ok' : failureOutcome(error, o.signal);
   // After a cancellation the run's signal is aborted: the last hooks run under their own timeouts.
   const signal = o.signal.aborted ? new AbortController().signal : o.signal;
   const env = {

@@ -1,4 +1,5 @@
 import type { Job } from '../config/schema.ts';
+import { isAbortError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 
@@ -20,9 +21,11 @@ export interface JobRunContext {
   signal: AbortSignal;
   runId: string;
   onProgress?: ((p: JobProgress) => void) | undefined;
+  /** A backup must be a full, not an incremental (`bo backup now --full`). */
+  full?: boolean | undefined;
 }
 
-/** What a finished run reports; the daemon records it in the run history. */
+/** What a finished run reports; the run door (run-recorded.ts) records it in the run history. */
 export interface JobRunResult {
   backupId?: string;
   /** Bytes the run read; a backup's source bytes. */
@@ -32,6 +35,8 @@ export interface JobRunResult {
   files?: number;
   /** One line for humans. */
   summary: string;
+  /** A short word on what was made, for the result line ("incremental, level 2"). */
+  note?: string;
 }
 
 export type JobRunner<J extends Job = Job> = (
@@ -39,3 +44,16 @@ export type JobRunner<J extends Job = Job> = (
   job: J,
   ctx: JobRunContext,
 ) => Promise<JobRunResult>;
+
+/**
+ * The one rule for how a run that threw ended: cancelled when its signal was aborted (Ctrl-C,
+ * SIGTERM, a cancel request, the daemon's shutdown) or the error is an abort; failed otherwise.
+ */
+export function failureOutcome(err: unknown, signal: AbortSignal): 'cancelled' | 'failed' {
+  return signal.aborted || isAbortError(err) ? 'cancelled' : 'failed';
+}
+
+/** The one host a job runs against (shown in status and logs); undefined for other kinds. */
+export function jobHost(job: Job): string | undefined {
+  return 'host' in job && typeof job.host === 'string' ? job.host : undefined;
+}

@@ -5,6 +5,7 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
+import { backupKeys } from '../catalog/backups.ts';
 import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import {
   type LatestCheck,
@@ -14,16 +15,17 @@ import {
   withStateDb,
 } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
-import { storedVolumes } from '../catalog/manifest.ts';
 import { type JobScan, scanJob } from '../catalog/scan.ts';
 import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { chainLinkOf } from '../plan/chain-links.ts';
 import { type JobStorage, jobStorages, policyOf } from '../plan/copy.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
+import { orphanedByPlan } from '../plan/prune-chains.ts';
 import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
-import { catalogKey, manifestKey, objectKey } from '../storage/layout.ts';
+import { catalogKey, parseManifestKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -117,6 +119,8 @@ async function pruneJob(
     if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
       throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
     }
+    const orphaned = orphanedByPlan(plan.rows.filter((r) => r.kind === 'backup'));
+    if (orphaned.length > 0) throw new Error(`prune plan of ${name} breaks chains: ${orphaned.join('; ')}`); // keepChains never does
     const notes = [
       ...scan.unreadable.map((u) => `unreadable manifest ${u.key}: ${u.error} (left alone)`),
       ...scan.stray.map((o) => `unknown object ${o.key} (not bo's; left alone)`),
@@ -221,13 +225,12 @@ function pruneInput(
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const named = storedVolumes(m).map((o) => objectKey(b, o.key));
+      const [manifest, ...named] = backupKeys(b);
       const listed = b.objects.map((o) => o.key);
-      const manifest = manifestKey(b.job, b.id);
-      const keys = [manifest, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
+      const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       const check = checks.get(b.id);
       return {
-        id: b.id,
+        ...chainLinkOf(m),
         time: new Date(m.startedAt),
         keys,
         bytes: b.objects.reduce((n, o) => n + o.size, 0),
@@ -236,6 +239,7 @@ function pruneInput(
     }),
     orphans: scan.orphans,
     incomplete: scan.incomplete,
+    unreadable: scan.unreadable.flatMap((u) => parseManifestKey(u.key)?.id ?? []),
   };
 }
 

@@ -1,8 +1,7 @@
 import type { Job, JobKind } from '../config/schema.ts';
-import { runHealthJob } from '../health/job.ts';
-import { withJobNotifications } from '../notify/lifecycle.ts';
 import { runBackup } from './backup.ts';
 import { runDrill } from './drill-run.ts';
+import { runHealthJob } from './health.ts';
 import type { JobRunContext, JobRunner, JobRunResult } from './kinds.ts';
 import { runPrune } from './prune.ts';
 import { runSnapshotJob } from './snapshot.ts';
@@ -10,7 +9,7 @@ import { runVerify } from './verify-run.ts';
 
 type Runners = { [K in JobKind]: JobRunner<Extract<Job, { kind: K }>> };
 
-/** Every job kind bo can run, by `kind:`. The daemon and the CLI both go through runJob. */
+/** Every job kind bo can run, by `kind:`. Runs go through the door (run-recorded.ts), which calls runJob. */
 export const jobRunners: Runners = {
   backup: runBackup,
   prune: runPrune,
@@ -20,8 +19,7 @@ export const jobRunners: Runners = {
   snapshot: runSnapshotJob,
 };
 
+/** The job's body alone: nothing recorded, no notifications (runRecorded adds those). */
 export function runJob(name: string, job: Job, ctx: JobRunContext): Promise<JobRunResult> {
-  const runner = jobRunners[job.kind] as JobRunner;
-  // start/success/fail events to the job's `notify:` notifiers; never changes the outcome.
-  return withJobNotifications(name, job, ctx, () => runner(name, job, ctx));
+  return (jobRunners[job.kind] as JobRunner)(name, job, ctx);
 }

@@ -6,6 +6,9 @@
  * encrypted) stream, so checking any file means reading the whole archive anyway. Each job
  * verifies ceil(10%) of its backups: always its newest, then those never verified, then the
  * least recently verified, so repeated sampled runs cover every backup in turn.
+ *
+ * An incremental also needs its chain (verify-chain.ts): every ancestor present, and none that
+ * failed verify in this run; otherwise it fails too, naming the backup that breaks it.
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { parseIdentities } from '../archive/age/index.ts';
@@ -22,6 +25,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
 import { backupJobTargets } from './targets.ts';
 import { type VerifyOutcome, verifyBackup } from './verify.ts';
+import { type ChainChecker, chainChecker } from './verify-chain.ts';
 
 export interface VerifyRunOptions {
   identities?: AgeIdentity[] | undefined;
@@ -44,9 +48,10 @@ export async function verifyBackups(
 ): Promise<VerifyOutcome[]> {
   return await withStateDb(services.config, opts.log, async (db) => {
     const out: VerifyOutcome[] = [];
-    const run = async (storage: Storage, ref: BackupRef) => {
+    const run = async (storage: Storage, ref: BackupRef, chains: ChainChecker) => {
       const started = new Date();
       const o = await verifyBackup(storage, ref, { identities: opts.identities, signal: opts.signal });
+      await chains.apply(o, ref);
       if (db && o.status !== 'gone') record(db, o, started);
       out.push(o);
       opts.onResult?.(o);
@@ -56,7 +61,7 @@ export async function verifyBackups(
     if (what !== undefined && !services.config.jobs[what]) {
       const only = opts.from ? [opts.from] : undefined;
       const { storage, ref } = await resolveBackup(services, what, undefined, opts.signal, only);
-      await run(storage, ref);
+      await run(storage, ref, chainChecker(storage, ref.job, { signal: opts.signal }));
       return out;
     }
     for (const job of backupJobTargets(services, what !== undefined ? [what] : jobs)) {
@@ -86,7 +91,9 @@ export async function verifyBackups(
         opts.sample === undefined
           ? listing.backups
           : pickSample(listing.backups, opts.sample, seen, opts.random ?? Math.random);
-      for (const ref of refs) await run(storage, ref);
+      // Oldest first, so a parent's outcome is known when its incrementals are checked.
+      const chains = chainChecker(storage, job, { listed: listing.backups, signal: opts.signal });
+      for (const ref of refs) await run(storage, ref, chains);
     }
     return out;
   });

@@ -38,6 +38,8 @@ export interface VerifyOutcome {
   bytes: number;
   /** Index entries matched against the archive (full depth). */
   entries?: number;
+  /** An incremental's ancestors found and checked (verify-chain.ts): its chain, without itself. */
+  ancestors?: number;
   durationMs: number;
 }
 

@@ -1,6 +1,5 @@
-import { span } from '../health/format.ts';
-import type { Transition } from '../health/transitions.ts';
-import type { JobEvent, NotifyEvent } from './notifier.ts';
+import { formatDuration } from '../config/duration.ts';
+import type { Alert, JobEvent, NotifyEvent } from './notifier.ts';
 
 /** "disk /srv", "reachable". */
 export function what(t: { check: string; subject: string }): string {
@@ -8,10 +7,10 @@ export function what(t: { check: string; subject: string }): string {
 }
 
 /** One line per alert: "CRIT files1 disk /srv: /srv 96% used…". */
-export function alertLine(t: Transition): string {
+export function alertLine(t: Alert): string {
   const head =
     t.kind === 'reminder'
-      ? `STILL CRIT for ${span(t.at - t.since)}`
+      ? `STILL CRIT for ${formatDuration(t.at - t.since)}`
       : t.to === 'ok'
         ? `RECOVERED (was ${t.from})`
         : t.to.toUpperCase();
@@ -20,7 +19,7 @@ export function alertLine(t: Transition): string {
 
 export function jobLine(e: JobEvent): string {
   const where = e.host ? ` on ${e.host}` : '';
-  const took = e.durationMs !== undefined ? ` after ${span(e.durationMs)}` : '';
+  const took = e.durationMs !== undefined ? ` after ${formatDuration(e.durationMs)}` : '';
   if (e.phase === 'start') return `${e.kind} job ${e.job}${where} started`;
   if (e.phase === 'success')
     return `${e.kind} job ${e.job}${where} succeeded${took}${e.message ? `: ${e.message}` : ''}`;
@@ -45,7 +44,7 @@ export function title(e: NotifyEvent): string {
 }
 
 /** A run's alerts worst first (crit, warn, then recoveries), otherwise in the report's order. */
-export function worstFirst(alerts: readonly Transition[]): Transition[] {
+export function worstFirst(alerts: readonly Alert[]): Alert[] {
   const order = { crit: 0, warn: 1, ok: 2 } as const;
   return [...alerts].sort((a, b) => order[a.to] - order[b.to]);
 }

@@ -1,9 +1,26 @@
-import type { Transition } from '../health/transitions.ts';
+/**
+ * One health alert as the notifiers carry it: a confirmed state change of a check's result, or
+ * a reminder that it is still critical (health/transitions.ts makes them; the type lives with
+ * the port, so notify/ depends on nothing above it).
+ */
+export interface Alert {
+  host: string;
+  check: string;
+  subject: string;
+  from: 'ok' | 'warn' | 'crit';
+  to: 'ok' | 'warn' | 'crit';
+  /** `change`: a confirmed new state; `reminder`: still critical after `reminder`. */
+  kind: 'change' | 'reminder';
+  at: number;
+  /** When the state began (for reminders: how long it has been critical). */
+  since: number;
+  result: { message: string; value?: number | undefined; unit?: string | undefined };
+}
 
 /** Health alerts from one run: confirmed state changes and crit reminders. */
 export interface HealthEvent {
   type: 'health';
-  alerts: Transition[];
+  alerts: Alert[];
   /** The run's summary line, e.g. "2 crit, 3 warn on 14 hosts". */
   summary: string;
 }

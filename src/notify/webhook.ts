@@ -1,8 +1,14 @@
 import type { WebhookNotifier } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
-import type { Transition } from '../health/transitions.ts';
 import { alertLine, jobLine, what, worstFirst } from './message.ts';
-import { type Delivery, eventName, type Notifier, NotifyError, type NotifyEvent } from './notifier.ts';
+import {
+  type Alert,
+  type Delivery,
+  eventName,
+  type Notifier,
+  NotifyError,
+  type NotifyEvent,
+} from './notifier.ts';
 
 const EMOJI = { crit: ':red_circle:', warn: ':large_yellow_circle:', ok: ':large_green_circle:' } as const;
 
@@ -43,7 +49,7 @@ export function createWebhookNotifier(name: string, cfg: WebhookNotifier): Notif
   };
 }
 
-function alertJson(t: Transition) {
+function alertJson(t: Alert) {
   return {
     source: 'bo',
     type: 'health',

@@ -11,9 +11,16 @@
  *
  * Verify and drill results (the latest check of each backup) make the newest backup that passed
  * one kept by retention ("newest verified backup"), however new the unproven ones are.
+ *
+ * Incremental chains (plan/prune-chains.ts): every kept or locked backup keeps the ancestors it
+ * needs ("parent of …", "base of …"); an incremental whose chain is already broken is marked
+ * unrestorable, is never the newest good or proven backup, and is kept or deleted by the policy
+ * like any other backup without pulling in anything.
  */
 import { formatDuration } from '../config/duration.ts';
 import type { IncompleteUpload, ObjectInfo, Retention } from '../storage/storage.ts';
+import { brokenChains, describeBroken } from './chain-links.ts';
+import { keepChains } from './prune-chains.ts';
 import { describePolicy, planRetention, type RetentionPolicy } from './retention.ts';
 
 export interface PruneBackup {
@@ -25,6 +32,8 @@ export interface PruneBackup {
   bytes: number;
   /** Its latest verify or restore drill, when one is recorded. */
   check?: { kind: 'verify' | 'drill'; outcome: 'ok' | 'failed' } | undefined;
+  /** For an incremental: the backup it needs (null: none recorded). Undefined for fulls and standalone archives. */
+  parent?: string | null | undefined;
 }
 
 export interface PruneInput {
@@ -39,6 +48,8 @@ export interface PruneInput {
   incomplete: readonly IncompleteUpload[];
   /** Object Lock retention by key, for the keys that were looked up. */
   locks?: ReadonlyMap<string, Retention> | undefined;
+  /** Ids of backups whose manifest exists but cannot be read (named when a chain needs one). */
+  unreadable?: readonly string[] | undefined;
 }
 
 export interface BackupRow {
@@ -50,6 +61,12 @@ export interface BackupRow {
   keys: string[];
   bytes: number;
   lockedUntil?: Date;
+  /** An incremental's parent. */
+  parent?: string;
+  /** Set when its chain is broken: why it cannot be restored. */
+  unrestorable?: string;
+  /** Set when it is kept only because this kept backup's chain needs it. */
+  neededBy?: string;
 }
 
 export interface GarbageRow {
@@ -70,7 +87,15 @@ export interface PrunePlan {
   policy: string;
   /** Backups newest first, then orphans, then incomplete uploads. */
   rows: PruneRow[];
-  totals: { kept: number; deleted: number; locked: number; garbage: number; bytesFreed: number };
+  totals: {
+    kept: number;
+    deleted: number;
+    locked: number;
+    garbage: number;
+    bytesFreed: number;
+    /** Backups whose chain is broken (kept or not). */
+    unrestorable: number;
+  };
 }
 
 export function planPrune(input: PruneInput): PrunePlan {
@@ -84,12 +109,28 @@ export function planPrune(input: PruneInput): PrunePlan {
     return until;
   };
   const byId = new Map(input.backups.map((b) => [b.id, b]));
-  const items = input.backups.map((b) => ({ id: b.id, time: b.time, proven: provenBy(b.check) }));
+  const broken = brokenChains(input.backups, new Set(input.unreadable));
+  const items = input.backups.map((b) => ({
+    id: b.id,
+    time: b.time,
+    proven: provenBy(b.check),
+    unrestorable: broken.get(b.id) !== undefined,
+  }));
   const decisions = planRetention(items, input.policy ?? {}, now);
-  const rows: PruneRow[] = decisions.map((d) => {
+  const backupRows: BackupRow[] = decisions.map((d) => {
     const b = byId.get(d.id)!;
-    const base = { kind: 'backup' as const, id: d.id, time: d.time, keys: b.keys, bytes: b.bytes };
-    const reason = d.reasons.join(', ');
+    const why = broken.get(d.id);
+    const unrestorable = why && `unrestorable: ${describeBroken(d.id, why)}`;
+    const base = {
+      kind: 'backup' as const,
+      id: d.id,
+      time: d.time,
+      keys: b.keys,
+      bytes: b.bytes,
+      ...(b.parent ? { parent: b.parent } : {}),
+      ...(unrestorable ? { unrestorable } : {}),
+    };
+    const reason = [d.reasons.join(', '), ...(unrestorable ? [unrestorable] : [])].join('; ');
     if (d.action === 'keep') return { ...base, action: 'keep', reason };
     const until = lockOf(b.keys);
     if (until)
@@ -101,6 +142,8 @@ export function planPrune(input: PruneInput): PrunePlan {
       };
     return { ...base, action: 'delete', reason };
   });
+  keepChains(backupRows);
+  const rows: PruneRow[] = backupRows;
 
   const cutoff = now.getTime() - input.garbageAgeMs;
   const young = `younger than ${formatDuration(input.garbageAgeMs)}: may belong to a running backup`;
@@ -135,11 +178,12 @@ export function planPrune(input: PruneInput): PrunePlan {
       });
   }
 
-  const totals = { kept: 0, deleted: 0, locked: 0, garbage: 0, bytesFreed: 0 };
+  const totals = { kept: 0, deleted: 0, locked: 0, garbage: 0, bytesFreed: 0, unrestorable: 0 };
   for (const r of rows) {
-    if (r.kind === 'backup')
+    if (r.kind === 'backup') {
       totals[r.action === 'keep' ? 'kept' : r.action === 'delete' ? 'deleted' : 'locked']++;
-    else if (r.action === 'delete') totals.garbage++;
+      if (r.unrestorable) totals.unrestorable++;
+    } else if (r.action === 'delete') totals.garbage++;
     if (r.action === 'delete') totals.bytesFreed += r.bytes;
   }
   return {

@@ -13,9 +13,13 @@
  *   local midnight across DST changes; weeks are ISO weeks (Monday to Sunday).
  * - `within: 14d` keeps every backup started less than 14 days before `now` (borg's
  *   keep-within; restic counts from the newest backup instead).
- * - Whatever the policy says, the newest backup is always kept. An empty policy keeps everything.
- * - So is the newest *proven* backup: the newest whose latest check (verify, restore drill)
- *   passed, when there is one. A corrupt newest backup is then never the only one left.
+ * - Whatever the policy says, the newest restorable backup is always kept (an incremental whose
+ *   chain is broken is not restorable), and so is the newest backup of all (the prune guard
+ *   relies on it). An empty policy keeps everything.
+ * - So is the newest *proven* backup: the newest restorable one whose latest check (verify,
+ *   restore drill) passed, when there is one. A corrupt newest backup is then never the only
+ *   one left.
+ * Keeping the chains of the kept backups is plan/prune-chains.ts's part.
  */
 import { formatDuration } from '../config/duration.ts';
 import { isoWeek, type LocalTime, localTimeIn, systemTimeZone } from './calendar.ts';
@@ -39,6 +43,8 @@ export interface RetentionItem {
   time: Date;
   /** Set when its latest check passed: how it was proven, e.g. "verified". */
   proven?: string | undefined;
+  /** An incremental whose chain is broken: never the newest restorable or proven backup. */
+  unrestorable?: boolean | undefined;
 }
 
 export interface RetentionDecision {
@@ -50,6 +56,8 @@ export interface RetentionDecision {
 }
 
 export const NEWEST_REASON = 'newest successful backup (always kept)';
+/** The newest backup when it is not restorable (a newer restorable one carries NEWEST_REASON). */
+export const NEWEST_UNRESTORABLE_REASON = 'newest backup (always kept)';
 export const NO_RULE_REASON = 'no rule matched';
 export const EMPTY_POLICY_REASON = 'no retention policy';
 
@@ -107,7 +115,8 @@ export function planRetention(
   const withinFrom = policy.within ? now.getTime() - policy.within : Number.POSITIVE_INFINITY;
   const withinReason = policy.within ? `within ${formatDuration(policy.within)}` : '';
   let lastLeft = policy.last ?? 0;
-  const newestProven = sorted.findIndex((b) => b.proven);
+  const newestGood = sorted.findIndex((b) => !b.unrestorable);
+  const newestProven = sorted.findIndex((b) => b.proven && !b.unrestorable);
 
   return sorted.map((b, i) => {
     const reasons: string[] = [];
@@ -132,7 +141,8 @@ export function planRetention(
     }
     if (b.time.getTime() > withinFrom) reasons.push(withinReason);
     if (i === newestProven) reasons.push(newestProvenReason(b.proven!));
-    if (i === 0 && reasons.length === 0) reasons.push(NEWEST_REASON);
+    if (i === newestGood && reasons.length === 0) reasons.push(NEWEST_REASON);
+    if (i === 0 && reasons.length === 0) reasons.push(NEWEST_UNRESTORABLE_REASON);
     return reasons.length > 0
       ? { ...b, action: 'keep', reasons }
       : { ...b, action: 'delete', reasons: [NO_RULE_REASON] };

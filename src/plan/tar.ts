@@ -93,7 +93,9 @@ export function tarCreateCommand(o: TarCreateOptions): string {
   args.push('--wildcards', '--no-wildcards-match-slash');
   if (anchored.length) args.push('--anchored', ...anchored.map((p) => `--exclude=${p}`));
   if (floating.length) args.push('--no-anchored', ...floating.map((p) => `--exclude=${p}`));
-  args.push('-C', '/', '--', ...members);
+  // Wildcards are for the excludes only (the options are positional): with --wildcards still in
+  // force for the member names, tar --listed-incremental archives no directory at all (tar 1.34).
+  args.push('--no-wildcards', '-C', '/', '--', ...members);
   const tar = `LC_ALL=C ${shellJoin(args)}`;
 
   if (!o.compressRemotely || o.compression === 'none')

@@ -21,6 +21,17 @@ export function createFsStorage(
 ): Storage {
   const root = resolve(cfg.path);
   const pathOf = (key: string) => join(root, checkKey(key));
+  async function statKey(key: string): Promise<ObjectInfo | undefined> {
+    const path = pathOf(key);
+    try {
+      const st = await stat(path);
+      return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw fsError(err, path);
+    }
+  }
 
   return {
     name,
@@ -72,17 +83,7 @@ export function createFsStorage(
       return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
     },
 
-    async stat(key) {
-      const path = pathOf(key);
-      try {
-        const st = await stat(path);
-        return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw fsError(err, path);
-      }
-    },
+    stat: statKey,
 
     async *list(prefix, opts = {}): AsyncGenerator<ObjectInfo> {
       try {
@@ -143,6 +144,12 @@ export function createFsStorage(
     },
 
     async requestRestore() {},
+
+    /** No locks here (see the contract): the key must exist, nothing else happens. */
+    async extendRetention(key) {
+      if (!(await statKey(key))) throw new NotFoundError(`${pathOf(key)} does not exist`);
+      return undefined;
+    },
 
     async close() {},
   };

@@ -29,6 +29,7 @@ export function lazyStorage(
     retention: async (key) => (await get()).retention(key),
     copyIn: async (from, fromKey, key, opts) => (await get()).copyIn(from, fromKey, key, opts),
     requestRestore: async (key, opts) => (await get()).requestRestore(key, opts),
+    extendRetention: async (key, until, opts) => (await get()).extendRetention(key, until, opts),
     async close() {
       if (real) await (await real).close();
     },

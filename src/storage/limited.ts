@@ -30,6 +30,7 @@ export function limitedStorage(inner: Storage, limiter: Limiter): Storage {
     listIncomplete: (prefix) => inner.listIncomplete(prefix),
     abortIncomplete: (upload) => inner.abortIncomplete(upload),
     retention: (key) => inner.retention(key),
+    extendRetention: (key, until, opts) => inner.extendRetention(key, until, opts),
     copyIn: (from, fromKey, key, opts) => inner.copyIn(from, fromKey, key, opts),
     requestRestore: (key, opts) => inner.requestRestore(key, opts),
     close: () => inner.close(),

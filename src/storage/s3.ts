@@ -22,6 +22,7 @@ import { copyObject, MAX_COPY_OBJECT } from './s3-copy.ts';
 import { deleteS3Object } from './s3-delete.ts';
 import { archivedObject, errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
 import { putObject } from './s3-put.ts';
+import { extendS3Retention, retentionOf } from './s3-retention.ts';
 import { s3ServerSide } from './s3-scope.ts';
 import { requestS3Restore, tierOf } from './s3-tier.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
@@ -276,9 +277,12 @@ export function createS3Storage(
     async retention(key) {
       const h = await head(key);
       if (!h) throw new NotFoundError(`${url(key)} does not exist`);
-      const mode = h.ObjectLockMode;
-      const until = h.ObjectLockRetainUntilDate;
-      return mode && until ? { mode, until } : undefined;
+      return retentionOf(h);
+    },
+
+    async extendRetention(key, until, opts = {}) {
+      const o = { client, bucket, key: full(key), where, head: (signal?: AbortSignal) => head(key, signal) };
+      return await extendS3Retention(o, until, cfg.objectLock?.mode, opts.signal);
     },
 
     async close() {

@@ -114,6 +114,12 @@ export interface Retention {
  * - `list` yields every object whose key starts with `prefix`, in lexical key order. It throws
  *   on any error rather than yielding a partial listing silently.
  * - `delete` is idempotent: deleting a missing key succeeds.
+ * - `extendRetention` makes the object's Object Lock retention last at least until `until` and
+ *   never shortens it: an object already locked as long or longer is left as it is; a shorter
+ *   (or expired) lock is extended in the mode it has; an unlocked object is locked in the
+ *   storage's configured mode, and left unlocked when the storage locks nothing. It resolves
+ *   with the retention in force afterwards (undefined: none), and rejects with NotFoundError for
+ *   a missing key. The filesystem has no locks: there it only checks that the key exists.
  * - Credential, bucket and network failures reject with StorageError with a readable message.
  * - `copyIn` makes the server copy another storage's object to `key` without the bytes passing
  *   through bo, when both share an endpoint and credentials (`serverSide.scope`) and one request
@@ -144,5 +150,7 @@ export interface Storage {
   readonly serverSide?: ServerSide | undefined;
   copyIn(from: Storage, fromKey: string, key: string, opts: CopyInOptions): Promise<PutResult | undefined>;
   requestRestore(key: string, opts: RestoreRequestOptions): Promise<void>;
+  /** Extends the Object Lock retention of `key` to at least `until` (see the contract above). */
+  extendRetention(key: string, until: Date, opts?: { signal?: AbortSignal }): Promise<Retention | undefined>;
   close(): Promise<void>;
 }

@@ -8,6 +8,15 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     .command('check')
     .description('Validate the config file (every problem is listed with its path) and print a summary')
     .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Every problem is listed with its path, and the exit code is 2; nothing is touched either way.
+
+Examples:
+  bo config check
+  bo --config /etc/bo/bo.yaml config check --json`,
+    )
     .action((opts: { json?: boolean }) => {
       const loaded = ctx.config();
       const summary = summarizeConfig(loaded);

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type DaemonHandle, startDaemon } from '../../daemon/daemon.ts';
 import type { JobExecutor } from '../../daemon/scheduler.ts';
+import { systemdUnit } from '../../daemon/unit.ts';
 import { UsageError } from '../../errors.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import type { CliContext } from '../context.ts';
@@ -17,13 +18,31 @@ Signals:
   SIGTERM, SIGINT  stop scheduling, give running jobs daemon.shutdownGrace, cancel the rest, exit 0
   SIGHUP           re-read the config (once up, if sent while starting); ignored while stopping
 
-Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo jobs\` and
-\`bo backup now\` go through its control socket (daemon.socket).`,
+Usually run by systemd: --print-unit writes the unit, with ExecStart naming the Node 24 and
+the bo that print it (install bo first), the config from --config (default /etc/bo/bo.yaml).
+While it runs, \`bo status\`, \`bo jobs\` and \`bo backup now\` go through its control socket
+(daemon.socket).
+
+Examples:
+  bo daemon --print-unit > /etc/systemd/system/bo.service
+  bo daemon --config /etc/bo/bo.yaml
+  bo daemon --log-format text --log-level debug   (in a terminal, to watch it)`,
     )
+    .option('--print-unit', 'print the systemd unit for this installation instead of running')
     // Benchmark only (bench/scheduler.ts): every run succeeds at once without doing anything,
     // so the scheduler, the run history and the logs of the real process can be measured alone.
     .addOption(new Option('--bench-noop-jobs', 'benchmark only: job bodies do nothing').hideHelp())
-    .action(async (opts: { benchNoopJobs?: boolean }, cmd: Command) => {
+    .action(async (opts: { benchNoopJobs?: boolean; printUnit?: boolean }, cmd: Command) => {
+      if (opts.printUnit) {
+        const { config } = cmd.optsWithGlobals<{ config?: string }>();
+        ctx.out.print(systemdUnit(config ?? '/etc/bo/bo.yaml'));
+        // User=bo cannot run a Node or a bo that lives in someone's home (nvm, a checkout).
+        if (/^\/(root|home)\//.test(process.execPath) || /^\/(root|home)\//.test(import.meta.dirname))
+          ctx.out.note(
+            'warning: Node or bo is under /root or /home, which the bo user may not be able to read',
+          );
+        return;
+      }
       // SIGHUP's default action kills the process, so the handler goes in before anything
       // else: a reload asked for while starting is applied once the daemon is up, and one
       // during the shutdown grace is ignored (the runs still finishing must record their end).
@@ -43,9 +62,10 @@ Usually run by systemd (systemd/bo.service). While it runs, \`bo status\`, \`bo 
       };
       process.on('SIGHUP', onHangup);
       const loaded = ctx.config();
-      const { logLevel } = cmd.optsWithGlobals<{ logLevel?: string }>();
+      // The daemon's output is its log, on stdout for journald: JSON unless a person watches it.
       log = createLogger({
-        level: logLevel ?? ctx.env.BO_LOG_LEVEL ?? 'info',
+        level: ctx.logging.level ?? 'info',
+        format: ctx.logging.format ?? (process.stdout.isTTY ? 'text' : 'json'),
         destination: process.stdout,
       });
       if (loaded.embedded)

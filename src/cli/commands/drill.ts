@@ -3,7 +3,7 @@ import { formatDuration } from '../../config/duration.ts';
 import { EXIT } from '../../errors.ts';
 import type { DrillOutcome } from '../../jobs/drill.ts';
 import { drillJobs, drillResult } from '../../jobs/drill-run.ts';
-import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';

@@ -32,13 +32,13 @@ Exit codes (Monitoring Plugins rules; /metrics exports the same codes as bo_heal
 After the summary, the numeric results follow a \`|\` as performance data, one item a line:
   'host check subject'=value[UOM];warn;crit;min;max
 Units are %, s and ms (hours and days become seconds) or none; \`80\` alerts above 80, \`14:\`
-below 14.
+below 14. As an NRPE command (nrpe.cfg):
+  command[bo_health]=/usr/local/bin/bo health --role storage
 
 Examples:
   bo health                          every host, problems first
   bo health files1 mx1 --json        two hosts, as JSON
-  bo health --role transmission      the mail servers
-  command[bo_health]=/usr/local/bin/bo health --role storage   (an NRPE command)`,
+  bo health --role transmission      the mail servers`,
     )
     .action(async (hosts: string[], opts: { role?: string[]; json?: boolean; verbose?: boolean }) => {
       const { report } = await performHealth(ctx.services(), {

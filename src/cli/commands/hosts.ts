@@ -55,6 +55,16 @@ Examples:
     .description('Connect to hosts, run a probe and report latency, host key, GNU tar and zstd')
     .argument('[hosts...]', 'host names (default: every configured host)')
     .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      `
+Each host is asked once over SSH (host key pinned, as for backups). Exit code 1 when any host
+fails; each failure is explained below the table.
+
+Examples:
+  bo hosts check
+  bo hosts check files1 db1 --json`,
+    )
     .action(async (names: string[], opts: { json?: boolean }) => {
       const results = await checkHosts(names, {
         config: ctx.config().config,

@@ -12,7 +12,12 @@ export function registerJobs(program: Command, ctx: CliContext): void {
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
-      '\nNext run times come from the running daemon (jitter included) when there is one.',
+      `
+Next run times come from the running daemon (jitter included) when there is one.
+
+Examples:
+  bo jobs
+  bo jobs --json`,
     )
     .action(async (opts: { json?: boolean }) => {
       const { config } = ctx.config();

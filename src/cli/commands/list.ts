@@ -18,6 +18,17 @@ export function registerList(program: Command, ctx: CliContext): void {
       'read every manifest instead of the per-job catalog (slower; the manifests are the truth)',
     )
     .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      `
+SIZE is what the backup's files hold, STORED what its objects take in storage. A storage that
+cannot be listed is reported and the exit code is 1; the others are still listed.
+
+Examples:
+  bo list
+  bo list --job files1-share --json
+  bo list --storage offsite --full`,
+    )
     .action(
       async (opts: { job?: string; host?: string; storage?: string; full?: boolean; json?: boolean }) => {
         const services = ctx.services();

@@ -17,7 +17,11 @@ export function registerLocks(program: Command, ctx: CliContext): void {
       `
 A lock is held while a backup or prune of the job runs, refreshed by its owner every TTL/4.
 A lock whose owner died goes "stale" once its TTL passes (at once when the owner was a process on
-this machine) and is taken over by the next run: locks never need removing by hand.`,
+this machine) and is taken over by the next run: locks never need removing by hand.
+
+Examples:
+  bo locks
+  bo locks --all --storage offsite --json`,
     )
     .action(async (opts: { storage?: string; all?: boolean; json?: boolean }) => {
       const services = ctx.services();

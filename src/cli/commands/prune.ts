@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
 import type { BackupJob } from '../../config/schema.ts';
 import { EXIT, UsageError } from '../../errors.ts';
-import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs, pruneResult } from '../../jobs/prune.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import { systemTimeZone } from '../../plan/calendar.ts';
@@ -38,7 +38,9 @@ Per job, under the job's lock (a backup of the same job never runs meanwhile): l
 plan with the job's \`retention\` policy, delete exactly the plan. A backup's manifest is deleted
 first, so a half-deleted backup is never listed as restorable. The newest backup of a job is
 always kept, and so is the newest one whose latest verify or drill passed. Objects under S3
-Object Lock are skipped and shown as "locked until …".
+Object Lock are skipped and shown as "locked until …". A kept (or locked) incremental keeps every
+backup its chain needs ("parent of …", "base of …"); an incremental whose chain is already broken
+is shown as unrestorable and never counts as the newest good backup.
 
 prune refuses to delete anything ("REFUSED: …") when the listing looks incomplete: unreadable
 manifests, a backup known to exist (last prune, run history, the job's catalog in storage)
@@ -104,6 +106,10 @@ function render(r: PruneReport, zone: string, dryRun: boolean): string {
   lines.push(
     `  plan: keep ${t.kept}, delete ${t.deleted} backup(s), ${t.locked} locked, ${t.garbage} garbage object(s), ${formatBytes(t.bytesFreed)} freed`,
   );
+  if (t.unrestorable)
+    lines.push(
+      `  note: ${t.unrestorable} backup(s) cannot be restored: their incremental chain is broken (see REASON)`,
+    );
   if (r.refused)
     lines.push(...r.refused.map((p) => `  REFUSED: ${p}`), '  nothing was deleted (see `bo prune --help`)');
   else if (dryRun) lines.push('  dry run: nothing was deleted');

@@ -57,7 +57,7 @@ Examples:
           })
         ).report;
       }
-      if (out) ctx.out.note(`${report.summary.line}; report written to ${out}`);
+      if (out) ctx.out.print(`${report.summary.line}; report written to ${out}`);
       else if (format === 'json') ctx.out.json(report);
       else ctx.out.print(render(report, format));
     });

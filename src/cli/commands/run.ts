@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { RunRecord } from '../../catalog/runs.ts';
 import { UsageError } from '../../errors.ts';
-import type { InlineOutcome } from '../../jobs/run-inline.ts';
+import { runDurationMs } from '../../jobs/run-recorded.ts';
 import type { CliContext } from '../context.ts';
-import { runJobsNow } from './run-jobs.ts';
+import { runJobsNow, runJson } from './run-jobs.ts';
 
 /**
  * `bo run JOB...`: any configured job (backup, prune, verify, drill, snapshot, health) now, with
@@ -37,14 +38,14 @@ Examples:
             hint: `jobs: ${Object.keys(config.jobs).join(', ')}`,
           });
       }
-      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.note(line(o)));
+      const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
-      if (opts.json) ctx.out.json({ jobs: outcomes });
+      if (opts.json) ctx.out.json({ jobs: outcomes.map(runJson) });
     });
 }
 
-function line(o: InlineOutcome): string {
-  const secs = `${(o.durationMs / 1000).toFixed(1)}s`;
-  if (o.outcome === 'ok') return `ok      ${o.job} (${o.kind})  ${o.result?.summary ?? ''}  ${secs}`;
-  return `${o.outcome.padEnd(7)} ${o.job} (${o.kind})  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+function line(o: RunRecord): string {
+  const secs = `${(runDurationMs(o) / 1000).toFixed(1)}s`;
+  if (o.outcome === 'ok') return `ok      ${o.job} (${o.kind})  ${o.summary ?? ''}  ${secs}`;
+  return `${o.outcome?.padEnd(7)} ${o.job} (${o.kind})  ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
 }

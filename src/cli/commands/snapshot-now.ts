@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import type { RunRecord } from '../../catalog/runs.ts';
 import { UsageError } from '../../errors.ts';
-import type { InlineOutcome } from '../../jobs/run-inline.ts';
 import type { CliContext } from '../context.ts';
-import { runJobsNow } from './run-jobs.ts';
+import { runJobsNow, runJson } from './run-jobs.ts';
 
 /**
  * `bo snapshot now JOB...`: like `bo backup now`, through a running daemon (joining a run already
@@ -37,11 +37,11 @@ Examples:
       }
       const outcomes = await runJobsNow(jobs, opts, ctx, (o) => ctx.out.print(line(o)));
       if (!outcomes) return;
-      if (opts.json) ctx.out.json({ jobs: outcomes });
+      if (opts.json) ctx.out.json({ jobs: outcomes.map(runJson) });
     });
 }
 
-function line(o: InlineOutcome): string {
-  if (o.outcome === 'ok') return `ok      ${o.result!.summary}`;
-  return `${o.outcome.padEnd(7)} ${o.job}: ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
+function line(o: RunRecord): string {
+  if (o.outcome === 'ok') return `ok      ${o.summary}`;
+  return `${o.outcome?.padEnd(7)} ${o.job}: ${o.error}${o.hint ? `\n        hint: ${o.hint}` : ''}`;
 }

@@ -15,22 +15,28 @@ import { progressBytes } from '../progress.ts';
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('Show each job: last run, next run, and live progress of running jobs')
+    .description('Show each job: last success, last attempt, next run, and live progress of running jobs')
     .option('--json', 'print the status report as JSON')
     .addHelpText(
       'after',
       `
 Asks the running daemon (daemon.socket); without one, reads the state database in stateDir.
-Exits 1 when there is a problem, so it works as a monitoring probe: a job's last run failed,
-was cancelled or abandoned (and no new run is under way), a job is overdue, the run history
-cannot be read, or the daemon does not answer within 10 s.`,
+Each job shows its last success and, when something came after it, its last attempt (failed,
+cancelled, abandoned) or the run under way. Exits 1 when there is a problem, so it works as a
+monitoring probe: a job's last run failed, was cancelled or abandoned (and no new run is under
+way), a job is overdue, a backup job's last restore drill failed, jobs have a schedule but no
+daemon is running, the run history cannot be read, or the daemon does not answer within 10 s.
+
+Examples:
+  bo status
+  bo status --json | jq '.problems'`,
     )
     .action(async (opts: { json?: boolean }) => {
       const { config } = ctx.config();
       const daemon = await connectDaemon(config, { signal: ctx.signal });
       const report = daemon ? await daemon.status() : offlineStatus(config, ctx.clock.now());
       if (opts.json) ctx.out.json(report);
-      else ctx.out.print(render(report, ctx.clock.now(), config));
+      else ctx.out.print(renderStatus(report, ctx.clock.now(), config));
       if (report.problems.length > 0) ctx.setExit(EXIT.jobFailed);
     });
 }
@@ -63,24 +69,11 @@ export function formatIn(at: string | undefined, now: Date): string {
   return `in ${formatDuration(ms).replace(/^(\d+[hm])\d+[ms]$/, '$1')}`;
 }
 
-function lastRun(j: JobStatus, now: Date): string {
-  const previous = finished(j, now);
-  if (j.run?.startedAt) {
-    const p = j.run.progress;
-    const live = p ? ` · ${p.phase} · ${progressBytes(p)} · ${p.files} files` : '';
-    const took = formatDuration(now.getTime() - Date.parse(j.run.startedAt));
-    return `RUNNING for ${took}${live}${previous ? ` (before: ${previous})` : ''}`;
-  }
-  if (j.run)
-    return `QUEUED${j.run.position ? ` #${j.run.position}` : ''}${previous ? ` (before: ${previous})` : ''}`;
-  return previous ?? 'never ran';
-}
-
-function finished(j: JobStatus, now: Date): string | undefined {
-  const r = j.lastRun;
-  if (!r?.finishedAt) return undefined;
+/** The newest success, whatever came after it. */
+function lastSuccess(j: JobStatus, now: Date): string {
+  const r = j.lastSuccess;
+  if (!r?.finishedAt) return 'never';
   const age = formatAge(new Date(r.finishedAt), now);
-  if (r.outcome !== 'ok') return `${r.outcome?.toUpperCase()} ${age}: ${(r.error ?? '').split('\n')[0]}`;
   const took = r.startedAt ? ` · ${formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))}` : '';
   const size =
     r.bytes === undefined
@@ -89,6 +82,23 @@ function finished(j: JobStatus, now: Date): string | undefined {
   // verify/drill/prune: their summary is the result ("verified 3 of 3 … ciphertext only, no identity").
   const said = j.kind !== 'backup' && r.summary ? ` · ${r.summary.replace(`${j.job}: `, '')}` : '';
   return `ok ${age}${took}${size}${said}`;
+}
+
+/** The run under way, else the newest attempt when it is not the success shown beside it. */
+function lastAttempt(j: JobStatus, now: Date): string {
+  if (j.run?.startedAt) {
+    const p = j.run.progress;
+    const live = p ? ` · ${p.phase} · ${progressBytes(p)} · ${p.files} files` : '';
+    return `RUNNING for ${formatDuration(now.getTime() - Date.parse(j.run.startedAt))}${live}`;
+  }
+  if (j.run) return `QUEUED${j.run.position ? ` #${j.run.position}` : ''}`;
+  const r = j.lastRun;
+  if (!r || r.id === j.lastSuccess?.id) return '-';
+  // An abandoned run read from the history without a daemon has no end: bo died during it.
+  const when = r.finishedAt
+    ? ` ${formatAge(new Date(r.finishedAt), now)}`
+    : `, started ${formatAge(new Date(r.startedAt ?? r.queuedAt), now)}`;
+  return `${r.outcome?.toUpperCase()}${when}: ${(r.error ?? '').split('\n')[0]}`;
 }
 
 /** Per backup job, "last proven restorable" by a restore drill (bo drill, drill jobs). */
@@ -115,12 +125,13 @@ function copyLines(report: StatusReport): string[] {
     : [];
 }
 
-function render(report: StatusReport, now: Date, config: Config): string {
+export function renderStatus(report: StatusReport, now: Date, config: Config): string {
   const rows = report.jobs.map((j) => [
     j.job,
     j.kind,
     j.host ?? '-',
-    lastRun(j, now),
+    lastSuccess(j, now),
+    lastAttempt(j, now),
     j.state === 'retry-wait'
       ? `retry ${formatIn(j.retryAt, now)}`
       : j.enabled
@@ -130,7 +141,7 @@ function render(report: StatusReport, now: Date, config: Config): string {
   ]);
   const lines = [
     rows.length
-      ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST RUN', 'NEXT RUN', '']))
+      ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST SUCCESS', 'LAST ATTEMPT', 'NEXT RUN', '']))
       : 'no jobs configured',
     ...provenLines(report, now),
     ...copyLines(report),

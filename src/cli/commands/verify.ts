@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/duration.ts';
 import { EXIT } from '../../errors.ts';
-import { recordHandRun } from '../../jobs/manual-runs.ts';
+import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
 import type { VerifyOutcome } from '../../jobs/verify.ts';
 import { verifyBackups, verifyResult } from '../../jobs/verify-run.ts';
@@ -35,8 +35,10 @@ export function registerVerify(program: Command, ctx: CliContext): void {
 Each backup is read back in full: every object's size and SHA-256 against the manifest, then
 the archive is decrypted, decompressed and parsed, and every entry compared with the index
 (each file present, same SHA-256). Without the identity, encrypted backups get the first check
-only, and the output says so. --sample picks backups, not files: checking any file of a backup
-means reading its whole archive anyway. A storage that cannot be listed fails its jobs only; the
+only, and the output says so. An incremental also needs its chain: every backup before it must
+be there with its objects at their recorded sizes, and none may have failed verify in the same
+run; a missing one fails it, naming the missing backup and every backup it breaks. --sample
+picks backups, not files: checking any file of a backup means reading its whole archive anyway. A storage that cannot be listed fails its jobs only; the
 others are still verified. Exit code 1 when any backup fails. The run is recorded as a manual run
 of each configured verify job it covered (shown by \`bo status\`); \`bo run JOB\` runs one.
 
@@ -92,7 +94,8 @@ Examples:
 
 function line(o: VerifyOutcome): string {
   const head = `${o.status === 'ok' ? 'ok    ' : o.status === 'gone' ? 'gone  ' : 'FAILED'}  ${o.job}/${o.id}  ${o.depth}`;
-  const stats = `${o.entries !== undefined ? `${o.entries} entries, ` : ''}${formatBytes(o.bytes)} read, ${formatDuration(o.durationMs)}`;
+  const chain = o.ancestors !== undefined ? `, chain of ${o.ancestors} ancestor(s) present` : '';
+  const stats = `${o.entries !== undefined ? `${o.entries} entries, ` : ''}${formatBytes(o.bytes)} read, ${formatDuration(o.durationMs)}${chain}`;
   if (o.status === 'ok') return `${head}  ${stats}`;
   return [head, ...o.problems.map((p) => `        ${p}`)].join('\n');
 }

@@ -11,28 +11,25 @@ import { checkSnapshotPaths, SnapshotVolume } from './snapshot.ts';
 /** When a new full starts a new chain: after a number of backups, or once the chain's full is that old. */
 export type FullEvery = { count: number } | { ms: number; text: string };
 
-const FullEvery = z
-  .union([z.int().min(1), z.string()], { error: expected('a number of backups (8) or a duration (7d)') })
-  .transform((v, ctx): FullEvery => {
-    if (typeof v === 'number') return { count: v };
-    const ms = parseDuration(v);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration "${v}" (examples: 7d, 2w, 36h)` });
-      return z.NEVER;
-    }
-    return { ms, text: v };
-  });
-
-/** Default: a new full weekly (see config/REFERENCE.md: why). */
+/** Default: a new full weekly (see the description: why). */
 export const DEFAULT_FULL_EVERY = '7d';
 
+const FullEvery = z
+  .union([z.int().min(1), z.string()], { error: expected('a number of backups (8) or a duration (7d)') })
+  .refine((v) => typeof v === 'number' || (parseDuration(v) ?? 0) > 0, {
+    error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (examples: 7d, 2w, 36h)`,
+  });
+
+/** The parsed `fullEvery` of an incremental job (the config keeps what the user wrote). */
+export function fullEveryOf(v: number | string): FullEvery {
+  return typeof v === 'number' ? { count: v } : { ms: parseDuration(v)!, text: v };
+}
+
 export const Incremental = z
-  .union([z.boolean(), z.strictObject({ fullEvery: FullEvery.prefault(DEFAULT_FULL_EVERY) })], {
+  .union([z.boolean(), z.strictObject({ fullEvery: FullEvery.default(DEFAULT_FULL_EVERY) })], {
     error: expected('false, true or { fullEvery: 7d | 8 }'),
   })
-  .transform((v) =>
-    v === false ? false : v === true ? { fullEvery: { ms: 7 * 86_400_000, text: '7d' } } : v,
-  )
+  .transform((v) => (v === true ? { fullEvery: DEFAULT_FULL_EVERY } : v))
   .prefault(true)
   .describe(
     "Incremental backups (the default): each run archives only what changed since the previous backup (GNU tar --listed-incremental), and every backup stays restorable with stock tools. fullEvery: a new full starts a new chain after that many backups (8) or once the chain's full is that old (7d, the default: restores read at most a week of archives, a lost or damaged archive costs at most the rest of its week, and old restore points pin at most a week of older backups). false: every backup is a full",

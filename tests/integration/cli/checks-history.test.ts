@@ -24,7 +24,7 @@ describe('hand-run checks: isolation, history and bo status', () => {
     process.env.BO_TEST_DOWN_KEY = 'unused';
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, 'a.txt'), 'alpha\n');
-    const local = { host: 'local', paths: [src], storage: 'repo' };
+    const local = { host: 'local', paths: [src], storage: 'repo', incremental: false };
     config = writeConfig({
       stateDir: join(work, 'state'),
       storage: {

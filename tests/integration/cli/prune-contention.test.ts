@@ -36,7 +36,14 @@ describe('bo prune while a real backup of the job runs', () => {
       stateDir: join(work, 'state'),
       storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
       jobs: {
-        files: { host: 'local', paths: [src], storage: 'repo', compression: 'none', retention: { last: 1 } },
+        files: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          compression: 'none',
+          incremental: false,
+          retention: { last: 1 },
+        },
       },
     });
     for (let i = 0; i < 2; i++) expect((await bo('backup', 'now', 'files')).code).toBe(0);

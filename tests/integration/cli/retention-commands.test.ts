@@ -22,8 +22,14 @@ describe('bo prune / locks / verify / drill', () => {
       stateDir: join(work, 'state'),
       storage: { repo: { type: 'filesystem', path: repo } },
       jobs: {
-        files: { host: 'local', paths: [src], storage: 'repo', retention: { last: 2 } },
-        secret: { host: 'local', paths: [src], storage: 'repo', encryption: { recipients: [key.recipient] } },
+        files: { host: 'local', paths: [src], storage: 'repo', incremental: false, retention: { last: 2 } },
+        secret: {
+          host: 'local',
+          paths: [src],
+          storage: 'repo',
+          incremental: false,
+          encryption: { recipients: [key.recipient] },
+        },
         nightly: { kind: 'prune', schedule: '0 4 * * *', garbageAge: '12h' },
         weekly: { kind: 'verify', schedule: '0 5 * * 0', sample: '10%', jobs: ['files'] },
         monthly: { kind: 'drill', schedule: '0 6 1 * *', jobs: ['files'], sample: 50 },

@@ -12,6 +12,8 @@ export type LogLine = Record<string, unknown> & { msg?: string };
 export interface DaemonProc {
   child: ChildProcess;
   logs: LogLine[];
+  /** The log lines as written (JSON.parse hides what `logs` cannot show, e.g. a repeated key). */
+  raw: string[];
   stderr(): string;
   /** Resolves with the first log line (past or future) matching; rejects after `ms`. */
   waitFor(pred: (l: LogLine) => boolean, ms?: number): Promise<LogLine>;
@@ -30,6 +32,7 @@ export async function spawnDaemon(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
+  const raw: string[] = [];
   const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   let buf = '';
   let err = '';
@@ -39,6 +42,7 @@ export async function spawnDaemon(
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      raw.push(line);
       let rec: LogLine;
       try {
         rec = JSON.parse(line) as LogLine;
@@ -60,6 +64,7 @@ export async function spawnDaemon(
   const proc: DaemonProc = {
     child,
     logs,
+    raw,
     stderr: () => err,
     exited,
     waitFor(pred, ms = 20_000) {

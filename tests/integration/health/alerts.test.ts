@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runJob } from '../../../src/jobs/registry.ts';
+import { manualRun, runRecorded } from '../../../src/jobs/run-recorded.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { startHttpReceiver } from '../../fixtures/health/http-receiver.ts';
 import { startSmtpServer } from '../../fixtures/health/smtp-server.ts';
@@ -67,15 +68,17 @@ describe('alerts on transitions', () => {
     cleanups.push(env.cleanup);
     const services = testServices(env.config);
     cleanups.push(() => services.close());
+    // Through the run door, which sends the job's start/success pings.
     const runFleet = async () => {
-      const runId = crypto.randomUUID();
-      const r = await runJob('fleet', env.config.jobs.fleet!, {
+      const job = env.config.jobs.fleet!;
+      const deps = {
         services,
         log: silentLogger(),
         signal: new AbortController().signal,
-        runId,
-      });
-      return { runId, summary: r.summary };
+        history: undefined,
+      };
+      const r = await runRecorded(manualRun('fleet', job, new Date()), job, deps);
+      return { runId: r.id, summary: r.summary ?? r.error ?? '' };
     };
 
     const seq: string[] = [];
@@ -284,18 +287,15 @@ describe('alerts on transitions', () => {
     cleanups.push(env.cleanup);
     const services = testServices(env.config);
     cleanups.push(() => services.close());
-    const error = await runJob('broken', env.config.jobs.broken!, {
-      services,
-      log: silentLogger(),
-      signal: new AbortController().signal,
-      runId: crypto.randomUUID(),
-    }).catch((e: Error) => e);
-    expect(error).toBeInstanceOf(Error);
+    const job = env.config.jobs.broken!;
+    const deps = { services, log: silentLogger(), signal: new AbortController().signal, history: undefined };
+    const run = await runRecorded(manualRun('broken', job, new Date()), job, deps);
+    expect(run.outcome).toBe('failed');
     expect(pings.requests.map((r) => r.url.replace(/\?.*/, ''))).toEqual([
       '/ping/job/start',
       '/ping/job/fail',
     ]);
-    expect(pings.requests[1]!.body).toContain((error as Error).message);
+    expect(pings.requests[1]!.body).toContain(run.error);
     const [mail] = await smtp.waitFor(1);
     expect(mail!.data).toMatch(/Subject: \[bo\] backup job broken on local FAILED/);
   }, 90_000);

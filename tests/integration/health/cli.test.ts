@@ -119,13 +119,15 @@ describe('bo health / bo report', () => {
     if (!sshd) return skip();
     const cfg = config({}, [{ check: 'uptime', recentReboot: '1s' }]);
     const out = join(dir, 'no-such-dir', 'x.html');
+    // A bad --out is a usage error (exit 2), found before any check runs.
     const missing = await runBo(['--config', cfg, 'report', '--out', out]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`cannot write the report to ${out}: no such directory`);
-    // The directory exists, but the name is taken by a directory: found only after the checks ran.
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      `bo: cannot write the report to ${out}: no such directory\nhint: check that the directory exists and is writable\n`,
+    );
     const taken = mkdtempSync(join(dir, 'taken-'));
     const clash = await runBo(['--config', cfg, 'report', '--format', 'html', '--out', taken]);
-    expect(clash.code).toBe(1);
+    expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/cannot write the report to .*: it is a directory/);
     expect(`${missing.stderr}${clash.stderr}`).not.toMatch(/this is a bug| {4}at /);
     expect(readdirSync(dirname(taken)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -140,7 +142,7 @@ describe('bo health / bo report', () => {
     const out = join(dir, 'report.html');
     const first = await runBo(['--config', cfgA, 'report', '--format', 'html', '--out', out]);
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/all 2 checks ok on 1 host; report written to/);
+    expect(first.stdout).toMatch(/all 2 checks ok on 1 host; report written to/);
     expect(readFileSync(out, 'utf8')).toMatch(/^<!doctype html>/);
     // Same state dir, stricter threshold: the disk is now critical, which is a change.
     const cfgB = config({}, [{ check: 'disk', mounts: ['/'], warn: 0, crit: 1 }]);

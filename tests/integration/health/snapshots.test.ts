@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStateDb } from '../../../src/catalog/db.ts';
 import { performHealth } from '../../../src/health/service.ts';
-import { inlineHistory } from '../../../src/jobs/inline-history.ts';
+import { stateDbHistory } from '../../../src/jobs/history.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { testConfig, testServices } from './env.ts';
 
@@ -51,22 +51,24 @@ describe('snapshot freshness from the state database', () => {
     });
     cleanups.push(env.cleanup);
     const db = openStateDb(env.config.stateDir);
-    const history = inlineHistory(db);
+    const history = stateDbHistory(db);
     const record = (job: string, hoursAgo: number, outcome: 'ok' | 'failed', error?: string) => {
-      const at = new Date(Date.now() - hoursAgo * H);
+      const at = new Date(Date.now() - hoursAgo * H).toISOString();
       const id = randomUUID();
-      history.started(id, job, env.config.jobs[job]!, at);
-      history.finished(
+      history.started({
         id,
-        {
-          job,
-          kind: 'snapshot',
-          outcome,
-          durationMs: 1000,
-          ...(error ? { error } : { result: { summary: `${job}: snapshot created` } }),
-        },
-        at,
-      );
+        job,
+        kind: 'snapshot',
+        trigger: 'manual',
+        attempt: 1,
+        queuedAt: at,
+        startedAt: at,
+      });
+      history.finished(id, {
+        finishedAt: at,
+        outcome,
+        ...(error ? { error } : { summary: `${job}: snapshot created` }),
+      });
     };
     record('fresh', 0.5, 'ok');
     record('stale', 2, 'ok');

@@ -80,7 +80,8 @@ export async function backupEnv(
     jobs: Object.fromEntries(
       Object.entries(jobs).map(([n, j]) => [
         n,
-        j.kind ? j : { host: 'local', paths: [src], storage: 'repo', ...j },
+        // Standalone archives unless a test asks for chains: retention tests count backups.
+        j.kind ? j : { host: 'local', paths: [src], storage: 'repo', incremental: false, ...j },
       ]),
     ),
   });
@@ -177,6 +178,7 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     serverSide: inner.serverSide,
     copyIn: (...a) => inner.copyIn(...a),
     requestRestore: (...a) => inner.requestRestore(...a),
+    extendRetention: (...a) => inner.extendRetention(...a),
     close: () => inner.close(),
     ...over,
   };

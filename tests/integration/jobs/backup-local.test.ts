@@ -88,7 +88,7 @@ describe('backup and restore on the local host into a filesystem repository', ()
     });
     const r = await runBo(['--config', cfg, 'backup', 'now', '--all']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/does-not-exist.*(does not exist|no such)/i);
+    expect(r.stdout).toMatch(/does-not-exist.*(does not exist|no such)/i);
     expect(readdirSync(join(work, 'repo2')).filter((n) => n !== '_bo')).toEqual(['fine']); // _bo holds locks
   });
 

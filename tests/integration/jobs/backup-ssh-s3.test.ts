@@ -190,8 +190,8 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     });
     const changed = await bo(['backup', 'now', 'share'], wrongPin);
     expect(changed.code).toBe(1);
-    expect(changed.stderr).toContain(sshd.hostKeyFingerprint);
-    expect(changed.stderr).toMatch(/MISMATCH/i);
+    expect(changed.stdout).toContain(sshd.hostKeyFingerprint);
+    expect(changed.stdout).toMatch(/MISMATCH/i);
 
     const { hostKey: _pin, ...unpinned } = sshd.hostConfig();
     const unknown = await bo(
@@ -199,9 +199,9 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
       cfg({ hosts: { files1: { ...unpinned, knownHosts: join(work, 'empty_known_hosts') } } }),
     );
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain(sshd.hostKeyFingerprint);
-    expect(unknown.stderr).toMatch(/not trusted/);
-    expect(unknown.stderr).toMatch(/bo hosts trust files1/);
+    expect(unknown.stdout).toContain(sshd.hostKeyFingerprint);
+    expect(unknown.stdout).toMatch(/not trusted/);
+    expect(unknown.stdout).toMatch(/bo hosts trust files1/);
 
     const otherKey = join(work, 'other_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
@@ -210,14 +210,14 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
       cfg({ hosts: { files1: { ...sshd.hostConfig(), privateKey: otherKey } } }),
     );
     expect(badKey.code).toBe(1);
-    expect(badKey.stderr).toMatch(/authentication failed/);
+    expect(badKey.stdout).toMatch(/authentication failed/);
 
     const down = await bo(
       ['backup', 'now', 'share'],
       cfg({ hosts: { files1: { ...sshd.hostConfig(), port: 1, connectTimeout: '3s' } } }),
     );
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/cannot reach files1/);
+    expect(down.stdout).toMatch(/cannot reach files1/);
     const listed = await bucket.client.send(
       new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/share/' }),
     );
@@ -230,7 +230,7 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
       cfg({ jobs: { gone: { host: 'files1', paths: [join(work, 'nope')], storage: 'offsite' } } }),
     );
     expect(missingPath.code).toBe(1);
-    expect(missingPath.stderr).toMatch(/nope does not exist on files1/);
+    expect(missingPath.stdout).toMatch(/nope does not exist on files1/);
     const noBucket = await bo(
       ['backup', 'now', 'lost'],
       cfg({
@@ -239,7 +239,7 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
       }),
     );
     expect(noBucket.code).toBe(1);
-    expect(noBucket.stderr).toMatch(/does not exist/);
+    expect(noBucket.stdout).toMatch(/does not exist/);
     const listed = await bucket.client.send(
       new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'bo/gone/' }),
     );

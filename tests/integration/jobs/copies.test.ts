@@ -145,6 +145,7 @@ describe.skipIf(skip)('copies', () => {
       cold,
       jobs: {
         files: {
+          incremental: false, // standalone archives: retention alone decides
           retention: { last: 3 },
           copies: [
             { storage: 'cold', retention: { last: 1 } },

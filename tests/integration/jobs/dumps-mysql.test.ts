@@ -75,7 +75,7 @@ describe('MySQL (MariaDB) dumps over SSH', () => {
   it('streams mysqldump into its own object, restorable without bo', async (t) => {
     if (!db || !sshd) return t.skip();
     const r = await bo('backup', 'now', 'shop');
-    expect(r.stderr).toMatch(/^ok {6}shop /);
+    expect(r.stdout).toMatch(/^ok {6}shop /);
     expect(r.code).toBe(0);
     const m = manifestOf('shop');
     expect(m.dumps).toEqual([
@@ -128,7 +128,7 @@ describe('MySQL (MariaDB) dumps over SSH', () => {
     if (!db || !sshd) return t.skip();
     const r = await bo('backup', 'now', 'nodb');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/dump nope on db1 failed: the dump command exited 2: .*Unknown database 'nope'/);
+    expect(r.stdout).toMatch(/dump nope on db1 failed: the dump command exited 2: .*Unknown database 'nope'/);
     expect(
       readdirSync(repo).includes('nodb')
         ? readdirSync(join(repo, 'nodb')).filter((f) => !f.startsWith('.'))

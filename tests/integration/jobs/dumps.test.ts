@@ -107,7 +107,7 @@ describe('PostgreSQL dumps over SSH', () => {
   it('streams the dump into its own object, recorded in the manifest with its SHA-256', async (t) => {
     if (!pg || !sshd) return t.skip();
     const r = await bo('backup', 'now', 'db');
-    expect(r.stderr).toMatch(/^ok {6}db /);
+    expect(r.stdout).toMatch(/^ok {6}db /);
     expect(r.code).toBe(0);
     const m = manifestOf('db');
     expect(m.dumps).toEqual([
@@ -245,7 +245,7 @@ describe('PostgreSQL dumps over SSH', () => {
     if (!pg || !sshd) return t.skip();
     const r = await bo('backup', 'now', 'broken');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
+    expect(r.stdout).toMatch(
       /dump half on db1 failed: the dump command exited 3: pg_dump: error: connection lost/,
     );
     expect(
@@ -259,7 +259,7 @@ describe('PostgreSQL dumps over SSH', () => {
     if (!pg || !sshd) return t.skip();
     const r = await bo('backup', 'now', 'nodb');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
+    expect(r.stdout).toMatch(
       /dump nope on db1 failed: the dump command exited 1: .*database "nope" does not exist/,
     );
     expect(

@@ -3,7 +3,7 @@
  * of bo are kept as fixtures (tests/fixtures/repos/v<N>/, never rewritten) and restored, listed
  * and verified by the current code, plain and encrypted.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +19,21 @@ afterAll(() => {
 
 /** Each fixture's source path (the config that made it) and the dumps it holds. */
 const FIXTURE_SETS = [
-  { version: 'v1', src: '/tmp/v1mk/src', dumps: {} as Record<string, string> },
-  { version: 'v2', src: '/tmp/v2mk/src', dumps: { plain: 'app' } as Record<string, string> },
+  {
+    version: 'v1',
+    src: '/tmp/v1mk/src',
+    aTxtMtime: '2020-01-02T03:04:05.000Z',
+    dumps: {} as Record<string, string>,
+  },
+  {
+    version: 'v2',
+    src: '/tmp/v2mk/src',
+    aTxtMtime: '2026-12-05T00:55:23.071Z',
+    dumps: { plain: 'app' } as Record<string, string>,
+  },
 ];
 
-describe.each(FIXTURE_SETS)('backups written in format $version', ({ version, src, dumps }) => {
+describe.each(FIXTURE_SETS)('backups written in format $version', ({ version, src, aTxtMtime, dumps }) => {
   const fixture = join(FIXTURES, version);
   const work = mkdtempSync(join(tmpdir(), `bo-compat-${version}-`));
   dirs.push(work);
@@ -55,8 +65,10 @@ describe.each(FIXTURE_SETS)('backups written in format $version', ({ version, sr
       const r = await runBo(['-c', config, 'restore', job, '--to', target, '-i', identity]);
       expect(r.code, r.stderr).toBe(0);
       const restored = await snapshotTree(join(target, src));
-      // Not mtimes: git does not keep them, so source/ has its checkout's (the index holds the real ones).
+      // A git checkout gives the fixture's source files the checkout time: compare mtimes with
+      // what the manifest's index recorded instead (the restore checks them against it).
       expect(diffTrees(await snapshotTree(join(fixture, 'source')), restored, { mtimes: false })).toEqual([]);
+      expect(statSync(join(target, src, 'docs/a.txt')).mtime.toISOString()).toBe(aTxtMtime);
       const v = await runBo(['-c', config, 'verify', job, '-i', identity]);
       expect(v.code, v.stderr + v.stdout).toBe(0);
     });

@@ -1,11 +1,12 @@
 /**
  * No size cap: a backup larger than its storage's (small, for the test) volumeSize is stored in
  * volumes, restored and verified by bo, and restored by the README's stock-tool recipes: the
- * manifest-ordered `aws s3 cp` loop from the bucket, the glob `cat` in a filesystem repository.
+ * manifest-ordered `aws s3 cp` loop from the bucket, the glob `cat` in a filesystem repository
+ * (the chain recipes, which restore a standalone full as a chain of one).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, parseIdentities } from '../../../src/archive/age/index.ts';
@@ -17,18 +18,9 @@ import { silentLogger } from '../../../src/log.ts';
 import { awsCli } from '../../fixtures/aws-cli.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
 import { diffTrees, snapshotTree } from '../../fixtures/mutate-tree.ts';
+import { readmeRecipe, runWithAws } from '../../fixtures/readme.ts';
 import { missing } from '../../fixtures/require.ts';
 import { type BackupEnv, backupEnv } from './backup-env.ts';
-
-const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-/** The README's ```sh block that contains `marker`. */
-function recipe(marker: string): string {
-  const block = [...README.matchAll(/```sh\n([\s\S]*?)```/g)]
-    .map((m) => m[1]!)
-    .find((b) => b.includes(marker));
-  if (!block) throw new Error(`README has no sh block with ${marker}`);
-  return block;
-}
 
 const key = generateIdentity();
 const identities = parseIdentities(key.identity);
@@ -40,8 +32,10 @@ describe.each(kinds)('a backup larger than its volume size (%s)', (kind) => {
   let keyFile: string;
   beforeAll(async () => {
     const storage = { volumeSize: '64KiB' };
+    // The README's filesystem recipe is for plain archives, its S3 one for encrypted ones.
+    const encryption = kind === 's3' ? { encryption: { recipients: [key.recipient] } } : {};
     env = await backupEnv(kind, {
-      jobs: { files: { encryption: { recipients: [key.recipient] } } },
+      jobs: { files: encryption },
       ...(kind === 's3' ? { s3: storage } : { fs: storage }),
     });
     writeFileSync(join(env.src, 'big.bin'), randomBytes(400 * 1024)); // incompressible: ~7 volumes
@@ -58,8 +52,9 @@ describe.each(kinds)('a backup larger than its volume size (%s)', (kind) => {
     expect(manifest.version).toBe(MANIFEST_VERSION);
     const vols = manifest.archive.volumes!;
     expect(vols.length).toBeGreaterThanOrEqual(6);
-    expect(vols[0]!.key).toBe('archive.tar.zst.age');
-    expect(vols[1]!.key).toBe('archive.tar.zst.age.00002');
+    const name = kind === 's3' ? 'archive.tar.zst.age' : 'archive.tar.zst';
+    expect(vols[0]!.key).toBe(name);
+    expect(vols[1]!.key).toBe(`${name}.00002`);
     expect(vols.every((v) => v.size <= 64 * 1024)).toBe(true);
     expect(vols.reduce((n, v) => n + v.size, 0)).toBe(manifest.archive.size);
     expect(manifest.index.volumes).toBeUndefined(); // small objects stay one object
@@ -85,39 +80,18 @@ describe.each(kinds)('a backup larger than its volume size (%s)', (kind) => {
     expect(v.status).toBe('ok');
   });
 
-  it("restores with the README's stock-tool recipe", async (ctx) => {
+  it("restores with the README's stock-tool recipe, which reads the volumes in order", async (ctx) => {
     const dest = join(env.work, 'restore-stock');
-    mkdirSync(dest);
     if (kind === 'fs') {
-      const [, command] = recipe('cat archive.tar.zst.age*').trim().split('\n') as [string, string];
-      execFileSync('sh', ['-c', command.replace('key.txt', '"$KEY"').replace('/restore', '"$DEST"')], {
-        cwd: join(env.work, 'repo', 'files', id),
-        env: { ...process.env, KEY: keyFile, DEST: dest },
-      });
+      execFileSync('sh', [
+        '-c',
+        readmeRecipe('fs-chain', `REPO=${join(env.work, 'repo', 'files')} ID=${id} DEST=${dest}`),
+      ]);
     } else {
-      const aws = awsCli();
-      if (missing('aws CLI', aws !== undefined, 'pip install awscli (into the moto venv)')) return ctx.skip();
-      const lines = recipe("jq -r '(.archive.volumes").trim().split('\n');
-      expect(lines[0]).toMatch(/^B=s3:\/\//);
-      const command = lines
-        .slice(1)
-        .join('\n')
-        .replaceAll('aws s3', '"$AWS" --endpoint-url "$EP" s3')
-        .replace('key.txt', '"$KEY"')
-        .replace('/restore', '"$DEST"');
-      execFileSync('sh', ['-c', command], {
-        env: {
-          ...process.env,
-          B: `s3://${env.bucket!.name}/bo/files/${id}`,
-          AWS: aws!,
-          EP: env.bucket!.endpoint,
-          KEY: keyFile,
-          DEST: dest,
-          AWS_ACCESS_KEY_ID: process.env.BO_TEST_S3_ACCESS_KEY_ID,
-          AWS_SECRET_ACCESS_KEY: process.env.BO_TEST_S3_SECRET_ACCESS_KEY,
-          AWS_DEFAULT_REGION: 'us-east-1',
-        },
-      });
+      if (missing('aws CLI', awsCli() !== undefined, 'pip install awscli (into the moto venv)'))
+        return ctx.skip();
+      const first = `S3=s3://${env.bucket!.name}/bo/files ID=${id} KEY=${keyFile} DEST=${dest}`;
+      runWithAws(readmeRecipe('s3-chain', first), env.bucket!.endpoint);
     }
     expect(diffTrees(await snapshotTree(env.src), await snapshotTree(join(dest, env.src)))).toEqual([]);
   });

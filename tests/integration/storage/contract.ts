@@ -165,6 +165,17 @@ export function describeStorageContract(label: string, make: () => Promise<Stora
       expect(await keysOf(storage, 'del/')).toEqual([]);
     });
 
+    it('extendRetention: never unlocks or changes an object, rejects a missing key', async () => {
+      // Contract targets lock nothing (filesystem; an S3 bucket without objectLock): a no-op.
+      // Locked objects are covered in s3.test.ts ("Object Lock").
+      await storage.put('ext/k', Buffer.from('keep me'));
+      const until = new Date(Date.now() + 86_400_000);
+      expect(await storage.extendRetention('ext/k', until)).toBeUndefined();
+      expect(await storage.retention('ext/k')).toBeUndefined();
+      expect((await readAll(await storage.get('ext/k'))).toString()).toBe('keep me');
+      await expect(storage.extendRetention('ext/missing', until)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
     it('rejects get of a missing key with NotFoundError', async () => {
       await expect(storage.get('missing/k')).rejects.toBeInstanceOf(NotFoundError);
     });

@@ -11,11 +11,11 @@ import {
   jobsFirstSeen,
   latestFinished,
   listRuns,
-  markRunStarted,
   ownerAlive,
   processStart,
   pruneRuns,
   type RunRecord,
+  recordRunStarted,
   unfinishedRuns,
 } from '../../../src/catalog/runs.ts';
 
@@ -23,12 +23,18 @@ const owner = { pid: 4242, boot: 'boot-a' };
 let db: DatabaseSync;
 
 function run(id: string, job: string, at: string, outcome?: RunRecord['outcome']): void {
-  insertRun(
-    db,
-    { id, job, kind: 'backup', host: 'h', trigger: 'schedule', attempt: 1, scheduledAt: at, queuedAt: at },
-    owner,
-  );
-  markRunStarted(db, id, at);
+  const r: RunRecord = {
+    id,
+    job,
+    kind: 'backup',
+    host: 'h',
+    trigger: 'schedule',
+    attempt: 1,
+    scheduledAt: at,
+    queuedAt: at,
+  };
+  insertRun(db, r, owner);
+  recordRunStarted(db, { ...r, startedAt: at }, owner);
   if (outcome)
     finishRun(db, id, {
       finishedAt: at,
@@ -63,6 +69,22 @@ describe('run history', () => {
       error: undefined,
       summary: undefined,
     });
+  });
+
+  it('records the start of a run that was never queued (the CLI) as of a queued one (the daemon)', () => {
+    const at = '2026-01-01T02:00:00.000Z';
+    recordRunStarted(
+      db,
+      { id: 'c1', job: 'j', kind: 'prune', trigger: 'manual', attempt: 1, queuedAt: at, startedAt: at },
+      owner,
+    );
+    expect(getRun(db, 'c1')).toMatchObject({
+      trigger: 'manual',
+      queuedAt: at,
+      startedAt: at,
+      outcome: undefined,
+    });
+    expect(unfinishedRuns(db).map((r) => [r.id, r.owner.pid])).toEqual([['c1', 4242]]);
   });
 
   it('finds the newest finished and the newest successful run per job', () => {

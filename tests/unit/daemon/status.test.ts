@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
+import { recordCheck } from '../../../src/catalog/checks.ts';
 import { migrate } from '../../../src/catalog/db.ts';
 import { migrations } from '../../../src/catalog/migrations.ts';
 import { finishRun, insertRun, type RunOutcome } from '../../../src/catalog/runs.ts';
@@ -46,12 +47,59 @@ function finished(d: DatabaseSync, id: string, jobName: string, at: string, outc
   });
 }
 
+const idle = (...names: string[]) => ({
+  jobs: names.map((n) => ({ job: n, state: 'idle' as const, skippedStarts: 0 })),
+  queue: [],
+  running: 0,
+  limits: { concurrency: 4, perHostConcurrency: 1 },
+  stopping: false,
+});
+const NO_DAEMON =
+  'no daemon is running, but 1 job has a schedule: nothing runs it (start it: systemctl start bo, or bo daemon)';
+
 describe('status', () => {
+  it('without a daemon, a job with a schedule is a problem: nothing runs it', () => {
+    const d = db();
+    finished(d, 'a1', 'a', '2026-01-05T02:00:00.000Z', 'ok');
+    const config = parseConfig({
+      jobs: { a: job('0 2 * * *'), byHand: job(), off: job('0 2 * * *', { enabled: false }) },
+    });
+    expect(buildStatus({ config, db: d, now }).problems).toEqual([NO_DAEMON]);
+    expect(buildStatus({ config, db: d, now, live: idle('a', 'byHand', 'off') }).problems).toEqual([]);
+    const unscheduled = parseConfig({ jobs: { byHand: job() } });
+    expect(buildStatus({ config: unscheduled, db: d, now }).problems).toEqual([]);
+  });
+
+  it('a backup job whose last restore drill failed is a problem; a newer good drill clears it', () => {
+    const d = db();
+    finished(d, 'a1', 'j', '2026-01-05T02:00:00.000Z', 'ok');
+    const config = parseConfig({ jobs: { j: job() } });
+    const drill = (at: string, outcome: 'ok' | 'failed') =>
+      recordCheck(d, {
+        kind: 'drill',
+        storage: 's',
+        job: 'j',
+        backupId: 'b1',
+        startedAt: at,
+        finishedAt: at,
+        durationMs: 1000,
+        outcome,
+        ...(outcome === 'failed' ? { detail: 'file etc/a: SHA-256 differs from the index\nmore' } : {}),
+      });
+    drill('2026-01-05T03:00:00.000Z', 'ok');
+    drill('2026-01-05T04:00:00.000Z', 'failed');
+    expect(buildStatus({ config, db: d, now }).problems).toEqual([
+      'j: last restore drill FAILED: file etc/a: SHA-256 differs from the index',
+    ]);
+    drill('2026-01-05T05:00:00.000Z', 'ok');
+    expect(buildStatus({ config, db: d, now }).problems).toEqual([]);
+  });
+
   it('drill records: a database from before drills has none; one it cannot read is a problem, not "never proven"', () => {
     const config = parseConfig({ jobs: { j: job('0 2 * * *') } });
     const old = db();
     old.exec('DROP TABLE backup_checks');
-    expect(buildStatus({ config, db: old, now }).problems).toEqual([]);
+    expect(buildStatus({ config, db: old, now }).problems).toEqual([NO_DAEMON]);
     const broken = db();
     broken.exec('DROP TABLE backup_checks; CREATE TABLE backup_checks (x)');
     const s = buildStatus({ config, db: broken, now });
@@ -78,6 +126,7 @@ describe('status', () => {
     });
     const s = buildStatus({ config, db: d, now });
     expect(s.problems).toEqual([
+      'no daemon is running, but 3 jobs have a schedule: nothing runs them (start it: systemctl start bo, or bo daemon)',
       'stale: overdue (due 2026-01-04T02:00:00.000Z)',
       'broken: last run failed: tar on h1 failed',
     ]);
@@ -182,15 +231,18 @@ describe('status', () => {
     });
     expect(broken.problems).toEqual([
       'cannot read the run history in /var/lib/bo-x/state.db: permission denied',
+      NO_DAEMON,
     ]);
     expect(buildStatus({ config: scheduled, db: undefined, now }).problems).toEqual([
       'no state database in /var/lib/bo-x: the daemon has not run here yet',
+      NO_DAEMON,
     ]);
     expect(buildStatus({ config: onDemand, db: undefined, now }).problems).toEqual([]);
     const unreadable = db();
     unreadable.exec('DROP TABLE runs');
     expect(buildStatus({ config: scheduled, db: unreadable, now }).problems).toEqual([
       expect.stringMatching(/^cannot read the run history: no such table: runs/),
+      NO_DAEMON,
     ]);
   });
 

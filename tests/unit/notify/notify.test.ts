@@ -91,7 +91,7 @@ describe('messages', () => {
       'Fleet: 2 crit on 3 hosts',
       '',
     ]);
-    expect(title(job)).toBe('[bo] backup job files1-share on files1 FAILED after 2m');
+    expect(title(job)).toBe('[bo] backup job files1-share on files1 FAILED after 1m35s');
   });
 
   it('webhook URLs are shown without their token', () => {

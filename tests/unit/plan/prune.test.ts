@@ -37,7 +37,14 @@ describe('planPrune', () => {
       ['b2', 'delete', 'no rule matched'],
       ['b1', 'delete', 'no rule matched'],
     ]);
-    expect(plan.totals).toEqual({ kept: 1, deleted: 2, locked: 0, garbage: 0, bytesFreed: 200 });
+    expect(plan.totals).toEqual({
+      kept: 1,
+      deleted: 2,
+      locked: 0,
+      garbage: 0,
+      bytesFreed: 200,
+      unrestorable: 0,
+    });
     expect(keysToDelete(plan)).toEqual([
       'job/b2/manifest.json',
       'job/b2/archive.tar.zst',

@@ -40,13 +40,13 @@ const MARK = 's=$?; echo "bo-tar-exit=$s" >&2; exit $s';
 describe('tarCreateCommand', () => {
   it('archives relative member names under -C / with all the fidelity options', () => {
     expect(tarCreateCommand({ ...base, paths: ['/srv/share/', '/etc'] })).toBe(
-      `${TAR} --wildcards --no-wildcards-match-slash -C / -- srv/share etc; ${MARK}`,
+      `${TAR} --wildcards --no-wildcards-match-slash --no-wildcards -C / -- srv/share etc; ${MARK}`,
     );
   });
 
   it('leaves out options the server tar lacks and adds --one-file-system on request', () => {
     expect(tarCreateCommand({ ...base, caps: BARE, oneFileSystem: true, paths: ['/srv'] })).toBe(
-      `LC_ALL=C tar -c -f - --format=posix --one-file-system --warning=no-file-ignored --wildcards --no-wildcards-match-slash -C / -- srv; ${MARK}`,
+      `LC_ALL=C tar -c -f - --format=posix --one-file-system --warning=no-file-ignored --wildcards --no-wildcards-match-slash --no-wildcards -C / -- srv; ${MARK}`,
     );
   });
 
@@ -71,14 +71,14 @@ describe('tarCreateCommand', () => {
     });
     expect(cmd).toContain(
       "--wildcards --no-wildcards-match-slash --anchored --exclude=srv/share/cache '--exclude=srv/*/tmp' " +
-        "--no-anchored '--exclude=*.tmp' --exclude=node_modules -C / -- srv;",
+        "--no-anchored '--exclude=*.tmp' --exclude=node_modules --no-wildcards -C / -- srv;",
     );
   });
 
   it('archives / as ./ with names stripped of ./, and anchors excludes on ./', () => {
     const cmd = tarCreateCommand({ ...base, paths: ['/', '/etc'], exclude: ['/proc', '/var/cache'] });
     expect(cmd).toContain(
-      "'--transform=s,^\\./,,S' --wildcards --no-wildcards-match-slash --anchored --exclude=./proc --exclude=./var/cache -C / -- .;",
+      "'--transform=s,^\\./,,S' --wildcards --no-wildcards-match-slash --anchored --exclude=./proc --exclude=./var/cache --no-wildcards -C / -- .;",
     );
   });
 
@@ -91,7 +91,7 @@ describe('tarCreateCommand', () => {
     });
     expect(cmd).toContain(
       "'--transform=s,^mnt/snap\\(/\\|$\\),srv\\1,S' --wildcards --no-wildcards-match-slash " +
-        "--anchored --exclude=mnt/snap/share/cache --no-anchored '--exclude=*.tmp' -C / -- mnt/snap/share etc;",
+        "--anchored --exclude=mnt/snap/share/cache --no-anchored '--exclude=*.tmp' --no-wildcards -C / -- mnt/snap/share etc;",
     );
   });
 
@@ -112,7 +112,7 @@ describe('tarCreateCommand', () => {
 
   it('pipes into the server compressor with both exit statuses reported', () => {
     expect(tarCreateCommand({ ...base, paths: ['/srv'], compression: 'zstd', compressRemotely: true })).toBe(
-      `( ${TAR} --wildcards --no-wildcards-match-slash -C / -- srv; echo "bo-tar-exit=$?" >&2 ) | ` +
+      `( ${TAR} --wildcards --no-wildcards-match-slash --no-wildcards -C / -- srv; echo "bo-tar-exit=$?" >&2 ) | ` +
         'zstd -q -c -3 -T0; s=$?; echo "bo-zstd-exit=$s" >&2; exit $s',
     );
     const gz = tarCreateCommand({

@@ -1,6 +1,6 @@
 import type { HealthJob } from '../config/schema.ts';
-import type { JobRunContext, JobRunResult } from '../jobs/kinds.ts';
-import { performHealth } from './service.ts';
+import { performHealth } from '../health/service.ts';
+import type { JobRunContext, JobRunResult } from './kinds.ts';
 
 /**
  * The `kind: health` job: checks the selected hosts, records the history, alerts on state

@@ -1,9 +1,9 @@
 import type { Job } from '../config/schema.ts';
-import { errorMessage, isAbortError } from '../errors.ts';
-import type { JobRunContext, JobRunResult } from '../jobs/kinds.ts';
-import { dispatch } from './dispatch.ts';
-import type { JobEvent } from './notifier.ts';
-import { notifiersFor } from './registry.ts';
+import { errorMessage } from '../errors.ts';
+import { dispatch } from '../notify/dispatch.ts';
+import type { JobEvent } from '../notify/notifier.ts';
+import { notifiersFor } from '../notify/registry.ts';
+import { failureOutcome, type JobRunContext, type JobRunResult } from './kinds.ts';
 
 /**
  * Wraps a job run with its notifiers' start/success/fail events (`notify:` on the job). The start
@@ -42,7 +42,7 @@ export async function withJobNotifications(
     return result;
   } catch (err) {
     await start;
-    if (!(ctx.signal.aborted || isAbortError(err)))
+    if (failureOutcome(err, ctx.signal) === 'failed')
       await dispatch(notifiers, event('fail', errorMessage(err)), opts);
     throw err;
   }
