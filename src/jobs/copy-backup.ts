@@ -37,7 +37,13 @@ export async function copyBackup(
   source: Storage,
   target: Storage,
   ref: BackupRef,
-  opts: { signal: AbortSignal; log: Logger; onBytes?: ((bytes: number) => void) | undefined },
+  opts: {
+    signal: AbortSignal;
+    log: Logger;
+    onBytes?: ((bytes: number) => void) | undefined;
+    /** Right before the manifest is written (an incremental's chain locks in the target). */
+    beforeCommit?: (() => Promise<void>) | undefined;
+  },
 ): Promise<CopiedBackup> {
   const { signal } = opts;
   const log = opts.log.child({ backupId: ref.id, from: source.name, to: target.name });
@@ -71,6 +77,7 @@ export async function copyBackup(
     done += v.size;
   }
   signal.throwIfAborted();
+  await opts.beforeCommit?.();
   // The commit point, last: from here on the target holds the backup.
   await target.put(manifestKey(ref.job, ref.id), manifest, { signal, contentType: 'application/json' });
   log.info({ bytes: result.bytes, serverSide: result.serverSide, kept: result.kept }, 'Backup copied');

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BackupRef } from '../catalog/backups.ts';
 import { catalogAfterBackup, listJobBackups } from '../catalog/catalog.ts';
+import { ancestorsOf } from '../catalog/chains.ts';
 import { withStateDb } from '../catalog/checks.ts';
 import { type CopyState, recordCopyState } from '../catalog/copies.ts';
 import type { BackupJob } from '../config/schema.ts';
@@ -16,6 +17,7 @@ import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { jobStorages, planCopy, policyOf } from '../plan/copy.ts';
 import type { Services } from '../services.ts';
+import { chainLockUntil, extendChainLocks } from './chain-locks.ts';
 import { type CopiedBackup, copyBackup } from './copy-backup.ts';
 import { withJobLock } from './job-lock.ts';
 
@@ -90,6 +92,8 @@ async function copyUnderLock(
   const target = services.storage(to);
   const retention = jobStorages(job).find((s) => s.storage === to)?.retention ?? job.retention;
   const deps = { services, log, signal: opts.signal, runId: opts.runId ?? randomUUID() };
+  const targetCfg = services.config.storage[to];
+  const objectLock = targetCfg?.type === 's3' ? targetCfg.objectLock : undefined;
   const work = async (signal: AbortSignal): Promise<CopyReport> => {
     const now = services.clock.now();
     const [have, want] = await Promise.all([
@@ -119,7 +123,13 @@ async function copyUnderLock(
       }
       try {
         const onBytes = (bytes: number) => opts.onProgress?.({ id: ref.id, bytes });
-        report.copied.push(await copyBackup(source, target, ref, { signal, log, onBytes }));
+        // An incremental's ancestors in the target stay locked as long as it (as a backup does).
+        const ancestors = parentOf(ref) ? ancestorsOf(ref, [...have.backups, ...want.backups]) : [];
+        const beforeCommit = async () => {
+          const until = chainLockUntil(objectLock, services.clock.now());
+          if (until && ancestors.length > 0) await extendChainLocks(target, ancestors, until, signal);
+        };
+        report.copied.push(await copyBackup(source, target, ref, { signal, log, onBytes, beforeCommit }));
       } catch (err) {
         if (signal.aborted) throw err;
         broken.add(ref.id);
