@@ -4,12 +4,11 @@
  * from the chain's manifests and indexes alone, so it works on a fresh machine from the bucket.
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
-import { IntegrityError } from '../errors.ts';
+import { IntegrityError, NotFoundError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { BackupRef } from './backups.ts';
-import { listJobBackups } from './catalog.ts';
+import { type BackupRef, readManifest } from './backups.ts';
 import { type ChainEntry, replayChain } from './chain-tree.ts';
-import { chainOf } from './chains.ts';
+import { type ChainResult, chainOf } from './chains.ts';
 import { readIndex } from './objects.ts';
 
 export interface BackupIndex {
@@ -18,6 +17,40 @@ export interface BackupIndex {
   entries: ChainEntry[];
 }
 
+/**
+ * The chain `ref` restores from, full first, read parent by parent from the manifests themselves
+ * (not a listing, which may be a cache that still names a backup deleted by hand).
+ */
+export async function walkChain(
+  storage: Storage,
+  ref: BackupRef,
+  signal?: AbortSignal,
+): Promise<ChainResult> {
+  const found: BackupRef[] = [ref];
+  for (let cur = ref; cur.manifest.chain?.type === 'incremental' && found.length <= MAX_CHAIN; ) {
+    const parentId = cur.manifest.chain.parent;
+    let parent: BackupRef | undefined;
+    try {
+      if (parentId)
+        parent = {
+          job: ref.job,
+          id: parentId,
+          manifest: await readManifest(storage, ref.job, parentId, signal),
+        };
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    if (!parent || found.some((b) => b.id === parent.id)) break;
+    found.push(parent);
+    cur = parent;
+  }
+  // chainOf words a missing link (or a loop) as a listing-based check does.
+  return chainOf(ref, found);
+}
+
+/** Longer than any chain bo makes (fullEvery bounds them): a guard against damaged manifests. */
+const MAX_CHAIN = 100_000;
+
 /** The chain `ref` restores from, full first; IntegrityError naming the missing link when broken. */
 export async function resolveChain(
   storage: Storage,
@@ -25,8 +58,7 @@ export async function resolveChain(
   signal?: AbortSignal,
 ): Promise<BackupRef[]> {
   if (ref.manifest.chain?.type !== 'incremental') return [ref];
-  const { backups } = await listJobBackups(storage, ref.job, { signal });
-  const r = chainOf(ref, backups);
+  const r = await walkChain(storage, ref, signal);
   if (!r.ok) {
     throw new IntegrityError(r.problem, {
       hint: 'restore an older backup whose chain is complete (bo list shows each backup’s chain)',

@@ -133,3 +133,9 @@ export function newBackupId(now: Date, random: () => string): string {
     .replace(/\.\d+Z$/, 'Z');
   return `${ts}-${random()}`;
 }
+
+/** When a backup started, from its id (`20261122T081500Z-…`); undefined for an id of another shape. */
+export function backupIdTime(id: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(id);
+  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : undefined;
+}

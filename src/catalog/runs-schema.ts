@@ -44,4 +44,11 @@ CREATE TABLE IF NOT EXISTS daemon_jobs (job TEXT PRIMARY KEY, first_seen TEXT NO
     // bo status, bo backup now through the daemon and /metrics show both without reading storage.
     sql: 'ALTER TABLE runs ADD COLUMN stored_bytes INTEGER;',
   },
+  {
+    version: 5,
+    name: 'run chain',
+    // A backup's place in its incremental chain ({type, level, root} as JSON), so bo status shows
+    // the chain's length and its full's age without reading storage.
+    sql: 'ALTER TABLE runs ADD COLUMN chain TEXT;',
+  },
 ];

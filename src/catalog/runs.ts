@@ -38,6 +38,8 @@ export interface RunRecord {
   /** What to do about the error (a BoError's hint). Not stored: it travels with a live run only. */
   hint?: string | undefined;
   summary?: string | undefined;
+  /** A backup's place in its incremental chain (absent for standalone archives and other kinds). */
+  chain?: RunChain | undefined;
   /** A backup asked to be a full (`bo backup now --full`). Not stored. */
   full?: boolean | undefined;
   /** What kind of backup it made ("incremental, level 2", "full: first backup"). Not stored. */
@@ -45,7 +47,18 @@ export interface RunRecord {
 }
 
 export type RunEnd = Required<Pick<RunRecord, 'finishedAt' | 'outcome'>> &
-  Pick<RunRecord, 'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'hint' | 'summary' | 'note'>;
+  Pick<
+    RunRecord,
+    'bytes' | 'storedBytes' | 'files' | 'backupId' | 'error' | 'hint' | 'summary' | 'note' | 'chain'
+  >;
+
+/** Where a backup run's backup sits in its chain (the manifest's chain, without parent and reason). */
+export interface RunChain {
+  type: 'full' | 'incremental';
+  level: number;
+  /** The chain's full. */
+  root: string;
+}
 
 /** The process that owns unfinished rows. */
 export interface RunOwner {
@@ -130,7 +143,7 @@ export function recordRunStarted(db: StateDb, r: RunRecord & { startedAt: string
 export function finishRun(db: StateDb, id: string, end: RunEnd): void {
   stmt(
     db,
-    'UPDATE runs SET finished_at = ?, outcome = ?, bytes = ?, stored_bytes = ?, files = ?, backup_id = ?, error = ?, summary = ? WHERE id = ?',
+    'UPDATE runs SET finished_at = ?, outcome = ?, bytes = ?, stored_bytes = ?, files = ?, backup_id = ?, error = ?, summary = ?, chain = ? WHERE id = ?',
   ).run(
     end.finishedAt,
     end.outcome,
@@ -140,6 +153,7 @@ export function finishRun(db: StateDb, id: string, end: RunEnd): void {
     n(end.backupId),
     n(end.error),
     n(end.summary),
+    end.chain ? JSON.stringify(end.chain) : null,
     id,
   );
 }
@@ -164,6 +178,7 @@ function toRecord(row: Record<string, unknown>): RunRecord {
     backupId: opt<string>(row.backup_id),
     error: opt<string>(row.error),
     summary: opt<string>(row.summary),
+    chain: typeof row.chain === 'string' ? (JSON.parse(row.chain) as RunChain) : undefined,
   };
 }
 

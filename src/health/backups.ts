@@ -1,5 +1,6 @@
 import { type BackupRef, listBackups } from '../catalog/backups.ts';
 import { listJobBackups } from '../catalog/catalog.ts';
+import { chainOf } from '../catalog/chains.ts';
 import type { BackupJob, Config } from '../config/schema.ts';
 import { errorMessage, throwIfAborted } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -7,6 +8,17 @@ import { type CopyLag, copyLag, jobStorages, policyOf } from '../plan/copy.ts';
 import { type BackupSizes, backupSizes } from '../sizes.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProofReader, Proofs } from './proofs.ts';
+
+export interface ChainSummary {
+  /** Backups in the chain, the full included. */
+  length: number;
+  fullId: string;
+  fullAt: string;
+  /** Source bytes each incremental added, oldest first. */
+  added: number[];
+  /** Why the chain cannot be restored, when it cannot. */
+  broken?: string;
+}
 
 /** What the manifests in storage say about one backup job: no local state involved. */
 export interface BackupStatus {
@@ -23,6 +35,8 @@ export interface BackupStatus {
   sourceSizes: number[];
   /** Manifests that exist but cannot be read. */
   unreadable: number;
+  /** The newest backup's incremental chain: its length, its full, what each incremental added. */
+  chain?: ChainSummary;
   /** Why the storage could not be listed. */
   error?: string;
   /** The newest verify and restore drill, from the state database. */
@@ -107,6 +121,17 @@ async function statusOf(
         files: last.manifest.stats.files,
         warnings: last.manifest.warnings.length,
       };
+      if (last.manifest.chain) {
+        const c = chainOf(last, backups);
+        const full = c.chain[0]!;
+        base.chain = {
+          length: c.chain.length,
+          fullId: full.id,
+          fullAt: full.manifest.finishedAt,
+          added: c.chain.slice(1).map((b) => backupSizes(b.manifest).sourceBytes),
+          ...(c.ok ? {} : { broken: c.problem }),
+        };
+      }
     }
     if (job.copies.length > 0) base.copies = await copyLags(name, job, backups, deps);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { BackupStatus } from './backups.ts';
+import type { BackupStatus, ChainSummary } from './backups.ts';
 import { plural } from './format.ts';
 import type { HealthRun } from './run.ts';
 import type { RunProblem } from './runs.ts';
@@ -49,6 +49,8 @@ export interface BackupRow {
   drilled?: { at?: string; lastOk: boolean };
   /** Each copy's lag behind the job's storage (0: up to date), or why it could not be listed. */
   copies?: Array<{ storage: string; lagMs?: number; missing?: number; error?: string }>;
+  /** The newest backup's incremental chain (absent for standalone archives). */
+  chain?: ChainSummary;
 }
 
 export interface Change {
@@ -161,6 +163,7 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
       storage: c.storage,
       ...(c.error ? { error: c.error } : { lagMs: c.lagMs ?? 0, missing: c.missing ?? 0 }),
     }));
+  if (b.chain) row.chain = b.chain;
   if (b.sourceSizes.length >= 2) {
     const prev = b.sourceSizes.at(-2)!;
     if (prev > 0) row.trend = (b.sourceSizes.at(-1)! - prev) / prev;

@@ -5,13 +5,15 @@
  * snapshot file home, extend the chain's Object Lock, and keep the state once the manifest
  * committed. A run that fails anywhere leaves the previous state untouched.
  */
+import { type BackupRef, readManifest } from '../catalog/backups.ts';
 import { listJobBackups } from '../catalog/catalog.ts';
-import { ancestorsOf, chainOf } from '../catalog/chains.ts';
+import { walkChain } from '../catalog/chain-index.ts';
+import type { ChainResult } from '../catalog/chains.ts';
 import { latestChecks } from '../catalog/checks.ts';
 import { openStateDbReadOnly } from '../catalog/db-read.ts';
 import type { ChainInfo } from '../catalog/manifest.ts';
 import { type BackupJob, fullEveryOf } from '../config/schema.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type IncrementalPlan, jobFingerprint, planIncremental } from '../plan/incremental.ts';
 import { memberMapper, type PathTransform } from '../plan/tar.ts';
@@ -55,19 +57,18 @@ export async function decideChain(
     return { plan: { type: 'standalone' }, fingerprint, snar: undefined, ancestors: [] };
   const { backups } = await listJobBackups(o.storage, name, { signal: o.signal });
   const newest = backups.at(-1);
-  const chain = newest ? chainOf(newest, backups) : undefined;
+  // The chain is read manifest by manifest (the listing may be a cache that still names a backup
+  // deleted by hand), so an incremental never continues a chain that cannot be restored.
+  const chain = newest ? await checkedChain(o.storage, newest, o.signal) : undefined;
   const state = await o.store.load(name);
   const failed = failedChecks(o.stateDir, o.storage.name, name);
+  const root = chain?.chain[0];
   const plan = planIncremental({
     setting: { fullEvery: fullEveryOf(job.incremental.fullEvery) },
     forceFull: o.forceFull,
     newest: newest && { id: newest.id, startedAt: newest.manifest.startedAt, chain: newest.manifest.chain },
     newestChainProblem: chain && !chain.ok ? chain.problem : undefined,
-    root: chain?.chain[0] && {
-      id: chain.chain[0].id,
-      startedAt: chain.chain[0].manifest.startedAt,
-      chain: chain.chain[0].manifest.chain,
-    },
+    root: root && { id: root.id, startedAt: root.manifest.startedAt, chain: root.manifest.chain },
     failedChecks: (chain?.chain ?? []).map((b) => b.id).filter((id) => failed.has(id)),
     state,
     fingerprint,
@@ -78,8 +79,24 @@ export async function decideChain(
     plan,
     fingerprint,
     snar: incremental ? state?.snar : undefined,
-    ancestors: incremental && newest ? [newest, ...ancestorsOf(newest, backups)] : [],
+    ancestors: incremental && chain ? [...chain.chain].reverse() : [],
   };
+}
+
+/** The chain of the job's newest listed backup, or why it cannot be continued. */
+async function checkedChain(storage: Storage, newest: BackupRef, signal: AbortSignal): Promise<ChainResult> {
+  try {
+    await readManifest(storage, newest.job, newest.id, signal);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    return {
+      ok: false,
+      chain: [],
+      missing: newest.id,
+      problem: `the newest listed backup ${newest.id} is gone (deleted by hand?)`,
+    };
+  }
+  return await walkChain(storage, newest, signal);
 }
 
 /** Backups whose latest verify or drill on this machine failed (none when there is no state db). */

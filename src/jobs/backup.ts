@@ -243,7 +243,12 @@ async function backupHooked(
       storedBytes: sizes.storedBytes,
       files: stats.files,
       summary: `${name}: backup ${id} (${kind}; ${stats.files} files, ${formatSizes(sizes)})`,
-      ...(chain.plan.type === 'standalone' ? {} : { note: kind }),
+      ...(manifest.chain
+        ? {
+            note: kind,
+            chain: { type: manifest.chain.type, level: manifest.chain.level, root: manifest.chain.root },
+          }
+        : {}),
     };
   } catch (err) {
     ac.abort(err);

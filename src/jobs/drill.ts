@@ -11,7 +11,7 @@ import type { AgeIdentity } from '../archive/age/index.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
 import { readBackupIndex } from '../catalog/chain-index.ts';
-import { BoError, errorMessage } from '../errors.ts';
+import { BoError, errorMessage, IntegrityError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
 import type { Host } from '../remote/host.ts';
@@ -58,8 +58,25 @@ export async function drillBackup(
   const now = opts.now ?? Date.now;
   const started = now();
   const { signal, target } = opts;
-  // An incremental's drill restores its whole chain and proves every file of the merged tree.
-  const { chain, entries: index } = await readBackupIndex(storage, ref, opts.identities, signal);
+  // An incremental's drill restores its whole chain and proves every file of the merged tree; a
+  // chain that cannot be read (a missing or damaged backup in it) is a failed drill, not a crash.
+  let index: Awaited<ReturnType<typeof readBackupIndex>>['entries'];
+  let chain: Awaited<ReturnType<typeof readBackupIndex>>['chain'];
+  try {
+    ({ chain, entries: index } = await readBackupIndex(storage, ref, opts.identities, signal));
+  } catch (err) {
+    if (signal.aborted || !(err instanceof IntegrityError)) throw err;
+    const base = { storage: storage.name, job: ref.job, id: ref.id, target: '-', sampled: false };
+    return {
+      ...base,
+      status: 'failed',
+      files: 0,
+      bytes: 0,
+      problems: [errorMessage(err)],
+      removed: true,
+      durationMs: now() - started,
+    };
+  }
   // An archive tier (a cold copy): a drill never requests tier restores by itself.
   const cold = await coldObjects(storage, chain);
   if (cold.length > 0) throw coldError(storage, cold, `${ref.job}/${ref.id}`, 'drill');

@@ -1,3 +1,4 @@
+import type { RunChain } from '../catalog/runs.ts';
 import type { Job } from '../config/schema.ts';
 import { isAbortError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -37,6 +38,8 @@ export interface JobRunResult {
   summary: string;
   /** A short word on what was made, for the result line ("incremental, level 2"). */
   note?: string;
+  /** A backup's place in its incremental chain. */
+  chain?: RunChain;
 }
 
 export type JobRunner<J extends Job = Job> = (

@@ -99,6 +99,7 @@ export async function runRecorded(
       files,
       summary,
       ...(r.note ? { note: r.note } : {}),
+      ...(r.chain ? { chain: r.chain } : {}),
     };
   } catch (err) {
     const outcome = failureOutcome(err, deps.signal);

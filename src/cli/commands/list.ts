@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { listStorageBackups } from '../../catalog/catalog.ts';
+import type { ChainInfo } from '../../catalog/manifest.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
+import { brokenChains } from '../../plan/chain-links.ts';
 import { jobStorages } from '../../plan/copy.ts';
 import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
@@ -21,7 +23,11 @@ export function registerList(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-SIZE is what the backup's files hold, STORED what its objects take in storage. A storage that
+SOURCE is what the backup's files hold, STORED what its objects take in storage (for an
+incremental: only what it added). TYPE is "full" or "incr N": an incremental at level N of its
+chain, restorable with the full and the N-1 incrementals listed before it ("standalone": a full
+made with incremental: false; "BROKEN": a backup it needs is missing). --json gives each
+backup's "chain" as its manifest records it (type, level, parent, root, reason). A storage that
 cannot be listed is reported and the exit code is 1; the others are still listed.
 
 Examples:
@@ -60,6 +66,14 @@ Examples:
             continue;
           }
           for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
+          const broken = brokenChains(
+            listing.backups.map((b) => ({
+              id: `${b.job}/${b.id}`,
+              ...(b.manifest.chain?.type === 'incremental'
+                ? { parent: b.manifest.chain.parent && `${b.job}/${b.manifest.chain.parent}` }
+                : {}),
+            })),
+          );
           for (const b of listing.backups) {
             if (opts.host && b.manifest.host !== opts.host) continue;
             const m = b.manifest;
@@ -79,6 +93,8 @@ Examples:
               ...backupSizes(m),
               encrypted: m.encryption !== null,
               warnings: m.warnings.length,
+              chain: m.chain,
+              ...(broken.get(`${b.job}/${b.id}`) ? { chainBroken: true } : {}),
             };
             rows.push(row);
             byBackup.set(`${b.job}/${b.id}`, row);
@@ -102,12 +118,13 @@ Examples:
                 `${r.job}/${r.id}`,
                 String(r.host),
                 formatAge(new Date(String(r.finishedAt)), now),
+                typeOf(r.chain as ChainInfo | null, Boolean(r.chainBroken)),
                 String(r.files),
                 formatBytes(Number(r.sourceBytes)),
                 formatBytes(Number(r.storedBytes)),
                 `${r.storages.join(', ')}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
               ]),
-              ['BACKUP', 'HOST', 'AGE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
+              ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
             ),
           );
         for (const u of unreadable)
@@ -115,4 +132,10 @@ Examples:
         for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);
       },
     );
+}
+
+/** "full", "incr 3", "standalone", with "BROKEN" when a backup the chain needs is missing. */
+function typeOf(chain: ChainInfo | null, broken: boolean): string {
+  const t = !chain ? 'standalone' : chain.type === 'full' ? 'full' : `incr ${chain.level}`;
+  return broken ? `${t} BROKEN` : t;
 }

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { StateDb } from '../../catalog/db.ts';
 import { openStateDbReadOnly } from '../../catalog/db-read.ts';
+import { backupIdTime } from '../../catalog/manifest.ts';
+import type { RunRecord } from '../../catalog/runs.ts';
 import type { Config } from '../../config/schema.ts';
 import { connectDaemon } from '../../daemon/client.ts';
 import { describeCopyStatus } from '../../daemon/copy-status.ts';
@@ -81,7 +83,15 @@ function lastSuccess(j: JobStatus, now: Date): string {
       : ` · ${j.kind === 'backup' ? formatSizes({ sourceBytes: r.bytes, storedBytes: r.storedBytes }) : formatBytes(r.bytes)}`;
   // verify/drill/prune: their summary is the result ("verified 3 of 3 … ciphertext only, no identity").
   const said = j.kind !== 'backup' && r.summary ? ` · ${r.summary.replace(`${j.job}: `, '')}` : '';
-  return `ok ${age}${took}${size}${said}`;
+  return `ok ${age}${took}${size}${said}${chainText(r.chain, now)}`;
+}
+
+/** " · incr 3, full 2d ago" (the chain's length and its full's age) or " · full". */
+function chainText(chain: RunRecord['chain'], now: Date): string {
+  if (!chain) return '';
+  if (chain.type === 'full') return ' · full';
+  const root = backupIdTime(chain.root);
+  return ` · incr ${chain.level}${root ? `, full ${formatAge(root, now)}` : ''}`;
 }
 
 /** The run under way, else the newest attempt when it is not the success shown beside it. */

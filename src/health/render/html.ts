@@ -4,7 +4,7 @@ import type { BackupRow, Change, HostSection, Report } from '../report.ts';
 import type { RunProblem } from '../runs.ts';
 import { type CheckResult, countStatuses, overallStatus, type Status } from '../types.ts';
 import { STYLE } from './html-style.ts';
-import { checkLabel, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
+import { chainLine, checkLabel, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
 export interface HtmlOptions {
   /** For "checked 3m ago"; default: the report's own time. */
@@ -89,7 +89,8 @@ function backups(rows: BackupRow[], now: Date): string {
         : '';
     const msg = b.status !== 'ok' ? `<p class="msg">${rich(b.message)}</p>` : '';
     const proof = proofLine(b, now);
-    return `<li class="card s-${b.status}"><div class="head">${badge(b.status)}<span class="host">${esc(b.job)}</span><span class="muted">${esc(b.host)} → ${esc(b.storage)}</span></div><p class="msg">${last}${size ? `<br>${size}` : ''}${proof ? `<br>${proof}` : ''}</p>${msg}</li>`;
+    const chain = b.chain ? esc(chainLine(b.chain, now)) : '';
+    return `<li class="card s-${b.status}"><div class="head">${badge(b.status)}<span class="host">${esc(b.job)}</span><span class="muted">${esc(b.host)} → ${esc(b.storage)}</span></div><p class="msg">${last}${size ? `<br>${size}` : ''}${chain ? `<br>${chain}` : ''}${proof ? `<br>${proof}` : ''}</p>${msg}</li>`;
   };
   return `<h2>Backups</h2><ul>${sorted.map(card).join('')}</ul>`;
 }

@@ -1,3 +1,5 @@
+import { formatBytes } from '../../sizes.ts';
+import type { ChainSummary } from '../backups.ts';
 import { ago, span } from '../format.ts';
 import type { BackupRow } from '../report.ts';
 import type { RunProblem } from '../runs.ts';
@@ -60,4 +62,11 @@ export function copiesLine(b: BackupRow): string {
           : `copy ${c.storage} up to date`,
     )
     .join(' · ');
+}
+
+/** "chain of 4: full 3d ago, then +1.20 MiB, +340 KiB, +2.00 KiB" (what each incremental added). */
+export function chainLine(c: ChainSummary, now: Date): string {
+  const full = `full ${ago(now.getTime() - Date.parse(c.fullAt))}`;
+  const added = c.added.length ? `, then ${c.added.map((n) => `+${formatBytes(n)}`).join(', ')}` : '';
+  return `chain of ${c.length}: ${full}${added}${c.broken ? ` — BROKEN: ${c.broken}` : ''}`;
 }

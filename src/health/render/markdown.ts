@@ -1,7 +1,7 @@
 import { formatBytes } from '../../sizes.ts';
 import { span } from '../format.ts';
 import type { BackupRow, Report } from '../report.ts';
-import { checkLabel, compactOk, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
+import { chainLine, checkLabel, compactOk, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
 /** The report as Markdown (for mail, tickets, chat): worst first. */
 export function renderMarkdown(report: Report): string {
@@ -39,8 +39,8 @@ export function renderMarkdown(report: Report): string {
   if (report.backups.length === 0) out.push('No backup jobs.');
   else {
     out.push(
-      '| job | host | status | last good | source | stored | trend | verified / drill |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| job | host | status | last good | source | stored | trend | chain | verified / drill |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const b of report.backups) out.push(backupRow(b, new Date(report.generatedAt)));
   }
@@ -62,7 +62,8 @@ function backupRow(b: BackupRow, now: Date): string {
   const source = b.sourceBytes !== undefined ? formatBytes(b.sourceBytes) : '';
   const stored = b.storedBytes !== undefined ? formatBytes(b.storedBytes) : '';
   const trend = b.trend !== undefined ? `${b.trend >= 0 ? '+' : ''}${Math.round(b.trend * 100)}%` : '';
-  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${source} | ${stored} | ${trend} | ${proofLine(b, now)} |`;
+  const chain = b.chain ? chainLine(b.chain, now) : '';
+  return `| ${b.job} | ${b.host} | ${STATUS_LABEL[b.status]} | ${last} | ${source} | ${stored} | ${trend} | ${chain} | ${proofLine(b, now)} |`;
 }
 
 /** Keeps a message on its list line. */

@@ -75,7 +75,7 @@ describe('bo status without a daemon', () => {
     const r = await bo('status');
     expect(r.stdout).not.toMatch(/never ran/);
     expect(r.stdout).toMatch(
-      /^slow\s+backup\s+local\s+ok \d+s ago · \d+s · source \S+ \S+, stored \S+ \S+\s+ABANDONED, started \d+s ago: bo stopped while the run was in progress/m,
+      /^slow\s+backup\s+local\s+ok \d+s ago · \d+s · source \S+ \S+, stored \S+ \S+( · full)?\s+ABANDONED, started \d+s ago: bo stopped while the run was in progress/m,
     );
     expect(r.code).toBe(1);
   });

@@ -64,10 +64,10 @@ describe('one size vocabulary: source bytes and stored bytes', () => {
     expect(`${b.stdout}${b.stderr}`).toContain(`${sourceText}, ${storedText}`);
 
     const list = await runBo(['--config', config, 'list']);
-    expect(list.stdout).toMatch(/^BACKUP +HOST +AGE +FILES +SOURCE +STORED +STORAGE$/m);
+    expect(list.stdout).toMatch(/^BACKUP +HOST +AGE +TYPE +FILES +SOURCE +STORED +STORAGE$/m);
     expect(list.stdout).toMatch(
       new RegExp(
-        `^tree/\\S+ +local +\\d+s ago +2 +3\\.02 MiB +${storedText.slice(7).replace('.', '\\.')} +repo$`,
+        `^tree/\\S+ +local +\\d+s ago +\\S+ +2 +3\\.02 MiB +${storedText.slice(7).replace('.', '\\.')} +repo$`,
         'm',
       ),
     );
