@@ -3,6 +3,7 @@ import { LOG_FORMATS, LOG_LEVELS } from '../log.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerCopy } from './commands/copy.ts';
 import { registerDaemon } from './commands/daemon.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerHealth } from './commands/health.ts';
@@ -40,6 +41,7 @@ const commands: RegisterCommand[] = [
   registerList,
   registerLs,
   registerRestore,
+  registerCopy,
   registerSnapshot,
   registerPrune,
   registerVerify,

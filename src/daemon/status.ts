@@ -12,10 +12,11 @@ import {
   readJobsFirstSeen,
   unfinishedRuns,
 } from '../catalog/runs.ts';
-import type { Config, Job } from '../config/schema.ts';
+import type { BackupJob, Config, Job } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { jobHost } from '../jobs/kinds.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
+import { type CopyStatus, copyStatusOf, describeCopyStatus } from './copy-status.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
 import { catchUpBaseline, overdueSince } from './timing.ts';
 
@@ -47,6 +48,8 @@ export interface JobStatus {
   skippedStarts?: number | undefined;
   /** Backup jobs: the restore drills' "last proven restorable" (see catalog/checks.ts). */
   drill?: DrillStatus | undefined;
+  /** Backup jobs with copies: each copy's lag (daemon/copy-status.ts). */
+  copies?: CopyStatus[] | undefined;
 }
 
 export interface StatusReport {
@@ -226,8 +229,18 @@ export function buildStatus(opts: {
       overdueSince: overdue?.toISOString(),
       skippedStarts: l?.skippedStarts,
       drill,
+      copies:
+        job.kind === 'backup' && opts.db && !historyError
+          ? copiesOf(opts.db, name, job, lastSuccess)
+          : undefined,
     };
   });
+  function copiesOf(db: StateDb, name: string, job: BackupJob, last: RunRecord | undefined) {
+    if (job.copies.length === 0) return undefined;
+    const copies = copyStatusOf(db, name, job, last, now);
+    for (const c of copies) if (c.overdue) problems.push(`${name}: copy ${describeCopyStatus(c)}`);
+    return copies;
+  }
   function drillOf(db: StateDb, job: string): DrillStatus | undefined {
     try {
       return drillStatus(db, job);

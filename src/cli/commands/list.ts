@@ -3,6 +3,7 @@ import { listStorageBackups } from '../../catalog/catalog.ts';
 import type { ChainInfo } from '../../catalog/manifest.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
 import { brokenChains } from '../../plan/chain-links.ts';
+import { jobStorages } from '../../plan/copy.ts';
 import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes, table } from '../format.ts';
@@ -40,12 +41,14 @@ Examples:
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        const rows: Array<Record<string, unknown>> = [];
+        // One row per backup, naming every storage that holds it (its own and its copies).
+        const rows: Array<Record<string, unknown> & { storages: string[] }> = [];
+        const byBackup = new Map<string, (typeof rows)[number]>();
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
           const jobs = Object.entries(services.config.jobs)
-            .filter(([, j]) => j.kind === 'backup' && j.storage === name)
+            .filter(([, j]) => j.kind === 'backup' && jobStorages(j).some((s) => s.storage === name))
             .map(([n]) => n);
           let listing: Awaited<ReturnType<typeof listStorageBackups>>;
           try {
@@ -74,8 +77,14 @@ Examples:
           for (const b of listing.backups) {
             if (opts.host && b.manifest.host !== opts.host) continue;
             const m = b.manifest;
-            rows.push({
+            const seen = byBackup.get(`${b.job}/${b.id}`);
+            if (seen) {
+              seen.storages.push(name);
+              continue;
+            }
+            const row = {
               storage: name,
+              storages: [name],
               job: b.job,
               id: b.id,
               host: m.host,
@@ -86,7 +95,9 @@ Examples:
               warnings: m.warnings.length,
               chain: m.chain,
               ...(broken.get(`${b.job}/${b.id}`) ? { chainBroken: true } : {}),
-            });
+            };
+            rows.push(row);
+            byBackup.set(`${b.job}/${b.id}`, row);
           }
         }
         if (opts.json) return ctx.out.json({ backups: rows, unreadable, failed });
@@ -111,7 +122,7 @@ Examples:
                 String(r.files),
                 formatBytes(Number(r.sourceBytes)),
                 formatBytes(Number(r.storedBytes)),
-                `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
+                `${r.storages.join(', ')}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
               ]),
               ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
             ),
