@@ -85,4 +85,28 @@ describe.skipIf(skip)('restoring an incremental chain without bo, as the README 
       expect(diffTrees(points[at]!.tree, await snapshotTree(join(dest, src)))).toEqual([]);
     });
   }
+
+  it('bo restores any point of the chain on a fresh machine, from the bucket alone', async () => {
+    // A new machine: a config that names only the bucket, no jobs, an empty state directory.
+    const fresh = writeConfig({
+      stateDir: join(work, 'fresh-state'),
+      storage: { offsite: { ...bucket.config, prefix: 'bo/' } },
+      jobs: {},
+    });
+    for (const at of [1, 4]) {
+      const dest = join(work, `fresh-${at}`);
+      const r = await runBo([
+        '--config',
+        fresh,
+        'restore',
+        `s3/${points[at]!.s3}`,
+        '--to',
+        dest,
+        '-i',
+        keyFile,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(diffTrees(points[at]!.tree, await snapshotTree(join(dest, src)))).toEqual([]);
+    }
+  });
 });
