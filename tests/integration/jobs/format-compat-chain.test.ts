@@ -1,6 +1,7 @@
 /**
- * Incremental chains written by an earlier bo (format version 2, tests/fixtures/repos/v2-chain,
- * never rewritten) restore exactly at every point with the current code, plain and encrypted.
+ * Incremental chains written by earlier bo versions (tests/fixtures/repos/v2-chain: format
+ * version 2; v3: version 3, full archives in volumes, with a dump; never rewritten) restore
+ * exactly at every point with the current code, plain and encrypted, and verify.
  */
 import { cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,50 +11,78 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { diffTrees, snapshotTree } from '../../fixtures/mutate-tree.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../fixtures/repos/v2-chain/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'bo-compat-chain-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('incremental chains written in format version 2', () => {
-  cpSync(join(FIXTURE, 'repo'), join(work, 'repo'), { recursive: true });
+const FIXTURE_SETS = [
+  {
+    version: 'v2-chain',
+    src: '/tmp/v2mk/src',
+    levels: ['full 0', 'incremental 1', 'incremental 2'],
+    aTxtMtime: '2020-01-04T00:00:00.000Z',
+    volumeSize: undefined,
+    dumps: {} as Record<string, string>,
+  },
+  {
+    version: 'v3',
+    src: '/tmp/v3mk/src',
+    levels: ['full 0', 'incremental 1'],
+    aTxtMtime: '2020-01-04T00:00:00.000Z',
+    volumeSize: '64KiB',
+    dumps: { plain: 'app' } as Record<string, string>,
+  },
+];
+
+describe.each(FIXTURE_SETS)('incremental chains written in format $version', (set) => {
+  const fixture = fileURLToPath(new URL(`../../fixtures/repos/${set.version}/`, import.meta.url));
+  const dir = join(work, set.version);
+  cpSync(join(fixture, 'repo'), join(dir, 'repo'), { recursive: true });
+  const repo = {
+    type: 'filesystem',
+    path: join(dir, 'repo'),
+    ...(set.volumeSize ? { volumeSize: set.volumeSize } : {}),
+  };
   const config = writeConfig(
     {
-      stateDir: join(work, 'state'),
-      storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
+      stateDir: join(dir, 'state'),
+      storage: { repo },
       jobs: {
-        plain: { host: 'local', paths: ['/tmp/v2mk/src'], storage: 'repo' },
-        sealed: { host: 'local', paths: ['/tmp/v2mk/src'], storage: 'repo' },
+        plain: { host: 'local', paths: [set.src], storage: 'repo' },
+        sealed: { host: 'local', paths: [set.src], storage: 'repo' },
       },
     },
-    work,
+    mkdtempSync(join(work, 'cfg-')),
   );
-  const bo = (...args: string[]) => runBo(['--config', config, ...args, '-i', join(FIXTURE, 'identity.txt')]);
+  const bo = (...args: string[]) => runBo(['--config', config, ...args, '-i', join(fixture, 'identity.txt')]);
 
   for (const job of ['plain', 'sealed']) {
     it(`${job}: every point of the chain restores exactly, and verifies`, async () => {
       const list = JSON.parse((await runBo(['--config', config, 'list', '--job', job, '--json'])).stdout) as {
         backups: Array<{ id: string; chain: { type: string; level: number } }>;
       };
-      expect(list.backups.map((b) => `${b.chain.type} ${b.chain.level}`)).toEqual([
-        'full 0',
-        'incremental 1',
-        'incremental 2',
-      ]);
+      expect(list.backups.map((b) => `${b.chain.type} ${b.chain.level}`)).toEqual(set.levels);
       for (const [i, b] of list.backups.entries()) {
-        const target = join(work, `${job}-${i}`);
+        const target = join(dir, `${job}-${i}`);
         const r = await bo('restore', job, '--backup', b.id, '--to', target);
         expect(r.code, r.stderr).toBe(0);
-        const got = await snapshotTree(join(target, 'tmp/v2mk/src'));
+        const got = await snapshotTree(join(target, set.src));
         // A git checkout gives the fixture's sources the checkout time: mtimes are checked below.
-        expect(diffTrees(await snapshotTree(join(FIXTURE, `source-${i}`)), got, { mtimes: false })).toEqual(
+        expect(diffTrees(await snapshotTree(join(fixture, `source-${i}`)), got, { mtimes: false })).toEqual(
           [],
         );
       }
-      expect(statSync(join(work, `${job}-2`, 'tmp/v2mk/src/docs/a.txt')).mtime.toISOString()).toBe(
-        '2020-01-04T00:00:00.000Z',
-      );
+      const last = join(dir, `${job}-${list.backups.length - 1}`, set.src.slice(1), 'docs/a.txt');
+      expect(statSync(last).mtime.toISOString()).toBe(set.aTxtMtime);
       const v = await bo('verify', job);
       expect(v.code, v.stdout + v.stderr).toBe(0);
+    });
+  }
+
+  for (const [job, dump] of Object.entries(set.dumps)) {
+    it(`${job}: restores its ${dump} dump`, async () => {
+      const r = await runBo(['--config', config, 'restore', job, '--dump', dump, '--to', '-']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('CREATE TABLE t');
     });
   }
 });
