@@ -77,6 +77,7 @@ function manifest(job: string, i: number, n: number, end: number): Manifest {
       level === 0
         ? { type: 'full', level, parent: null, root: id }
         : { type: 'incremental', level, parent: backupId(i - 1, n, end), root: backupId(i - level, n, end) },
+    seekable: null,
   };
 }
 

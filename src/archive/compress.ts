@@ -1,6 +1,7 @@
-import type { Transform } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
+import { constants, createGunzip, createGzip, createZstdCompress } from 'node:zlib';
+import { createZstdFramesDecompressor } from './zstd-decompress.ts';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
@@ -31,8 +32,9 @@ export function createCompressor(c: Compression, level?: number): Transform {
 /** Output chunks of 256 KiB instead of zlib's 16 KiB: 16× fewer callbacks and buffers downstream. */
 const CHUNK = 256 * 1024;
 
-export function createDecompressor(c: Compression): Transform {
-  if (c === 'zstd') return createZstdDecompress({ chunkSize: CHUNK });
+/** zstd: frame by frame (zstd-decompress.ts says why), so seekable archives decompress whole too. */
+export function createDecompressor(c: Compression): Duplex {
+  if (c === 'zstd') return createZstdFramesDecompressor();
   if (c === 'gzip') return createGunzip({ chunkSize: CHUNK });
   return new PassThrough();
 }

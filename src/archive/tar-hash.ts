@@ -58,14 +58,16 @@ export function toIndexEntry(e: TarEntry): IndexEntry {
 
 /**
  * Consumes reader events and calls `emit` once per entry, in archive order, when it is complete
- * (files after their last byte, with `sha256`).
+ * (files after their last byte, with `sha256`), with the stream offset of its first header block.
  */
-export function createEntryHasher(emit: (e: IndexEntry) => void): (ev: TarEvent) => void {
+export function createEntryHasher(emit: (e: IndexEntry, offset: number) => void): (ev: TarEvent) => void {
   let current: IndexEntry | undefined;
+  let offset = 0;
   let hash: ContentHash | undefined;
   return (ev) => {
     if (ev.type === 'entry') {
       current = toIndexEntry(ev.entry);
+      offset = ev.entry.offset;
       hash = current.type === 'file' ? new ContentHash() : undefined;
     } else if (ev.type === 'data') {
       hash?.update(ev.data, ev.offset);
@@ -74,7 +76,7 @@ export function createEntryHasher(emit: (e: IndexEntry) => void): (ev: TarEvent)
       const done = current;
       current = undefined;
       hash = undefined;
-      emit(done);
+      emit(done, offset);
     }
   };
 }

@@ -47,6 +47,12 @@ export const IndexEntry = z.object({
    * temporary directory). See archive/tar-dumpdir.ts.
    */
   dumpdir: z.array(z.string()).optional(),
+  /**
+   * Seekable archives (format version 4): where the entry's headers start, as the offset in the
+   * compressed stream of the zstd frame holding them (before age encryption) and the position
+   * inside that frame once decompressed. Uncompressed archives: the tar offset, and 0.
+   */
+  at: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
 });
 export type IndexEntry = z.infer<typeof IndexEntry>;
 
@@ -92,7 +98,8 @@ export function parseIndexLine(line: string): IndexEntry {
  * thrown by `onEntry`, and with CancelledError when `signal` aborts.
  */
 export function createTarIndexer(opts: {
-  onEntry: (e: IndexEntry) => void;
+  /** Each entry when complete, with the stream offset where its headers start. */
+  onEntry: (e: IndexEntry, offset: number) => void;
   /** Content bytes as they pass (for progress; holes of sparse files are not seen). */
   onContent?: ((bytes: number) => void) | undefined;
   signal?: AbortSignal | undefined;
@@ -102,7 +109,7 @@ export function createTarIndexer(opts: {
 } {
   const reader = new TarReader();
   const stats: IndexStats = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, other: 0, bytes: 0, tarBytes: 0 };
-  const push = createEntryHasher((e) => {
+  const push = createEntryHasher((e, offset) => {
     if (e.type === 'file') {
       stats.files++;
       stats.bytes += e.size;
@@ -110,7 +117,7 @@ export function createTarIndexer(opts: {
     else if (e.type === 'symlink') stats.symlinks++;
     else if (e.type === 'hardlink') stats.hardlinks++;
     else stats.other++;
-    opts.onEntry(e);
+    opts.onEntry(e, offset);
   });
   const { promise: done, resolve, reject } = Promise.withResolvers<IndexStats>();
   done.catch(() => {});

@@ -31,6 +31,11 @@ export interface RawMember {
   global: Map<string, Buffer>;
   /** Bytes of data (sparse map included) that follow the header, before padding. */
   dataSize: number;
+  /**
+   * The member's header blocks exactly as stored: its extended headers (pax, GNU long names)
+   * and the main header block, for passing the member on unchanged (names byte for byte).
+   */
+  bytes: Buffer;
 }
 
 export type TarEvent =
@@ -65,6 +70,8 @@ export class TarReader {
   /** Raw mode: also emit each member's header fields and stored data blocks (see RawMember). */
   readonly #raw: boolean;
   #skipIsBody = false;
+  /** Raw mode: the header bytes of the member being read, from its first extended header on. */
+  #rawHeader: Buffer[] = [];
 
   constructor(opts: { raw?: boolean } = {}) {
     this.#raw = opts.raw ?? false;
@@ -114,6 +121,7 @@ export class TarReader {
         if (this.#seqStart < 0) this.#seqStart = this.#pos;
         if (this.#fill === 0 && avail >= BLOCK) {
           this.#pos += BLOCK;
+          if (this.#raw) this.#rawHeader.push(Buffer.from(buf.subarray(i, i + BLOCK)));
           this.#header(buf, i, this.#pos - BLOCK);
           return BLOCK;
         }
@@ -123,6 +131,7 @@ export class TarReader {
         this.#pos += n;
         if (this.#fill === BLOCK) {
           this.#fill = 0;
+          if (this.#raw) this.#rawHeader.push(Buffer.from(this.#block));
           this.#header(this.#block, 0, this.#pos - BLOCK);
         }
         return n;
@@ -131,6 +140,7 @@ export class TarReader {
         const m = this.#meta!;
         const n = Math.min(m.size - m.got, avail);
         m.parts.push(Buffer.from(buf.subarray(i, i + n)));
+        if (this.#raw) this.#rawHeader.push(m.parts[m.parts.length - 1]!);
         m.got += n;
         this.#pos += n;
         if (m.got === m.size) this.#finishMeta(m);
@@ -172,6 +182,7 @@ export class TarReader {
       case 'skip': {
         const n = Math.min(this.#skip, avail);
         if (this.#raw && this.#skipIsBody) this.#events.push({ type: 'body', data: buf.subarray(i, i + n) });
+        else if (this.#raw) this.#rawHeader.push(Buffer.from(buf.subarray(i, i + n)));
         this.#skip -= n;
         this.#pos += n;
         if (this.#skip === 0) this.#state = 'header';
@@ -199,6 +210,7 @@ export class TarReader {
       }
       this.#state = this.#state === 'zero' ? 'eof' : 'zero';
       this.#seqStart = -1;
+      this.#rawHeader = [];
       return;
     }
     if (this.#state === 'zero')
@@ -235,10 +247,12 @@ export class TarReader {
     this.#skipIsBody = true;
     if (this.#raw) {
       const header = Buffer.from(buf.subarray(off, off + BLOCK));
+      const bytes = Buffer.concat(this.#rawHeader);
+      this.#rawHeader = [];
       this.#events.push({
         type: 'entry',
         entry,
-        raw: { header, pax: pending.pax, global: this.#global, dataSize },
+        raw: { header, pax: pending.pax, global: this.#global, dataSize, bytes },
       });
     } else this.#events.push({ type: 'entry', entry });
     if (this.#map) this.#state = dataSize > 0 ? 'map' : this.#failEmptySparse(entry);

@@ -10,10 +10,11 @@ import { z } from 'zod';
  * 1: standalone archives. 2: adds `chain` (incremental backups: an archive that holds only what
  * changed since its parent, made with GNU tar --listed-incremental). 3: an object may be stored
  * in volumes (`volumes`: an archive larger than its storage's volume size is split into several
- * objects, concatenated in order to read it). Readers accept every version up to their own and
- * refuse newer ones rather than misread them.
+ * objects, concatenated in order to read it). 4: seekable archives (`seekable`: zstd in
+ * independent frames, and each index entry's `at` says where it starts). Readers accept every
+ * version up to their own and refuse newer ones rather than misread them.
  */
-export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSION = 4;
 
 /** Where a backup sits in its incremental chain (manifest version 2). */
 export const ChainInfo = z.object({
@@ -122,6 +123,19 @@ export const Manifest = z.object({
    * with `incremental: false`), which is restored on its own.
    */
   chain: ChainInfo.nullable().default(null),
+  /**
+   * Seekable archives (version 4): the archive is zstd in independent frames of `frameSize` tar
+   * bytes each (`frames` of them; the last one shorter), or uncompressed (`frameSize` null), and
+   * every index entry records where it starts (`at`), so a restore of a few files reads only the
+   * frames that hold them. null: the archive is read whole (gzip, and every archive before 4).
+   */
+  seekable: z
+    .object({
+      frameSize: z.number().int().positive().nullable(),
+      frames: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .default(null),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

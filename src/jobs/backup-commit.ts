@@ -113,6 +113,7 @@ export function buildManifest(b: {
     warnings: b.warnings,
     snapshot: b.snapshot,
     chain: b.chain,
+    seekable: streamed.seekable,
   };
 }
 

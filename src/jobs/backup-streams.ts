@@ -1,11 +1,13 @@
 import { type Duplex, PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createEncryptStream } from '../archive/age/index.ts';
 import { noteStreamed } from '../archive/buffer-gc.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { createCoalescer } from '../archive/coalesce.ts';
-import { createCompressor, createDecompressor } from '../archive/compress.ts';
-import { createTarIndexer, type IndexStats, indexLine } from '../archive/tar-index.ts';
+import { createCompressor, createDecompressor, DEFAULT_LEVEL } from '../archive/compress.ts';
+import { createFramedCompressor, createFrameScan } from '../archive/frames.ts';
+import { SeekIndex } from '../archive/seek-index.ts';
+import { createTarIndexer, type IndexEntry, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { BackupPlan } from '../plan/backup.ts';
@@ -26,13 +28,20 @@ export interface ArchiveStreams {
   archive: VolumesResult;
   index: VolumesResult;
   stats: IndexStats;
+  /** The archive's frames when every index entry records where it starts (`at`); null: read it whole. */
+  seekable: { frameSize: number | null; frames: number } | null;
 }
 
 /**
  * Wires one backup's data path, all streaming with backpressure:
  *
- *   source ─ [read limit] ─ join chunks ─┬─ [compress locally] ─ [age] ─▶ volumes ─▶ storage: archive
- *                                        └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ volumes ─▶ storage: index
+ *   source ─ [read limit] ─ join chunks ─ [frames] ─┬─ [compress locally ─ frames] ─ [age] ─▶ volumes ─▶ storage: archive
+ *                                                   └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ volumes ─▶ storage: index
+ *
+ * Seekable archives: zstd in frames of `frameSize` tar bytes, cut by the server (`split`) or by
+ * the local compressor; [frames] scans the compressed stream for where each frame starts, and
+ * each index line gets its entry's `at` (archive/seek-index.ts). Uncompressed archives are
+ * seekable as they are; gzip ones are not.
  *
  * Resolves when both objects are stored and verified by the storage; rejects (after aborting
  * everything through `signal`, and removing any volumes already stored) on the first failure
@@ -60,9 +69,21 @@ export async function streamArchive(opts: {
   const archiveBody = new PassThrough({ highWaterMark: 256 * 1024 });
   const indexTar = new PassThrough({ highWaterMark: 256 * 1024 });
 
+  // Where each index entry starts in the archive, and the frames that tell it.
+  const seek =
+    plan.frames === undefined
+      ? undefined
+      : new SeekIndex(plan.frames === 'plain' ? null : plan.frameSize, emit);
+  const frameScan =
+    plan.frames === 'server' || plan.frames === 'local' ? createFrameScan((c) => seek!.frame(c)) : undefined;
+  const framesDone = frameScan ? finished(frameScan) : Promise.resolve();
+  framesDone.catch(() => {});
+
   // Archive branch: what is stored is exactly what `tar`/`zstd -d`/`age -d` can read back.
   const archiveStages: NodeJS.ReadWriteStream[] = [];
-  if (plan.compression !== 'none' && !plan.compressRemotely)
+  if (plan.frames === 'local')
+    archiveStages.push(createFramedCompressor(opts.level ?? DEFAULT_LEVEL.zstd, plan.frameSize), frameScan!);
+  else if (plan.compression !== 'none' && !plan.compressRemotely)
     archiveStages.push(createCompressor(plan.compression, opts.level));
   if (plan.encrypted) archiveStages.push(createEncryptStream(opts.recipients));
   const archiveOut = archiveStages.length ? chain(archiveBody, archiveStages) : archiveBody;
@@ -73,15 +94,19 @@ export async function streamArchive(opts: {
     onContent: (n) => {
       progress.sourceBytes += n;
     },
-    onEntry: (e) => {
+    onEntry: (e, offset) => {
       if (e.type === 'file') progress.files++;
-      lines += `${indexLine(e)}\n`;
-      if (lines.length >= INDEX_BATCH) flushLines();
+      if (seek) seek.add(e, offset);
+      else emit(e);
     },
   });
   const indexLines = new PassThrough({ highWaterMark: 256 * 1024 });
   // Lines go to the compressor in batches: one zstd call per line cost more than the indexing.
   let lines = '';
+  function emit(e: IndexEntry) {
+    lines += `${indexLine(e)}\n`;
+    if (lines.length >= INDEX_BATCH) flushLines();
+  }
   const flushLines = () => {
     if (lines) indexLines.write(lines);
     lines = '';
@@ -102,6 +127,8 @@ export async function streamArchive(opts: {
     return r;
   };
   const input = opts.readLimit ? [opts.source, createThrottle(opts.readLimit)] : [opts.source];
+  const framed = plan.frames === 'server' ? [source, frameScan!] : [source];
+  let placed = false;
   const ticker = setInterval(report, 500);
   try {
     const [archive, index] = await allOrAbort(
@@ -115,8 +142,11 @@ export async function streamArchive(opts: {
           },
         }).then(keep),
         putVolumes(storage, objectKey(plan, plan.indexName), indexOut, { signal, log }).then(keep),
-        pipeline([...input, source, createTee([archiveBody, indexTar])], { signal }),
-        indexFeed.then(() => {
+        pipeline([...input, ...framed, createTee([archiveBody, indexTar])], { signal }),
+        // The last lines may wait for frames that the local compressor has yet to start.
+        indexFeed.then(async () => {
+          await framesDone;
+          placed = seek?.finish() ?? false;
           flushLines();
           indexLines.end();
         }),
@@ -126,7 +156,7 @@ export async function streamArchive(opts: {
     const stats = await indexer.done;
     progress.sourceBytes = stats.bytes; // sparse holes count as their apparent size, as in the manifest
     report();
-    return { archive, index, stats };
+    return { archive, index, stats, seekable: seekable(seek, placed, stats.tarBytes, log) };
   } catch (err) {
     await removeVolumes(storage, stored, log); // the caller removes the first volumes it knows of
     throw err;
@@ -136,6 +166,25 @@ export async function streamArchive(opts: {
 }
 
 const INDEX_BATCH = 64 * 1024;
+
+/**
+ * The archive is seekable when every entry got its `at` and the frames are the ones the offsets
+ * assumed: one per `frameSize` bytes of tar. Anything else (a server whose zstd wrote more frames
+ * than split made chunks) leaves an archive that restores whole, as archives before format 4 do.
+ */
+function seekable(
+  seek: SeekIndex | undefined,
+  placed: boolean,
+  tarBytes: number,
+  log: Logger,
+): ArchiveStreams['seekable'] {
+  if (!seek) return null;
+  if (seek.frameSize === null) return { frameSize: null, frames: 0 };
+  const expected = Math.max(1, Math.ceil(tarBytes / seek.frameSize));
+  if (placed && seek.frames === expected) return { frameSize: seek.frameSize, frames: seek.frames };
+  log.warn({ frames: seek.frames, expected }, 'Archive frames are not where expected: it is not seekable');
+  return null;
+}
 
 function chain(head: Readable, stages: NodeJS.ReadWriteStream[]): Readable {
   return chainStreams(head, stages as unknown as Duplex[]);

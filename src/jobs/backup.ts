@@ -91,7 +91,7 @@ async function backupHooked(
   const estimate = previousSourceBytes(storage, name, signal);
   // Plan: what tar runs, and whether this backup continues the job's chain or starts one.
   const caps = await probeHost(host, job, signal);
-  const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip });
+  const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip, split: caps.split });
   const store = fileIncrementalStore(services.config.stateDir);
   const chain = await decideChain(name, job, {
     storage,
@@ -107,6 +107,7 @@ async function backupHooked(
     {
       storage: storage.name,
       compressRemotely: plan.compressRemotely,
+      frames: plan.frames,
       encrypted: plan.encrypted,
       chain: chain.plan.type,
       ...(chain.plan.type === 'full' ? { fullReason: chain.plan.reason } : {}),
@@ -155,6 +156,7 @@ async function backupHooked(
       compression: plan.compression,
       level: job.compressionLevel,
       compressRemotely: plan.compressRemotely,
+      frameSize: plan.frames === 'server' ? plan.frameSize : undefined,
       caps,
       transform: source.transform,
       listedIncremental: snar?.path,

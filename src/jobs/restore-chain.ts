@@ -7,22 +7,24 @@
  *   archive 1 … archive n (only those holding a selected file) ─▶ each selected member, renamed
  *   to its name at the restored point in time, data blocks passed through ─▶ end of archive
  *
- * Only archives that hold something selected are read. Each archive read to its end is checked
- * against its manifest's size and SHA-256 before the stream ends, so a restore never reports
- * success on an object that differs from what was committed.
+ * Only archives that hold something selected are read, and of a seekable archive only the
+ * frames that hold it (archive-members.ts). Each archive read to its end is checked against its
+ * manifest's size and SHA-256 before the stream ends, so a restore never reports success on an
+ * object that differs from what was committed; what is read by seeking is checked file by file.
+ *
+ * `seekTarStream` does the same for a standalone archive: the selected members as stored.
  */
 import { Readable } from 'node:stream';
 import type { AgeIdentity } from '../archive/age/index.ts';
-import { chainStreams } from '../archive/chain.ts';
-import { normalizeMember } from '../archive/tar-path.ts';
-import { TarReader } from '../archive/tar-reader.ts';
+import type { RawMember } from '../archive/tar-reader.ts';
 import { END_OF_ARCHIVE, renamedHeader } from '../archive/tar-rewrite.ts';
 import type { BackupRef } from '../catalog/backups.ts';
 import type { ChainEntry } from '../catalog/chain-tree.ts';
-import { decodeStages, openVerified } from '../catalog/objects.ts';
+import type { Storage } from '../storage/storage.ts';
+import { archiveMembers, type MemberRead } from './archive-members.ts';
 
 export interface ChainStreamOptions {
-  storage: Parameters<typeof openVerified>[0];
+  storage: Storage;
   chain: readonly BackupRef[];
   /** The selected entries of the restored tree, by path. */
   wanted: ReadonlyMap<string, ChainEntry>;
@@ -32,6 +34,21 @@ export interface ChainStreamOptions {
 
 export function chainTarStream(o: ChainStreamOptions): Readable {
   return Readable.from(assemble(o), { objectMode: false });
+}
+
+/** The selected members of a standalone archive, byte for byte as stored, then the end of archive. */
+export function seekTarStream(o: ChainStreamOptions): Readable {
+  const ref = o.chain[0]!;
+  const members = memberTargets(o.wanted.values());
+  return Readable.from(
+    (async function* () {
+      for await (const ev of archiveMembers({ ...read(o, ref), members })) {
+        yield ev.type === 'entry' ? ev.raw.bytes : ev.data;
+      }
+      yield END_OF_ARCHIVE;
+    })(),
+    { objectMode: false },
+  );
 }
 
 async function* assemble(o: ChainStreamOptions): AsyncGenerator<Buffer> {
@@ -51,26 +68,29 @@ async function* assemble(o: ChainStreamOptions): AsyncGenerator<Buffer> {
   yield END_OF_ARCHIVE;
 }
 
+function read(o: ChainStreamOptions, ref: BackupRef): Omit<MemberRead, 'members'> {
+  return { storage: o.storage, ref, identities: o.identities, signal: o.signal };
+}
+
+/** Where each member is, for reading only what is needed of a seekable archive. */
+export function memberTargets(
+  entries: Iterable<ChainEntry>,
+): Map<string, { at: ChainEntry['at']; size: number }> {
+  const out = new Map<string, { at: ChainEntry['at']; size: number }>();
+  for (const e of entries) out.set(e.member, { at: e.at, size: e.size });
+  return out;
+}
+
 /** The selected directories, from the start of the newest archive (read no further). */
 async function* directories(o: ChainStreamOptions, b: BackupRef): AsyncGenerator<Buffer> {
-  const ac = new AbortController();
-  const signal = AbortSignal.any([o.signal, ac.signal]);
-  const read = await openVerified(o.storage, b, b.manifest.archive, signal);
-  const plain = chainStreams(read.stream, decodeStages(b.manifest, b.manifest.compression, o.identities));
-  const reader = new TarReader({ raw: true });
-  try {
-    for await (const chunk of plain as AsyncIterable<Buffer>) {
-      for (const ev of reader.write(chunk)) {
-        if (ev.type !== 'entry') continue;
-        if (ev.entry.type !== 'dir') return;
-        const path = normalizeMember(ev.entry.path);
-        if (o.wanted.get(path)?.type === 'dir') yield renamedHeader(ev.raw!, { path });
-      }
-    }
-  } finally {
-    ac.abort();
-    plain.destroy();
-  }
+  const dirs = [...o.wanted.values()].filter((e) => e.type === 'dir');
+  if (dirs.length === 0) return;
+  const events = archiveMembers({
+    ...read(o, b),
+    members: memberTargets(dirs),
+    stopAt: (e) => e.type !== 'dir',
+  });
+  for await (const ev of events) if (ev.type === 'entry') yield renamedHeader(ev.raw, { path: ev.path });
 }
 
 /** The members of one archive that the restored tree takes from it, under their restored names. */
@@ -79,45 +99,29 @@ async function* members(
   b: BackupRef,
   routes: ReadonlyMap<string, ChainEntry[]>,
 ): AsyncGenerator<Buffer> {
-  const read = await openVerified(o.storage, b, b.manifest.archive, o.signal);
-  const plain = chainStreams(read.stream, decodeStages(b.manifest, b.manifest.compression, o.identities));
-  const reader = new TarReader({ raw: true });
-  let copying = false;
   let extra: ChainEntry[] = [];
-  let pending: Parameters<typeof renamedHeader>[0] | undefined;
+  let pending: RawMember | undefined;
   /** A member wanted under more than one name: the others become hardlinks to the first. */
   const links = function* (): Generator<Buffer> {
     for (const [i, e] of extra.entries())
       if (i > 0) yield renamedHeader(pending!, { path: e.path, hardlinkTo: extra[0]!.path });
     extra = [];
   };
-  try {
-    for await (const chunk of plain as AsyncIterable<Buffer>) {
-      for (const ev of reader.write(chunk)) {
-        if (ev.type === 'body') {
-          if (copying) yield ev.data;
-          continue;
-        }
-        if (ev.type !== 'entry') continue;
-        yield* links();
-        copying = false;
-        if (ev.entry.type === 'dir') continue;
-        const targets = routes.get(normalizeMember(ev.entry.path));
-        if (!targets) continue;
-        const first = targets[0]!;
-        pending = ev.raw!;
-        yield renamedHeader(ev.raw!, {
-          path: first.path,
-          linkpath: first.type === 'hardlink' || first.type === 'symlink' ? first.linkpath : undefined,
-        });
-        copying = true;
-        extra = targets;
-      }
+  const wanted = memberTargets([...routes.values()].map((t) => t[0]!));
+  for await (const ev of archiveMembers({ ...read(o, b), members: wanted })) {
+    if (ev.type === 'body') {
+      yield ev.data;
+      continue;
     }
-    reader.end();
     yield* links();
-    read.check();
-  } finally {
-    plain.destroy();
+    const targets = routes.get(ev.path)!;
+    const first = targets[0]!;
+    pending = ev.raw;
+    yield renamedHeader(ev.raw, {
+      path: first.path,
+      linkpath: first.type === 'hardlink' || first.type === 'symlink' ? first.linkpath : undefined,
+    });
+    extra = targets;
   }
+  yield* links();
 }

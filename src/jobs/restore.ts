@@ -10,8 +10,10 @@ import { BoError, errorMessage, IntegrityError, isAbortError, UsageError } from 
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
 import type { Host } from '../remote/host.ts';
+import { countingStorage, type ReadCounter } from '../storage/counting.ts';
 import type { Storage } from '../storage/storage.ts';
-import { chainTarStream } from './restore-chain.ts';
+import { seekPlan } from './archive-members.ts';
+import { chainTarStream, memberTargets, seekTarStream } from './restore-chain.ts';
 import { extractOnHost } from './restore-remote.ts';
 
 export type RestoreTarget = { kind: 'local'; dir: string } | { kind: 'host'; host: Host; dir: string };
@@ -48,6 +50,8 @@ export interface RestoreResult {
   added: string[];
   /** What was not restored as stored (device nodes without root, xattrs locally), one line each. */
   warnings: string[];
+  /** What the restore read from storage: manifests, indexes and the parts of archives it needed. */
+  read: ReadCounter;
 }
 
 /** Archive member name for a user-given path: "/srv/share/" → "srv/share". */
@@ -65,7 +69,9 @@ function selected(path: string, include: readonly string[]): boolean {
  * against the manifest. Success is reported only when all of that holds.
  */
 export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult> {
-  const { storage, ref, signal, log } = req;
+  const { ref, signal, log } = req;
+  const read: ReadCounter = { bytes: 0, requests: 0 };
+  const storage = countingStorage(req.storage, read);
   const include = (req.include ?? []).map(memberPath);
   decodeStages(ref.manifest, ref.manifest.compression, req.identities); // fails early without an identity
 
@@ -102,19 +108,22 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
-  const archive =
-    chain.length === 1
-      ? await openVerified(storage, ref, ref.manifest.archive, sig)
-      : {
-          stream: chainTarStream({ storage, chain, wanted, identities: req.identities, signal: sig }),
-          check: () => {}, // each archive of the chain is checked as the stream reads it to its end
-        };
-  const plain =
-    chain.length === 1
-      ? chainStreams(archive.stream, decodeStages(ref.manifest, ref.manifest.compression, req.identities))
-      : archive.stream;
+  const streamOpts = { storage, chain, wanted, identities: req.identities, signal: sig };
+  // A standalone archive restored whole is read as it is stored, checked against the manifest at
+  // its end; a few files of a seekable one are read from their frames, each file checked by its
+  // hash; a chain's stream is assembled from its archives (restore-chain.ts).
+  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(wanted.values()) });
+  const archive = whole
+    ? await openVerified(storage, ref, ref.manifest.archive, sig)
+    : {
+        stream: chain.length === 1 ? seekTarStream(streamOpts) : chainTarStream(streamOpts),
+        check: () => {}, // archives read to their end are checked as the stream reads them
+      };
+  const plain = whole
+    ? chainStreams(archive.stream, decodeStages(ref.manifest, ref.manifest.compression, req.identities))
+    : archive.stream;
   log.info(
-    { job: ref.job, backupId: ref.id, chain: chain.length, target: describe(req.target) },
+    { job: ref.job, backupId: ref.id, chain: chain.length, seek: !whole, target: describe(req.target) },
     'Restore started',
   );
   const warnings: string[] = [];
@@ -178,6 +187,7 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
     target: describe(req.target),
     added: added.map((p) => `/${p}`),
     warnings,
+    read,
   };
 }
 

@@ -17,6 +17,8 @@ export interface TarCaps {
   xattrs: boolean;
   zstd: boolean;
   gzip: boolean;
+  /** GNU split with --filter (coreutils 8.13+): the server can cut its zstd output into frames. */
+  split: boolean;
   /** The SSH user is root (uid 0): can read everything and restore owners. */
   root: boolean;
   uid: number | undefined;
@@ -41,6 +43,7 @@ export function probeCommand(): string {
     'echo "acls=$(t --format=posix --acls)"',
     'echo "xattrs=$(t --format=posix --xattrs)"',
     'for c in zstd gzip; do if command -v "$c" >/dev/null 2>&1; then echo "$c=1"; else echo "$c=0"; fi; done',
+    'if echo | SHELL=/bin/sh split -b 1 --filter=cat >/dev/null 2>&1; then echo split=1; else echo split=0; fi',
   ].join('; ');
 }
 
@@ -64,6 +67,7 @@ export function parseCaps(stdout: string): TarCaps {
     xattrs: flag('xattrs'),
     zstd: flag('zstd'),
     gzip: flag('gzip'),
+    split: flag('split'),
     root: uid === 0,
     uid,
   };

@@ -38,6 +38,12 @@ export interface TarCreateOptions {
   level?: number | undefined;
   /** Pipe tar into the server's compressor (the caller checked it exists: caps.zstd/gzip). */
   compressRemotely: boolean;
+  /**
+   * zstd on the server: cut the tar stream into independent frames of this many bytes each
+   * (`split -b N --filter=zstd`, which needs caps.split), so the archive can be read at random
+   * positions. Without it the server writes one frame.
+   */
+  frameSize?: number | undefined;
   caps: TarCaps;
   transform?: readonly PathTransform[] | undefined;
   /**
@@ -106,10 +112,15 @@ export function tarCreateCommand(o: TarCreateOptions): string {
   if (!Number.isInteger(level) || level < lv.min || level > lv.max) {
     throw new UsageError(`${o.compression} level must be ${lv.min}..${lv.max}, got ${level}`);
   }
-  const comp =
-    o.compression === 'zstd'
-      ? `zstd -q -c ${level > 19 ? '--ultra ' : ''}-${level} -T0`
-      : `gzip -c -n -${level}`;
+  const zstd = `zstd -q -c ${level > 19 ? '--ultra ' : ''}-${level}`;
+  let comp = o.compression === 'zstd' ? `${zstd} -T0` : `gzip -c -n -${level}`;
+  if (o.compression === 'zstd' && o.frameSize !== undefined) {
+    if (!o.caps.split) throw new BoError('GNU split with --filter is not installed on the server');
+    if (!Number.isInteger(o.frameSize) || o.frameSize < 1) throw new UsageError('invalid frame size');
+    // One zstd per frame, each exiting before the next starts: split waits for each filter and
+    // exits non-zero when one fails. split runs the filter with $SHELL, which may be any shell.
+    comp = `SHELL=/bin/sh split -b ${o.frameSize} --filter=${shellQuote(`${zstd} -T0`)}`;
+  }
   return `( ${tar}; echo "bo-tar-exit=$?" >&2 ) | ${comp}; s=$?; echo "bo-${o.compression}-exit=$s" >&2; exit $s`;
 }
 

@@ -16,7 +16,7 @@ export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Buffer {
   return hkdf(fileKey, nonce, 'payload');
 }
 
-function setChunkNonce(nonce: Buffer, counter: number, last: boolean): void {
+export function setChunkNonce(nonce: Buffer, counter: number, last: boolean): void {
   // Bytes 0-2 of the 88-bit counter stay zero: 2^53 chunks is 512 ZiB.
   nonce.writeUInt32BE(Math.floor(counter / 2 ** 32), 3);
   nonce.writeUInt32BE(counter >>> 0, 7);
@@ -75,9 +75,8 @@ export function createPayloadSealer(key: Buffer, emit: (b: Buffer) => void): Pay
  * IntegrityError on a bad chunk, a missing final chunk, or data after the final chunk.
  */
 export function createPayloadOpener(key: Buffer, emit: (b: Buffer) => void): PayloadProcessor {
-  const buf = Buffer.allocUnsafe(SEALED_CHUNK_SIZE);
+  const chunks = new SealedChunks();
   const nonce = Buffer.alloc(12);
-  let fill = 0;
   let counter = 0;
   let done = false;
   const open = (sealed: Buffer, last: boolean) => {
@@ -97,28 +96,16 @@ export function createPayloadOpener(key: Buffer, emit: (b: Buffer) => void): Pay
   };
   return {
     update(data) {
-      let off = 0;
-      while (off < data.length) {
+      chunks.push(data, openFull, () => {
         if (done)
           throw new IntegrityError(
             `age payload has unexpected data after the final chunk (chunk ${counter - 1}): the object is corrupted`,
           );
-        if (fill === 0 && data.length - off >= SEALED_CHUNK_SIZE) {
-          openFull(data.subarray(off, off + SEALED_CHUNK_SIZE));
-          off += SEALED_CHUNK_SIZE;
-          continue;
-        }
-        const n = data.copy(buf, fill, off, Math.min(data.length, off + SEALED_CHUNK_SIZE - fill));
-        fill += n;
-        off += n;
-        if (fill === SEALED_CHUNK_SIZE) {
-          fill = 0;
-          openFull(buf);
-        }
-      }
+      });
     },
     final() {
       if (done) return;
+      const fill = chunks.fill;
       if (fill === 0)
         throw new IntegrityError(
           counter === 0
@@ -127,7 +114,7 @@ export function createPayloadOpener(key: Buffer, emit: (b: Buffer) => void): Pay
         );
       if (fill < TAG_SIZE)
         throw new IntegrityError(`age payload is truncated: the stream ends inside chunk ${counter}`);
-      const pt = open(buf.subarray(0, fill), true);
+      const pt = open(chunks.rest, true);
       if (!pt) throw authFailed(counter, 'truncated, corrupted or was tampered with');
       if (pt.length === 0 && counter > 0)
         throw new IntegrityError(`age payload is malformed: the final chunk ${counter} is empty`);
@@ -138,7 +125,42 @@ export function createPayloadOpener(key: Buffer, emit: (b: Buffer) => void): Pay
   };
 }
 
-function authFailed(chunk: number, what: string): IntegrityError {
+/** Cuts incoming bytes into whole sealed chunks; a partial one waits in `rest` for the next bytes. */
+export class SealedChunks {
+  readonly #buf = Buffer.allocUnsafe(SEALED_CHUNK_SIZE);
+  fill = 0;
+
+  get rest(): Buffer {
+    return this.#buf.subarray(0, this.fill);
+  }
+
+  /** Calls `each` with every chunk completed by `data` (views: valid during the call), `check` before each step. */
+  push(data: Buffer, each: (sealed: Buffer) => void, check?: () => void): void {
+    let off = 0;
+    while (off < data.length) {
+      check?.();
+      if (this.fill === 0 && data.length - off >= SEALED_CHUNK_SIZE) {
+        each(data.subarray(off, off + SEALED_CHUNK_SIZE));
+        off += SEALED_CHUNK_SIZE;
+        continue;
+      }
+      const n = data.copy(
+        this.#buf,
+        this.fill,
+        off,
+        Math.min(data.length, off + SEALED_CHUNK_SIZE - this.fill),
+      );
+      this.fill += n;
+      off += n;
+      if (this.fill === SEALED_CHUNK_SIZE) {
+        this.fill = 0;
+        each(this.#buf);
+      }
+    }
+  }
+}
+
+export function authFailed(chunk: number, what: string): IntegrityError {
   return new IntegrityError(
     `age payload authentication failed at chunk ${chunk} (plaintext offset ${chunk * CHUNK_SIZE}): the object is ${what}`,
   );

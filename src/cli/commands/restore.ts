@@ -138,7 +138,7 @@ Examples:
         });
       else
         ctx.out.print(
-          `restored ${ref.job}/${ref.id}${opts.from || failures.length ? ` from ${resolved.storage.name}` : ''} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
+          `restored ${ref.job}/${ref.id}${opts.from || failures.length ? ` from ${resolved.storage.name}` : ''} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified, read ${formatBytes(result.read.bytes)} from storage (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
         );
     });
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { expected } from '../messages.ts';
 import type { Resolved } from '../resolve-secrets.ts';
-import { AgeRecipient, Duration, whenParsed } from './common.ts';
+import { AgeRecipient, byteSize, Duration, whenParsed } from './common.ts';
 import { Dumps } from './dumps.ts';
 import { HookFields, JobCommon, Retention } from './jobs-common.ts';
 import { checkSnapshotPaths, SnapshotVolume } from './snapshot.ts';
@@ -73,6 +73,17 @@ export const BackupJob = z
     storage: z.string().min(1).describe('Storage name from `storage`'),
     compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
     compressionLevel: z.int().min(1).max(19).optional(),
+    compressOn: z
+      .enum(['server', 'backup-host'])
+      .default('server')
+      .describe(
+        'Where the archive is compressed. "server": by the server\'s zstd (when it has zstd and GNU split, which cuts the stream into seekable frames), so SSH carries compressed bytes: best on thin links, at the cost of CPU on the server. "backup-host": by bo, in frames, off the production server, with the uncompressed stream over SSH (README "Seekable archives")',
+      ),
+    frameSize: byteSize(64 * 1024, 1024 * 1024 * 1024)
+      .prefault('32MiB')
+      .describe(
+        "Tar bytes per zstd frame of the archive. Restoring one file reads at most about one frame before it, so smaller frames read less; on the server each frame costs a zstd start, and the ratio drops a little below 2MiB (level 3's window)",
+      ),
     encryption: z.strictObject({ recipients: z.array(AgeRecipient).min(1) }).optional(),
     oneFileSystem: z.boolean().default(false).describe('Do not cross mount points (tar --one-file-system)'),
     incremental: Incremental,

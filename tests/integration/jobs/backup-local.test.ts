@@ -38,7 +38,8 @@ describe('backup and restore on the local host into a filesystem repository', ()
     const manifest = JSON.parse(readFileSync(join(repo, 'tree', id, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({
       format: 'bo-backup',
-      version: 3,
+      version: 4,
+      seekable: { frameSize: 32 * 1024 * 1024, frames: 1 },
       job: 'tree',
       host: 'local',
       paths: [src],

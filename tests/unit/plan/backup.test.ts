@@ -9,7 +9,7 @@ const job = (extra: object = {}) =>
 
 describe('planBackup', () => {
   it('names objects after compression and encryption', () => {
-    const p = planBackup(job(), 'files1-share', 'ID', { zstd: true, gzip: true });
+    const p = planBackup(job(), 'files1-share', 'ID', { zstd: true, gzip: true, split: true });
     expect(p).toMatchObject({
       job: 'files1-share',
       id: 'ID',
@@ -23,7 +23,7 @@ describe('planBackup', () => {
       }),
       'j',
       'ID',
-      { zstd: false, gzip: true },
+      { zstd: false, gzip: true, split: true },
     );
     expect(enc).toMatchObject({
       archiveName: 'archive.tar.gz.age',
@@ -33,10 +33,13 @@ describe('planBackup', () => {
   });
 
   it('compresses on the server only when the server has the compressor', () => {
-    expect(planBackup(job(), 'j', 'I', { zstd: true, gzip: true }).compressRemotely).toBe(true);
-    expect(planBackup(job(), 'j', 'I', { zstd: false, gzip: true }).compressRemotely).toBe(false);
+    expect(planBackup(job(), 'j', 'I', { zstd: true, gzip: true, split: true }).compressRemotely).toBe(true);
+    expect(planBackup(job(), 'j', 'I', { zstd: false, gzip: true, split: true }).compressRemotely).toBe(
+      false,
+    );
     expect(
-      planBackup(job({ compression: 'none' }), 'j', 'I', { zstd: true, gzip: true }).compressRemotely,
+      planBackup(job({ compression: 'none' }), 'j', 'I', { zstd: true, gzip: true, split: true })
+        .compressRemotely,
     ).toBe(false);
   });
 });

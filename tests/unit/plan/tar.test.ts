@@ -22,6 +22,7 @@ const CAPS: TarCaps = {
   xattrs: true,
   zstd: true,
   gzip: true,
+  split: true,
   root: true,
   uid: 0,
 };
@@ -198,7 +199,7 @@ describe('probe', () => {
 
   it('parses a GNU tar server', () => {
     const out =
-      'bo-probe=1\nuid=0\ntar=tar (GNU tar) 1.34\nposix=1\nsparse=1\nacls=1\nxattrs=0\nzstd=1\ngzip=1\n';
+      'bo-probe=1\nuid=0\ntar=tar (GNU tar) 1.34\nposix=1\nsparse=1\nacls=1\nxattrs=0\nzstd=1\ngzip=1\nsplit=1\n';
     expect(parseCaps(out)).toEqual({ ...CAPS, xattrs: false });
   });
 
