@@ -1,9 +1,9 @@
 /**
  * Gives every index entry of a seekable archive its `at` while the archive is written: the
- * compressed offset of the zstd frame its headers start in, and the position inside that frame.
+ * compressed offset of the zstd frame its headers start in, and their offset T in the tar stream.
  *
- * Frames hold `frameSize` bytes of the tar stream each (the last one fewer), so the tar offset T
- * of an entry lies in frame ⌊T / frameSize⌋ at position T mod frameSize. The compressed offset of
+ * Frames hold `frameSize` bytes of the tar stream each (the last one fewer), so T lies in frame
+ * ⌊T / frameSize⌋ at position T mod frameSize inside it. The compressed offset of
  * each frame comes from the frame scanner, as the frame starts: on the server's compressed stream
  * before bo decompresses it for the indexer (known before any entry of the frame), or on bo's own
  * compressor output, which may lag the indexer by a frame or two. Entries whose frame has not
@@ -12,7 +12,7 @@
 import type { IndexEntry } from './tar-index.ts';
 
 export class SeekIndex {
-  /** Uncompressed bytes per frame; null: the archive is not compressed (at = [T, 0]). */
+  /** Uncompressed bytes per frame; null: the archive is not compressed (at = [T, T]). */
   readonly frameSize: number | null;
   readonly #emit: (e: IndexEntry) => void;
   /** Compressed offsets of frames `#base`, `#base + 1`, …; earlier ones are no longer needed. */
@@ -61,7 +61,7 @@ export class SeekIndex {
 
   #place(e: IndexEntry, offset: number): boolean {
     if (this.frameSize === null) {
-      this.#emit({ ...e, at: [offset, 0] });
+      this.#emit({ ...e, at: [offset, offset] });
       return true;
     }
     const k = Math.floor(offset / this.frameSize);
@@ -71,7 +71,7 @@ export class SeekIndex {
       this.#starts.splice(0, k - this.#base);
       this.#base = k;
     }
-    this.#emit({ ...e, at: [this.#starts[k - this.#base]!, offset - k * this.frameSize] });
+    this.#emit({ ...e, at: [this.#starts[k - this.#base]!, offset] });
     return true;
   }
 }

@@ -48,9 +48,10 @@ export const IndexEntry = z.object({
    */
   dumpdir: z.array(z.string()).optional(),
   /**
-   * Seekable archives (format version 4): where the entry's headers start, as the offset in the
-   * compressed stream of the zstd frame holding them (before age encryption) and the position
-   * inside that frame once decompressed. Uncompressed archives: the tar offset, and 0.
+   * Seekable archives (format version 4): where the entry's headers start: the offset in the
+   * compressed stream (before age encryption) of the zstd frame that holds them, and their offset
+   * T in the tar stream, which is in frame ⌊T / frameSize⌋ at position T mod frameSize inside it
+   * (manifest `seekable.frameSize`). Uncompressed archives: [T, T].
    */
   at: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
 });

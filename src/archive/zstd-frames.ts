@@ -42,9 +42,12 @@ export class ZstdFrameScanner {
   constructor(
     onFrame: (offset: number, kind: 'data' | 'skippable') => void = () => {},
     onEnd: (offset: number) => void = () => {},
+    /** Stream offset of the first byte written (scanning from a frame known to start there). */
+    start = 0,
   ) {
     this.#onFrame = onFrame;
     this.#onEnd = onEnd;
+    this.#pos = start;
   }
 
   /** Data frames seen so far (skippable frames are not counted). */

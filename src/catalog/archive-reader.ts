@@ -9,27 +9,28 @@
  * costs one or two requests and little read beyond it, and a long run streams in large requests.
  * Integrity: age chunks authenticate; the caller hashes each file against the index.
  */
-import { Readable } from 'node:stream';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { type AgePayload, agePayload, chunkAt, createChunkOpener } from '../archive/age/seek.ts';
-import { chainStreams } from '../archive/chain.ts';
-import { createZstdFramesDecompressor } from '../archive/zstd-decompress.ts';
+import { CHUNK_SIZE, SEALED_CHUNK_SIZE } from '../archive/age/stream.ts';
+import { ZstdFramesDecoder } from '../archive/zstd-decompress.ts';
 import { UsageError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { BackupRef } from './backups.ts';
 import { readStoredRange } from './objects.ts';
 
-export const MIN_WINDOW = 256 * 1024;
+export const MIN_WINDOW = 64 * 1024;
 export const MAX_WINDOW = 16 * 1024 * 1024;
-const HEAD = 64 * 1024;
+/** First read of an age header: a few hundred bytes per recipient. */
+const HEAD = 4096;
 
 export interface ArchiveReader {
   /**
    * The tar stream from the frame that starts at compressed offset `c` (uncompressed archives:
-   * tar offset `c`) to the archive's end, read lazily; destroy it to stop reading. `hint`: the
-   * compressed bytes the caller expects to read, for the first window's size.
+   * tar offset `c`) to the archive's end, read only as the caller pulls it (nothing is read
+   * ahead); return from the loop to stop. `hint`: the compressed bytes the caller expects to
+   * read, the first window's size.
    */
-  open(c: number, signal: AbortSignal, hint?: number): Readable;
+  open(c: number, signal: AbortSignal, hint?: number): AsyncGenerator<Buffer>;
 }
 
 export async function openArchiveReader(
@@ -57,17 +58,16 @@ export async function openArchiveReader(
     windows(storage, ref, obj, start, hint, sig);
   return {
     open(c, sig, hint = MIN_WINDOW) {
-      const compressed = Readable.from(age ? decrypted(age, c, hint, stored, sig) : stored(c, hint, sig), {
-        objectMode: false,
-      });
-      return manifest.compression === 'zstd'
-        ? chainStreams(compressed, [createZstdFramesDecompressor()])
-        : compressed;
+      const compressed = age ? decrypted(age, c, hint, stored, sig) : stored(c, hint, sig);
+      return manifest.compression === 'zstd' ? decompressed(compressed) : compressed;
     },
   };
 }
 
-/** Stored bytes from `start` to the object's end, in ranged reads of growing size. */
+/**
+ * Stored bytes from `start` to the object's end, in ranged reads: the first as large as the
+ * caller expects to need, then (when that was not enough) growing from MIN_WINDOW × 4.
+ */
 async function* windows(
   storage: Storage,
   ref: BackupRef,
@@ -80,8 +80,8 @@ async function* windows(
   for (let pos = start; pos < obj.size; ) {
     const end = Math.min(obj.size, pos + size);
     yield* readStoredRange(storage, ref, obj, pos, end, signal);
+    size = pos === start ? 4 * MIN_WINDOW : Math.min(MAX_WINDOW, size * 2);
     pos = end;
-    size = Math.min(MAX_WINDOW, size * 2);
   }
 }
 
@@ -106,8 +106,20 @@ async function* decrypted(
       skip = 0;
     }
   };
-  for await (const sealed of stored(at.stored, hint + at.skip, signal)) yield* emit(opener.update(sealed));
+  // Whole chunks: a chunk is opened only once all of it has been read.
+  const window = Math.ceil((hint + at.skip) / CHUNK_SIZE) * SEALED_CHUNK_SIZE;
+  for await (const sealed of stored(at.stored, window, signal)) yield* emit(opener.update(sealed));
   yield* emit(opener.final());
+}
+
+async function* decompressed(compressed: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const decoder = new ZstdFramesDecoder();
+  try {
+    for await (const c of compressed) yield* await decoder.push(c);
+    yield* await decoder.end();
+  } finally {
+    decoder.close();
+  }
 }
 
 async function collect(gen: AsyncGenerator<Buffer>): Promise<Buffer> {

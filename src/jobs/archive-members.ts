@@ -17,7 +17,7 @@ import { openArchiveReader } from '../catalog/archive-reader.ts';
 import type { BackupRef } from '../catalog/backups.ts';
 import { decodeStages, openVerified } from '../catalog/objects.ts';
 import { errorMessage, IntegrityError, isAbortError } from '../errors.ts';
-import { planSpans, type Span, spanBytes } from '../plan/seek.ts';
+import { frameMap, planSpans, type Span, spanBytes, withEnds } from '../plan/seek.ts';
 import type { Storage } from '../storage/storage.ts';
 
 export type MemberEvent =
@@ -33,6 +33,8 @@ export interface MemberRead {
   members: ReadonlyMap<string, { at?: readonly [number, number] | undefined; size: number }>;
   /** Reading the whole archive: stop before the first entry this returns true for. */
   stopAt?: ((e: TarEntry) => boolean) | undefined;
+  /** Entries of this archive's index besides `members`, which say where more frames start. */
+  index?: Iterable<{ at?: readonly [number, number] | undefined }> | undefined;
 }
 
 /** Seeking pays when the spans read less than this share of the archive. */
@@ -45,7 +47,7 @@ export async function* archiveMembers(o: MemberRead): AsyncGenerator<MemberEvent
 }
 
 /** The spans to read, or undefined to read the archive whole. */
-export function seekPlan(o: Pick<MemberRead, 'ref' | 'members'>): Span[] | undefined {
+export function seekPlan(o: Pick<MemberRead, 'ref' | 'members' | 'index'>): Span[] | undefined {
   const { manifest } = o.ref;
   if (!manifest.seekable || o.members.size === 0) return undefined;
   const targets = [];
@@ -53,9 +55,11 @@ export function seekPlan(o: Pick<MemberRead, 'ref' | 'members'>): Span[] | undef
     if (!m.at) return undefined;
     targets.push({ member, at: m.at, size: m.size });
   }
-  const ratio =
-    manifest.seekable.frameSize === null ? 1 : manifest.archive.size / Math.max(1, manifest.stats.tarBytes);
-  const spans = planSpans(targets, ratio);
+  const { frameSize } = manifest.seekable;
+  const ratio = frameSize === null ? 1 : manifest.archive.size / Math.max(1, manifest.stats.tarBytes);
+  const known = [...targets, ...(o.index ?? [])];
+  const tars = known.flatMap((e) => (e.at ? [e.at[1]] : []));
+  const spans = planSpans(withEnds(targets, tars), frameMap(known, frameSize, ratio));
   return spanBytes(spans) < manifest.archive.size * SEEK_SHARE ? spans : undefined;
 }
 
@@ -71,7 +75,7 @@ async function* spanMembers(o: MemberRead, span: Span): AsyncGenerator<MemberEve
   let current: { path: string; left: number } | undefined;
   let first = true;
   try {
-    for await (let chunk of plain as AsyncIterable<Buffer>) {
+    for await (let chunk of plain) {
       if (skip > 0) {
         const n = Math.min(skip, chunk.length);
         skip -= n;
@@ -104,7 +108,7 @@ async function* spanMembers(o: MemberRead, span: Span): AsyncGenerator<MemberEve
     throw new IntegrityError(`cannot read ${where}: ${errorMessage(err)}`, { cause: err });
   } finally {
     ac.abort();
-    plain.destroy();
+    await plain.return(undefined);
   }
 }
 

@@ -28,6 +28,8 @@ export interface ChainStreamOptions {
   chain: readonly BackupRef[];
   /** The selected entries of the restored tree, by path. */
   wanted: ReadonlyMap<string, ChainEntry>;
+  /** The whole restored tree: where more frames of each archive start. */
+  index?: readonly ChainEntry[] | undefined;
   identities: AgeIdentity[] | undefined;
   signal: AbortSignal;
 }
@@ -69,7 +71,8 @@ async function* assemble(o: ChainStreamOptions): AsyncGenerator<Buffer> {
 }
 
 function read(o: ChainStreamOptions, ref: BackupRef): Omit<MemberRead, 'members'> {
-  return { storage: o.storage, ref, identities: o.identities, signal: o.signal };
+  const index = o.index?.filter((e) => e.from === ref.id);
+  return { storage: o.storage, ref, identities: o.identities, signal: o.signal, index };
 }
 
 /** Where each member is, for reading only what is needed of a seekable archive. */

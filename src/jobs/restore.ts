@@ -5,7 +5,7 @@ import { extractTar } from '../archive/extract.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
 import { readBackupIndex } from '../catalog/chain-index.ts';
-import { decodeStages, openVerified } from '../catalog/objects.ts';
+import { checkStored, decodeStages, openVerified } from '../catalog/objects.ts';
 import { BoError, errorMessage, IntegrityError, isAbortError, UsageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { shellQuote } from '../plan/shell.ts';
@@ -108,11 +108,11 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
-  const streamOpts = { storage, chain, wanted, identities: req.identities, signal: sig };
+  const streamOpts = { storage, chain, wanted, index, identities: req.identities, signal: sig };
   // A standalone archive restored whole is read as it is stored, checked against the manifest at
   // its end; a few files of a seekable one are read from their frames, each file checked by its
   // hash; a chain's stream is assembled from its archives (restore-chain.ts).
-  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(wanted.values()) });
+  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(wanted.values()), index });
   const archive = whole
     ? await openVerified(storage, ref, ref.manifest.archive, sig)
     : {
@@ -153,13 +153,11 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   } catch (err) {
     ac.abort(err);
     if (signal.aborted || isAbortError(err)) throw err;
-    // A corrupted object usually surfaces first as a cryptic decode error: name the real cause.
-    if (!(err instanceof BoError)) {
-      try {
-        archive.check();
-      } catch (integrity) {
-        throw failed(req.target, integrity);
-      }
+    // A corrupted object usually surfaces first as a cryptic decode error, before its end was
+    // read: read it whole to name the real cause.
+    if (!(err instanceof BoError) && whole) {
+      const stored = await checkStored(storage, ref, ref.manifest.archive, signal).catch(() => undefined);
+      if (stored) throw failed(req.target, stored);
     }
     throw failed(req.target, err);
   }

@@ -23,6 +23,7 @@ import { manifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { coldError, coldObjects } from './tiers.ts';
 import { createIndexComparer } from './verify-compare.ts';
+import { damagedFrames } from './verify-frames.ts';
 
 /** full: content checked; ciphertext: stored bytes only (no identity); manifest: the manifest itself is unreadable. */
 export type VerifyDepth = 'full' | 'ciphertext' | 'manifest';
@@ -99,12 +100,18 @@ export async function verifyBackup(
     });
     const comparer = index && createIndexComparer(index);
     if (comparer) {
+      const before = problems.length;
       await attempt(async () => {
         await readArchive(storage, ref, opts, (e) => comparer.onEntry(e));
         bytes += manifest.archive.size;
         entries = comparer.matched;
         problems.push(...comparer.finish());
       });
+      // A damaged seekable archive: its frames say where, and which files a restore would lose.
+      if (problems.length > before && manifest.seekable && !missing)
+        await attempt(async () => {
+          problems.push(...(await damagedFrames(storage, ref, opts.identities, index!, opts.signal)));
+        });
     } else await attempt(() => drain(manifest.archive)); // no usable index: still check the stored bytes
   }
   for (const dump of manifest.dumps) await attempt(() => drain(dump.object));

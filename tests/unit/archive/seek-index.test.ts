@@ -13,7 +13,7 @@ const entry = (path: string): IndexEntry => ({
 });
 
 describe('SeekIndex', () => {
-  it('gives each entry the compressed offset of its frame and its position inside it', () => {
+  it('gives each entry the compressed offset of its frame and its tar offset', () => {
     const out: IndexEntry[] = [];
     const s = new SeekIndex(1000, (e) => out.push(e));
     s.frame(0);
@@ -25,7 +25,7 @@ describe('SeekIndex', () => {
     expect(out.map((e) => [e.path, e.at])).toEqual([
       ['a', [0, 0]],
       ['b', [0, 512]],
-      ['c', [300, 536]],
+      ['c', [300, 1536]],
     ]);
   });
 
@@ -39,7 +39,7 @@ describe('SeekIndex', () => {
     s.frame(400);
     expect(out).toEqual([]);
     s.frame(700);
-    expect(out).toEqual(['a@700,100', 'b@700,200']);
+    expect(out).toEqual(['a@700,2100', 'b@700,2200']);
   });
 
   it('emits entries without `at` when the stream had too few frames, and says so', () => {
@@ -55,6 +55,6 @@ describe('SeekIndex', () => {
     const out: IndexEntry[] = [];
     const s = new SeekIndex(null, (e) => out.push(e));
     s.add(entry('a'), 10240);
-    expect(out[0]!.at).toEqual([10240, 0]);
+    expect(out[0]!.at).toEqual([10240, 10240]);
   });
 });
