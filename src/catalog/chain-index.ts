@@ -4,12 +4,13 @@
  * from the chain's manifests and indexes alone, so it works on a fresh machine from the bucket.
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
+import type { IndexEntry } from '../archive/tar-index.ts';
 import { IntegrityError, NotFoundError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type BackupRef, readManifest } from './backups.ts';
 import { type ChainEntry, replayChain } from './chain-tree.ts';
 import { type ChainResult, chainOf } from './chains.ts';
-import { readIndex } from './objects.ts';
+import { readIndex as readOwnIndex } from './objects.ts';
 
 export interface BackupIndex {
   /** The backups read, full first; `ref` alone unless it is an incremental. */
@@ -25,6 +26,7 @@ export async function walkChain(
   storage: Storage,
   ref: BackupRef,
   signal?: AbortSignal,
+  cache?: IndexCache,
 ): Promise<ChainResult> {
   const found: BackupRef[] = [ref];
   for (let cur = ref; cur.manifest.chain?.type === 'incremental' && found.length <= MAX_CHAIN; ) {
@@ -32,7 +34,7 @@ export async function walkChain(
     let parent: BackupRef | undefined;
     try {
       if (parentId)
-        parent = {
+        parent = cache?.refs?.get(parentId) ?? {
           job: ref.job,
           id: parentId,
           manifest: await readManifest(storage, ref.job, parentId, signal),
@@ -56,9 +58,10 @@ export async function resolveChain(
   storage: Storage,
   ref: BackupRef,
   signal?: AbortSignal,
+  cache?: IndexCache,
 ): Promise<BackupRef[]> {
   if (ref.manifest.chain?.type !== 'incremental') return [ref];
-  const r = await walkChain(storage, ref, signal);
+  const r = await walkChain(storage, ref, signal, cache);
   if (!r.ok) {
     throw new IntegrityError(r.problem, {
       hint: 'restore an older backup whose chain is complete (bo list shows each backup’s chain)',
@@ -67,13 +70,30 @@ export async function resolveChain(
   return r.chain;
 }
 
+/**
+ * For reading the indexes of many backups (`bo find`): each backup's own index is read once and
+ * kept, and the manifests already listed stand in for reading them again.
+ */
+export interface IndexCache {
+  indexes: Map<string, IndexEntry[]>;
+  refs?: ReadonlyMap<string, BackupRef> | undefined;
+}
+
 export async function readBackupIndex(
   storage: Storage,
   ref: BackupRef,
   identities: AgeIdentity[] | undefined,
   signal?: AbortSignal,
+  cache?: IndexCache,
 ): Promise<BackupIndex> {
-  const chain = await resolveChain(storage, ref, signal);
+  const chain = await resolveChain(storage, ref, signal, cache);
+  const readIndex = async (storage: Storage, b: BackupRef, ids: typeof identities, sig?: AbortSignal) => {
+    const known = cache?.indexes.get(b.id);
+    if (known) return known;
+    const entries = await readOwnIndex(storage, b, ids, sig);
+    cache?.indexes.set(b.id, entries);
+    return entries;
+  };
   if (chain.length === 1) {
     const entries = await readIndex(storage, ref, identities, signal);
     return {
@@ -81,7 +101,7 @@ export async function readBackupIndex(
       entries: entries.map(({ dumpdir: _, ...e }) => ({ ...e, from: ref.id, member: e.path })),
     };
   }
-  const indexes: Array<{ id: string; entries: Awaited<ReturnType<typeof readIndex>> }> = [];
+  const indexes: Array<{ id: string; entries: IndexEntry[] }> = [];
   for (const b of chain) indexes.push({ id: b.id, entries: await readIndex(storage, b, identities, signal) });
   const tree = replayChain(indexes);
   if (tree.problems.length > 0) {

@@ -5,7 +5,9 @@ import { registerCompletion } from './commands/completion.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerCopy } from './commands/copy.ts';
 import { registerDaemon } from './commands/daemon.ts';
+import { registerDiff } from './commands/diff.ts';
 import { registerDrill } from './commands/drill.ts';
+import { registerFind } from './commands/find.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerHosts } from './commands/hosts.ts';
 import { registerJobs } from './commands/jobs.ts';
@@ -40,6 +42,8 @@ const commands: RegisterCommand[] = [
   registerBackup,
   registerList,
   registerLs,
+  registerFind,
+  registerDiff,
   registerRestore,
   registerCopy,
   registerSnapshot,
