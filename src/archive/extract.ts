@@ -9,9 +9,8 @@
  * ftruncate), modes including setuid/setgid/sticky, numeric uid/gid when `preserveOwner`,
  * mtimes of files, directories (applied at the end, deepest first) and symlinks, hardlinks as
  * links, fifos (with mkfifo(1)), device nodes when running as root (with mknod(1); otherwise
- * skipped and listed in `warnings`). Not restored: extended attributes/ACLs: Node cannot set
- * them without a native addon (the caller warns). Restoring onto a server with its own tar
- * (`--to-host`) restores them.
+ * skipped and listed in `warnings`). Extended attributes, ACLs and capabilities are collected in
+ * `attrs` for the caller to apply once everything else is in place (attrs.ts).
  *
  * Files are written under a temporary name and get their real name only once their content
  * matched the index (see tar-fs.ts): a failed restore leaves no partly written file behind.
@@ -26,6 +25,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { realpath, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BoError, CancelledError, IntegrityError, throwIfAborted } from '../errors.ts';
+import type { EntryAttrs } from './attrs.ts';
 import { SafeTree } from './tar-fs.ts';
 import { ContentHash } from './tar-hash.ts';
 import type { IndexEntry } from './tar-index.ts';
@@ -58,6 +58,8 @@ export interface ExtractStats {
   bytes: number;
   /** Entries not restored (device nodes unless root, fifos without mkfifo), one message each. */
   warnings: string[];
+  /** Extended attributes and ACLs of the entries restored, by path, for attrs.ts to apply. */
+  attrs: Map<string, EntryAttrs>;
 }
 
 interface OpenFile {
@@ -100,6 +102,7 @@ export async function extractTar(
     devices: 0,
     bytes: 0,
     warnings: [],
+    attrs: new Map(),
   };
   const reader = new TarReader();
   const tasks = new BackgroundTasks();
@@ -124,6 +127,8 @@ export async function extractTar(
       throw new IntegrityError(`archive entry ${rel} (${e.type}) is not in the index${as}`);
     }
     const done = (bytes: number) => opts.onEntry?.(rel, bytes, e.type);
+    // A hardlink shares its target's inode, and with it the target's attributes.
+    if ((e.attrs || e.acl) && e.type !== 'hardlink') stats.attrs.set(rel, { xattrs: e.attrs ?? [], acl: e.acl });
     switch (e.type) {
       case 'file': {
         const { fh, chown, temp } = await tree.createFile(rel, e);

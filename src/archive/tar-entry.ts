@@ -29,8 +29,12 @@ export interface TarEntry {
   devminor: number;
   /** A GNU sparse (format 1.0) member: data arrives as extents, holes read as zeros. */
   sparse: boolean;
-  /** Extended attribute names (SCHILY.xattr.*, ACLs as system.posix_acl_*). */
+  /** Extended attribute names (SCHILY.xattr.*, ACLs as system.posix_acl_*), each once. */
   xattrs: string[] | undefined;
+  /** Extended attributes with their values (SCHILY.xattr.*): binary ACLs, capabilities included. */
+  attrs?: Array<[string, Buffer]> | undefined;
+  /** POSIX ACLs in GNU tar's text form (SCHILY.acl.access / .default). */
+  acl?: { access?: string; default?: string } | undefined;
   /** The name or link target is not valid UTF-8 (shown with U+FFFD). */
   nonUtf8: boolean;
   /** Stream offset of the entry's first header block (its extended headers included). */
@@ -118,14 +122,23 @@ export function resolveEntry(
   if (isLink && link.text === '')
     throw new IntegrityError(`${type} entry ${JSON.stringify(path)} has no target`);
 
-  const xattrs: string[] = [];
-  for (const key of x.keys()) {
-    if (key.startsWith('SCHILY.xattr.'))
-      xattrs.push(key.slice(13).replaceAll('%3D', '=').replaceAll('%25', '%'));
-    else if (key === 'SCHILY.acl.access') xattrs.push('system.posix_acl_access');
-    else if (key === 'SCHILY.acl.default') xattrs.push('system.posix_acl_default');
-    else if (key === 'SCHILY.acl.ace') xattrs.push('system.nfs4_acl');
+  const names = new Set<string>();
+  const attrs: Array<[string, Buffer]> = [];
+  const acl: { access?: string; default?: string } = {};
+  for (const [key, value] of x) {
+    if (key.startsWith('SCHILY.xattr.')) {
+      const name = key.slice(13).replaceAll('%3D', '=').replaceAll('%25', '%');
+      names.add(name);
+      attrs.push([name, value]);
+    } else if (key === 'SCHILY.acl.access') {
+      names.add('system.posix_acl_access');
+      acl.access = value.toString('utf8');
+    } else if (key === 'SCHILY.acl.default') {
+      names.add('system.posix_acl_default');
+      acl.default = value.toString('utf8');
+    } else if (key === 'SCHILY.acl.ace') names.add('system.nfs4_acl');
   }
+  const xattrs = [...names];
   const dumpdir = x.get('GNU.dumpdir');
   if (dumpdir && type !== 'dir')
     throw new IntegrityError(`${type} entry ${JSON.stringify(path)} at byte ${at} carries a dumpdir`);
@@ -149,6 +162,8 @@ export function resolveEntry(
       devminor: h.devminor,
       sparse,
       xattrs: xattrs.length > 0 ? xattrs : undefined,
+      ...(attrs.length > 0 ? { attrs } : {}),
+      ...(acl.access !== undefined || acl.default !== undefined ? { acl } : {}),
       nonUtf8: name.bad || (isLink && link.bad),
       offset: at,
       ...(dumpdir ? { dumpdir: parseDumpdir(dumpdir, at) } : {}),

@@ -51,6 +51,8 @@ export function toIndexEntry(e: TarEntry): IndexEntry {
   else if (e.linkpath !== undefined) out.linkpath = e.linkpath;
   if (e.sparse) out.sparse = true;
   if (e.xattrs) out.xattrs = e.xattrs;
+  if (e.attrs) out.attrs = Object.fromEntries(e.attrs.map(([k, v]) => [k, v.toString('base64')]));
+  if (e.acl) out.acl = e.acl;
   if (e.nonUtf8) out.nonUtf8 = true;
   if (e.dumpdir) out.dumpdir = e.dumpdir;
   return out;

@@ -54,6 +54,14 @@ export const IndexEntry = z.object({
    * (manifest `seekable.frameSize`). Uncompressed archives: [T, T].
    */
   at: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
+  /**
+   * Format version 4: the values of the extended attributes (name → base64), binary POSIX ACLs
+   * (system.posix_acl_*) and file capabilities (security.capability) included, so a restore can
+   * apply them to files it keeps (--resume) and bo diff can tell when they changed.
+   */
+  attrs: z.record(z.string(), z.string()).optional(),
+  /** Format version 4: POSIX ACLs in GNU tar's text form, when tar stored them that way. */
+  acl: z.object({ access: z.string().optional(), default: z.string().optional() }).optional(),
 });
 export type IndexEntry = z.infer<typeof IndexEntry>;
 

@@ -1,6 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
+import { applyAttrs } from '../archive/attrs.ts';
 import { extractTar } from '../archive/extract.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
@@ -136,7 +137,10 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
         onEntry,
         onData,
       });
-      warnings.push(...stats.warnings.map((w) => `/${w}`), ...xattrWarning(wanted.values()));
+      warnings.push(...stats.warnings.map((w) => `/${w}`));
+      // Attributes last: writing a file or changing its owner clears its capabilities.
+      warnings.push(...(await applyAttrs(req.target.dir, stats.attrs, { asRoot: isRoot(), signal: sig })));
+      warnings.push(...ownerWarning(wanted.values()));
     } else {
       await extractOnHost(plain, {
         host: req.target.host,
@@ -214,18 +218,25 @@ export function selection<E extends IndexEntry>(
   return { wanted, added };
 }
 
-/** Local restores cannot set xattrs/ACLs (Node has no API for them): say so when the index has any. */
-function xattrWarning(entries: Iterable<IndexEntry>): string[] {
+function isRoot(): boolean {
+  return process.geteuid?.() === 0;
+}
+
+/** Without root, files keep the restoring user as owner: say which would have had another. */
+function ownerWarning(entries: Iterable<IndexEntry>): string[] {
+  if (isRoot()) return [];
+  const uid = process.geteuid?.();
+  const gid = process.getegid?.();
   let count = 0;
   let first: IndexEntry | undefined;
   for (const e of entries) {
-    if (!e.xattrs?.length) continue;
+    if (e.type === 'hardlink' || (e.uid === uid && e.gid === gid)) continue;
     count++;
     first ??= e;
   }
   if (!first) return [];
   return [
-    `${count} entr${count === 1 ? 'y has' : 'ies have'} extended attributes or ACLs that a local restore does not apply (e.g. /${first.path}: ${first.xattrs!.join(', ')}); restore with --to-host to keep them`,
+    `owners not restored: ${count} entr${count === 1 ? 'y belongs' : 'ies belong'} to another user or group (e.g. /${first.path}, ${first.uname ?? first.uid}:${first.gname ?? first.gid}); restore as root to keep them`,
   ];
 }
 

@@ -43,7 +43,8 @@ export function changesOf(a: IndexEntry, b: IndexEntry): Change[] {
   if (a.uid !== b.uid || a.gid !== b.gid) out.push('owner');
   // Directories' mtimes change with every file added to them: only files' count.
   if (a.type !== 'dir' && a.mtime !== b.mtime) out.push('mtime');
-  if ((a.xattrs ?? []).join('\0') !== (b.xattrs ?? []).join('\0')) out.push('xattrs');
+  const attrs = (e: IndexEntry) => JSON.stringify([e.xattrs ?? [], e.attrs ?? {}, e.acl ?? {}]);
+  if (attrs(a) !== attrs(b)) out.push('xattrs');
   return out;
 }
 

@@ -57,7 +57,9 @@ describe('bo find and bo diff across an incremental chain', () => {
       step();
       const r = await runBo(['--config', config, 'backup', 'now', 'mail', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      ids.push((JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result.backupId);
+      ids.push(
+        (JSON.parse(r.stdout) as { jobs: Array<{ result: { backupId: string } }> }).jobs[0]!.result.backupId,
+      );
     }
   }, 60_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -98,15 +98,15 @@ describe.skipIf(skip)('backup over SSH into S3 and restore', () => {
     expect(ls.stdout).toMatch(/-rwsr-xr-x .*modes\/setuid/);
   });
 
-  it('restores locally, byte for byte, with modes, mtimes, links and sparseness', async () => {
+  it('restores locally, byte for byte, with modes, mtimes, links, sparseness and xattrs', async () => {
     const dest = join(work, 'restore-local');
     const r = await bo(['restore', 'share', '--to', dest, '-i', keyFile]);
-    // The tree's xattr cannot be set locally: bo says so, and says nothing else.
-    expect(r.stderr.trim()).toMatch(
-      /^(warning: 1 entry has extended attributes .* restore with --to-host to keep them)?$/,
-    );
+    // Nothing to warn about: a local restore applies xattrs too.
+    expect(r.stderr.trim()).toBe('');
     expect(r.code).toBe(0);
-    expect(await compareTrees(src, join(dest, src), { sparse: true, owners: true })).toEqual([]);
+    expect(await compareTrees(src, join(dest, src), { sparse: true, owners: true, xattrs: true })).toEqual(
+      [],
+    );
   });
 
   it('restores onto a server with its own tar, xattrs included', async () => {
