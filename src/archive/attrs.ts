@@ -51,7 +51,8 @@ export async function applyAttrs(
   }
   for (const [rel, names] of skipped)
     warnings.push(`/${rel}: ${names.join(', ')} not applied (only root can set them)`);
-  if (xattrDump) warnings.push(...(await run('setfattr', ['-h', '--restore=-'], xattrDump, root, 'attr', opts.signal)));
+  if (xattrDump)
+    warnings.push(...(await run('setfattr', ['-h', '--restore=-'], xattrDump, root, 'attr', opts.signal)));
   if (aclDump) warnings.push(...(await run('setfacl', ['--restore=-'], aclDump, root, 'acl', opts.signal)));
   return warnings;
 }
@@ -69,7 +70,10 @@ function aclLines(text: string, prefix: string): string[] {
 export function escapePath(rel: string): string {
   let out = '';
   for (const byte of Buffer.from(rel)) {
-    out += byte < 0x20 || byte === 0x5c || byte >= 0x7f ? `\\${byte.toString(8).padStart(3, '0')}` : String.fromCharCode(byte);
+    out +=
+      byte < 0x20 || byte === 0x5c || byte >= 0x7f
+        ? `\\${byte.toString(8).padStart(3, '0')}`
+        : String.fromCharCode(byte);
   }
   return out;
 }
@@ -91,7 +95,8 @@ function run(
     });
     child.stdin.on('error', () => {}); // the tool exited early: its status says why
     child.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' ? `${tool} is not installed (Debian/Ubuntu package ${pkg})` : err.message;
+      const why =
+        err.code === 'ENOENT' ? `${tool} is not installed (Debian/Ubuntu package ${pkg})` : err.message;
       resolve([`extended attributes and ACLs were not applied: ${why}`]);
     });
     child.on('close', (code) => {

@@ -45,6 +45,11 @@ export interface ExtractOptions {
   onEntry?: ((path: string, bytes: number, type: TarEntry['type']) => void) | undefined;
   /** Called as content bytes of selected files are read (for progress). */
   onData?: ((bytes: number) => void) | undefined;
+  /**
+   * Paths already in the target as they must be (restore --resume): not written again, and
+   * valid hardlink targets.
+   */
+  kept?: ReadonlySet<string> | undefined;
 }
 
 export interface ExtractStats {
@@ -90,6 +95,7 @@ export async function extractTar(
   const root = await realpath(targetDir);
   const setgid = ((await stat(root)).mode & 0o2000) !== 0;
   const tree = new SafeTree(root, opts.preserveOwner ?? process.getuid?.() === 0, setgid);
+  for (const rel of opts.kept ?? []) tree.markMade(rel);
   const include = (opts.include ?? []).map((p) =>
     normalizeMember(p.replace(/^\/+/, '') || ROOT, 'include path'),
   );
@@ -114,7 +120,7 @@ export async function extractTar(
     if (rel === ROOT && e.type !== 'dir') {
       throw new IntegrityError(`refusing ${e.type} entry for the archive root`);
     }
-    selected = rel !== ROOT && isSelected(rel, include);
+    selected = rel !== ROOT && isSelected(rel, include) && !opts.kept?.has(rel);
     if (!selected) return;
     if (e.nonUtf8) {
       throw new BoError(`cannot restore ${JSON.stringify(e.path)} locally: its name is not valid UTF-8`, {
@@ -128,7 +134,8 @@ export async function extractTar(
     }
     const done = (bytes: number) => opts.onEntry?.(rel, bytes, e.type);
     // A hardlink shares its target's inode, and with it the target's attributes.
-    if ((e.attrs || e.acl) && e.type !== 'hardlink') stats.attrs.set(rel, { xattrs: e.attrs ?? [], acl: e.acl });
+    if ((e.attrs || e.acl) && e.type !== 'hardlink')
+      stats.attrs.set(rel, { xattrs: e.attrs ?? [], acl: e.acl });
     switch (e.type) {
       case 'file': {
         const { fh, chown, temp } = await tree.createFile(rel, e);

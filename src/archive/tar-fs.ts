@@ -115,6 +115,11 @@ export class SafeTree {
     return tracked;
   }
 
+  /** A file already in place (restore --resume): hardlinks may point to it. */
+  markMade(rel: string): void {
+    this.#made.add(rel);
+  }
+
   /** Removes a temporary file that will not be committed. */
   async discard(temp: string): Promise<void> {
     await fsp.unlink(temp).catch(() => {});

@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
-import { chainStreams } from '../archive/chain.ts';
 import { applyAttrs } from '../archive/attrs.ts';
+import { chainStreams } from '../archive/chain.ts';
 import { extractTar } from '../archive/extract.ts';
 import type { IndexEntry } from '../archive/tar-index.ts';
 import type { BackupRef } from '../catalog/backups.ts';
@@ -16,6 +16,7 @@ import type { Storage } from '../storage/storage.ts';
 import { seekPlan } from './archive-members.ts';
 import { chainTarStream, memberTargets, seekTarStream } from './restore-chain.ts';
 import { extractOnHost } from './restore-remote.ts';
+import { finishKeptDirs, indexAttrs, type Kept, keepRestored } from './restore-resume.ts';
 
 export type RestoreTarget = { kind: 'local'; dir: string } | { kind: 'host'; host: Host; dir: string };
 
@@ -26,6 +27,8 @@ export interface RestoreProgress {
   bytes: number;
   totalFiles: number;
   totalBytes: number;
+  /** --resume: bytes of the files kept from before, counted in `bytes` from the start. */
+  keptBytes?: number;
 }
 
 export interface RestoreRequest {
@@ -35,6 +38,11 @@ export interface RestoreRequest {
   /** Archive paths to restore (files or directories); default everything. */
   include?: string[];
   force?: boolean;
+  /**
+   * Continue an interrupted local restore: keep every selected file already in the target whose
+   * size and SHA-256 match the index, and restore the rest (restore-resume.ts).
+   */
+  resume?: boolean;
   identities?: AgeIdentity[] | undefined;
   signal: AbortSignal;
   log: Logger;
@@ -53,6 +61,8 @@ export interface RestoreResult {
   warnings: string[];
   /** What the restore read from storage: manifests, indexes and the parts of archives it needed. */
   read: ReadCounter;
+  /** --resume: files that were already in place and kept. */
+  kept?: number;
 }
 
 /** Archive member name for a user-given path: "/srv/share/" → "srv/share". */
@@ -88,10 +98,25 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   include.push(...added);
   const wantedFiles = [...wanted.values()].filter((e) => e.type === 'file');
   const totalBytes = wantedFiles.reduce((n, e) => n + e.size, 0);
-  await prepareTarget(req.target, req.force ?? false, signal);
+  if (req.resume && req.target.kind !== 'local')
+    throw new UsageError('--resume continues a restore into a local directory (--to DIR)');
+  await prepareTarget(req.target, (req.force ?? false) || (req.resume ?? false), signal);
+  // --resume: what an interrupted restore already put in place is kept, and not read again.
+  const kept =
+    req.resume && req.target.kind === 'local'
+      ? await keepRestored(req.target.dir, wanted, { asRoot: isRoot(), signal })
+      : undefined;
+  const toRead = kept ? unkept(wanted, kept) : wanted;
+  if (kept) log.info({ kept: kept.paths.size, bytes: kept.bytes, removed: kept.removed }, 'Restore resumed');
 
-  const seen = new Set<string>();
-  const progress: RestoreProgress = { files: 0, bytes: 0, totalFiles: wantedFiles.length, totalBytes };
+  const seen = new Set<string>(kept?.paths);
+  const progress: RestoreProgress = {
+    files: kept?.paths.size ?? 0,
+    bytes: kept?.bytes ?? 0,
+    totalFiles: wantedFiles.length,
+    totalBytes,
+    ...(kept ? { keptBytes: kept.bytes } : {}),
+  };
   let fileBytes = 0; // of the file being read, to count its holes when it ends
   const onData = (n: number) => {
     progress.bytes += n;
@@ -109,11 +134,11 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
-  const streamOpts = { storage, chain, wanted, index, identities: req.identities, signal: sig };
+  const streamOpts = { storage, chain, wanted: toRead, index, identities: req.identities, signal: sig };
   // A standalone archive restored whole is read as it is stored, checked against the manifest at
   // its end; a few files of a seekable one are read from their frames, each file checked by its
   // hash; a chain's stream is assembled from its archives (restore-chain.ts).
-  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(wanted.values()), index });
+  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(toRead.values()), index });
   const archive = whole
     ? await openVerified(storage, ref, ref.manifest.archive, sig)
     : {
@@ -136,10 +161,18 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
         expect: (p) => wanted.get(p),
         onEntry,
         onData,
+        kept: kept && new Set([...kept.paths, ...kept.dirs.map((d) => d.path)]),
       });
       warnings.push(...stats.warnings.map((w) => `/${w}`));
-      // Attributes last: writing a file or changing its owner clears its capabilities.
-      warnings.push(...(await applyAttrs(req.target.dir, stats.attrs, { asRoot: isRoot(), signal: sig })));
+      if (kept) await finishKeptDirs(req.target.dir, kept, isRoot());
+      // Attributes last: writing a file or changing its owner clears its capabilities. Kept
+      // entries get theirs from the index.
+      const attrs = new Map(stats.attrs);
+      for (const p of [...(kept?.paths ?? []), ...(kept?.dirs ?? []).map((d) => d.path)]) {
+        const a = indexAttrs(wanted.get(p)!);
+        if (a) attrs.set(p, a);
+      }
+      warnings.push(...(await applyAttrs(req.target.dir, attrs, { asRoot: isRoot(), signal: sig })));
       warnings.push(...ownerWarning(wanted.values()));
     } else {
       await extractOnHost(plain, {
@@ -190,7 +223,14 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
     added: added.map((p) => `/${p}`),
     warnings,
     read,
+    ...(kept ? { kept: kept.paths.size } : {}),
   };
+}
+
+/** The selection without what --resume keeps. */
+function unkept<E extends IndexEntry>(wanted: ReadonlyMap<string, E>, kept: Kept): Map<string, E> {
+  const dirs = new Set(kept.dirs.map((d) => d.path));
+  return new Map([...wanted].filter(([p]) => !kept.paths.has(p) && !dirs.has(p)));
 }
 
 /**

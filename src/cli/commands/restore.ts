@@ -17,6 +17,7 @@ interface RestoreOpts {
   to?: string;
   toHost?: string;
   force?: boolean;
+  resume?: boolean;
   identity?: string[];
   json?: boolean;
   dump?: string;
@@ -38,6 +39,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--to <dir>', 'extract into this local directory')
     .option('--to-host <host:dir>', 'extract onto a configured host with its own tar (keeps xattrs/ACLs)')
     .option('-f, --force', 'restore into a non-empty target, replacing files with the same names')
+    .option(
+      '--resume',
+      'continue an interrupted restore into DIR: keep the files already there whose SHA-256 matches the index, restore the rest',
+    )
     .option(
       '-i, --identity <file>',
       'age identity file for encrypted backups (repeatable; or $BO_IDENTITY_FILE)',
@@ -69,8 +74,12 @@ and never writes through a symlink already in the target, locally or on the serv
 It checks each file's SHA-256 against the index and the archive's SHA-256 against the manifest,
 and reports success only if everything matched. Files get their real name only once verified.
 A --path that selects one name of a hardlinked file also restores the file it links to.
-A local restore recreates device nodes only as root and cannot set xattrs/ACLs: it warns, and
---to-host restores them with the server's own tar.
+A local restore applies owners, modes, mtimes, extended attributes, POSIX ACLs and file
+capabilities as GNU tar --xattrs --acls does (setfattr/setfacl from the attr and acl packages);
+without root it says what it could not apply (owners, security.* and trusted.* attributes, device
+nodes). --to-host restores onto a server with its own tar.
+--resume continues a local restore that was interrupted (even by kill -9): files already in DIR
+with the size and SHA-256 of the index are kept and not read from storage again.
 A backup is read from the job's storage unless --from names one of its copies. When that storage
 cannot be reached or an object fails verification, bo says so and names the copies holding the
 backup; --from any falls back to them by itself (files already verified stay).
@@ -81,7 +90,8 @@ Standard retrieval), or with --no-wait stops after requesting and says when to c
 Examples:
   bo restore files1-share --to /tmp/restore
   bo restore files1-share --backup 20261122T020000Z-3f9a2c --path /srv/share/reports --to /tmp/r
-  bo restore files1-share --to-host files1:/srv/restore -i /root/bo-identity.txt`,
+  bo restore files1-share --to-host files1:/srv/restore -i /root/bo-identity.txt
+  bo restore files1-share --to /tmp/restore --resume`,
     )
     .action(async (what: string, opts: RestoreOpts) => {
       if (Boolean(opts.to) === Boolean(opts.toHost))
@@ -110,6 +120,7 @@ Examples:
             target,
             include: opts.path ?? [],
             force: (opts.force ?? false) || retry,
+            resume: opts.resume ?? false,
             identities,
             signal: ctx.signal,
             log: ctx.log,
@@ -138,7 +149,7 @@ Examples:
         });
       else
         ctx.out.print(
-          `restored ${ref.job}/${ref.id}${opts.from || failures.length ? ` from ${resolved.storage.name}` : ''} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified, read ${formatBytes(result.read.bytes)} from storage (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
+          `restored ${ref.job}/${ref.id}${opts.from || failures.length ? ` from ${resolved.storage.name}` : ''} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified${result.kept ? ` (${result.kept} kept from before)` : ''}, read ${formatBytes(result.read.bytes)} from storage (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
         );
     });
 }
@@ -157,13 +168,16 @@ export function restoreProgress(
     if (!ctx.out.interactive || (t - drawn < 100 && !last)) return;
     drawn = t;
     const ms = t - started;
+    // What a resumed restore kept counts toward the total, not toward this run's rate.
+    const done = p.bytes - (p.keptBytes ?? 0);
+    const percent = p.totalBytes > 0 ? Math.floor((p.bytes / p.totalBytes) * 100) : 100;
     const parts = [
       `restoring ${label}: ${p.files}/${p.totalFiles} files`,
-      `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}`,
-      formatRate(p.bytes, ms),
+      `${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)} (${percent}%)`,
+      formatRate(done, ms),
     ];
-    if (p.bytes > 0 && p.bytes < p.totalBytes && ms >= 1000)
-      parts.push(`ETA ${formatEta(((p.totalBytes - p.bytes) * ms) / p.bytes)}`);
+    if (done > 0 && p.bytes < p.totalBytes && ms >= 1000)
+      parts.push(`ETA ${formatEta(((p.totalBytes - p.bytes) * ms) / done)}`);
     ctx.out.status(parts.join('  '));
   };
 }
