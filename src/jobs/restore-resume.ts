@@ -116,8 +116,14 @@ async function sha256Of(path: string): Promise<string | undefined> {
 }
 
 /** Owner (root), mode and times as the index has them, through a descriptor that follows no link. */
-async function setMeta(path: string, e: IndexEntry, asRoot: boolean): Promise<void> {
-  const fh = await fsp.open(path, O_RDONLY | O_NOFOLLOW);
+async function setMeta(
+  path: string,
+  e: IndexEntry,
+  asRoot: boolean,
+  flags = O_RDONLY | O_NOFOLLOW,
+): Promise<void> {
+  const fh = await fsp.open(path, flags).catch(() => undefined);
+  if (!fh) return;
   try {
     if (asRoot) await fh.chown(e.uid, e.gid);
     await fh.chmod(e.mode);
@@ -130,17 +136,6 @@ async function setMeta(path: string, e: IndexEntry, asRoot: boolean): Promise<vo
 /** The kept directories' owner, mode and times from the index, deepest first, once the files are in. */
 export async function finishKeptDirs(dir: string, kept: Kept, asRoot: boolean): Promise<void> {
   const dirs = [...kept.dirs].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const e of dirs) {
-    const fh = await fsp
-      .open(`${dir}/${e.path}`, O_RDONLY | O_NOFOLLOW | constants.O_DIRECTORY)
-      .catch(() => undefined);
-    if (!fh) continue;
-    try {
-      if (asRoot) await fh.chown(e.uid, e.gid);
-      await fh.chmod(e.mode);
-      await fh.utimes(e.mtime, e.mtime);
-    } finally {
-      await fh.close();
-    }
-  }
+  for (const e of dirs)
+    await setMeta(`${dir}/${e.path}`, e, asRoot, O_RDONLY | O_NOFOLLOW | constants.O_DIRECTORY);
 }
