@@ -33,6 +33,8 @@ export interface MemberRead {
   members: ReadonlyMap<string, { at?: readonly [number, number] | undefined; size: number }>;
   /** Reading the whole archive: stop before the first entry this returns true for. */
   stopAt?: ((e: TarEntry) => boolean) | undefined;
+  /** Read the archive whole even when seeking would read less. */
+  whole?: boolean | undefined;
   /** Entries of this archive's index besides `members`, which say where more frames start. */
   index?: Iterable<{ at?: readonly [number, number] | undefined }> | undefined;
 }
@@ -41,7 +43,7 @@ export interface MemberRead {
 const SEEK_SHARE = 0.5;
 
 export async function* archiveMembers(o: MemberRead): AsyncGenerator<MemberEvent> {
-  const spans = seekPlan(o);
+  const spans = o.whole ? undefined : seekPlan(o);
   if (spans) for (const span of spans) yield* spanMembers(o, span);
   else yield* wholeMembers(o);
 }

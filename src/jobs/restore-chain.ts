@@ -30,6 +30,8 @@ export interface ChainStreamOptions {
   wanted: ReadonlyMap<string, ChainEntry>;
   /** The whole restored tree: where more frames of each archive start. */
   index?: readonly ChainEntry[] | undefined;
+  /** Read each archive whole (no seeking). */
+  whole?: boolean;
   identities: AgeIdentity[] | undefined;
   signal: AbortSignal;
 }
@@ -72,7 +74,7 @@ async function* assemble(o: ChainStreamOptions): AsyncGenerator<Buffer> {
 
 function read(o: ChainStreamOptions, ref: BackupRef): Omit<MemberRead, 'members'> {
   const index = o.index?.filter((e) => e.from === ref.id);
-  return { storage: o.storage, ref, identities: o.identities, signal: o.signal, index };
+  return { storage: o.storage, ref, identities: o.identities, signal: o.signal, index, whole: o.whole };
 }
 
 /** Where each member is, for reading only what is needed of a seekable archive. */

@@ -43,6 +43,8 @@ export interface RestoreRequest {
    * size and SHA-256 match the index, and restore the rest (restore-resume.ts).
    */
   resume?: boolean;
+  /** Read archives whole, each checked against its manifest, even for a few files (no seeking). */
+  whole?: boolean;
   identities?: AgeIdentity[] | undefined;
   signal: AbortSignal;
   log: Logger;
@@ -134,11 +136,20 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   };
   const ac = new AbortController();
   const sig = AbortSignal.any([signal, ac.signal]);
-  const streamOpts = { storage, chain, wanted: toRead, index, identities: req.identities, signal: sig };
+  const streamOpts = {
+    storage,
+    chain,
+    wanted: toRead,
+    index,
+    identities: req.identities,
+    signal: sig,
+    whole: req.whole ?? false,
+  };
   // A standalone archive restored whole is read as it is stored, checked against the manifest at
   // its end; a few files of a seekable one are read from their frames, each file checked by its
   // hash; a chain's stream is assembled from its archives (restore-chain.ts).
-  const whole = chain.length === 1 && !seekPlan({ ref, members: memberTargets(toRead.values()), index });
+  const whole =
+    chain.length === 1 && (req.whole || !seekPlan({ ref, members: memberTargets(toRead.values()), index }));
   const archive = whole
     ? await openVerified(storage, ref, ref.manifest.archive, sig)
     : {

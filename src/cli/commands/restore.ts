@@ -18,6 +18,7 @@ interface RestoreOpts {
   toHost?: string;
   force?: boolean;
   resume?: boolean;
+  whole?: boolean;
   identity?: string[];
   json?: boolean;
   dump?: string;
@@ -39,6 +40,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option('--to <dir>', 'extract into this local directory')
     .option('--to-host <host:dir>', 'extract onto a configured host with its own tar (keeps xattrs/ACLs)')
     .option('-f, --force', 'restore into a non-empty target, replacing files with the same names')
+    .option(
+      '--whole',
+      'read each archive whole, checked against its manifest, even for a few files (no seeking)',
+    )
     .option(
       '--resume',
       'continue an interrupted restore into DIR: keep the files already there whose SHA-256 matches the index, restore the rest',
@@ -121,6 +126,7 @@ Examples:
             include: opts.path ?? [],
             force: (opts.force ?? false) || retry,
             resume: opts.resume ?? false,
+            whole: opts.whole ?? false,
             identities,
             signal: ctx.signal,
             log: ctx.log,

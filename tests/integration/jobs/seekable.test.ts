@@ -80,9 +80,10 @@ describe.each(cases)('seekable archives ($kind, sealed: $sealed, compressed on t
   afterAll(() => env?.cleanup());
 
   const ref = async () => (await listJobBackups(env.storage, 'files', { full: true })).backups.at(-1)!;
-  const restore = async (paths: string[], dir: string) => {
+  const restore = async (paths: string[], dir: string, whole = false) => {
     gets = [];
     return await restoreBackup({
+      whole,
       storage,
       ref: await ref(),
       target: { kind: 'local', dir: join(env.work, dir) },
@@ -142,6 +143,14 @@ describe.each(cases)('seekable archives ($kind, sealed: $sealed, compressed on t
       join(env.work, 'one-7', env.src, 'm/sparse.img'),
     );
     expect(size).toBe(2 * 1024 * 1024);
+  });
+
+  it('reads the archive whole, checked against the manifest, when asked to (--whole)', async () => {
+    const r = await ref();
+    const result = await restore(['m/small-7'], 'whole', true);
+    expect(result.files).toBe(1);
+    expect(gets.filter((g) => g.key.includes('/archive.')).every((g) => g.range === undefined)).toBe(true);
+    expect(result.read.bytes).toBeGreaterThanOrEqual(r.manifest.archive.size);
   });
 
   it('restores a file in the very last frame', async () => {
