@@ -18,7 +18,7 @@ import { jobHost } from '../jobs/kinds.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
 import { type CopyStatus, copyStatusOf, describeCopyStatus } from './copy-status.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
-import { catchUpBaseline, overdueSince } from './timing.ts';
+import { overdueBaseline, overdueSince } from './timing.ts';
 
 export interface DaemonInfo {
   pid: number;
@@ -193,7 +193,7 @@ export function buildStatus(opts: {
     const lastRun = history?.last.get(name);
     const lastSuccess = history?.ok.get(name);
     const busy = l ? l.state === 'running' || l.state === 'queued' : Boolean(inline);
-    const baseline = catchUpBaseline(lastSuccess, history?.firstSeen.get(name));
+    const baseline = overdueBaseline(lastSuccess, history?.firstSeen.get(name));
     const overdue = cron && !busy ? overdueSince(cron, baseline, now.getTime()) : undefined;
     if (lastRun?.outcome === 'failed')
       problems.push(`${name}: last run failed: ${lastRun.error ?? 'unknown error'}`);
