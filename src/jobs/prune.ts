@@ -46,6 +46,8 @@ export interface PruneOptions {
   signal: AbortSignal;
   log: Logger;
   runId?: string;
+  /** See JobRunContext.fence: checked before anything is deleted. */
+  fence?: (() => Promise<void>) | undefined;
 }
 
 export interface PruneReport {
@@ -157,6 +159,7 @@ async function pruneJob(
         );
       }
     }
+    await opts.fence?.();
     const execution = await executePrunePlan(storage, plan, { signal, log });
     // Afterwards, best effort: refresh it, and put back backups whose manifest could not be deleted.
     if (doomed.size === 0 || execution.deletedIds.length < doomed.size) {
@@ -262,6 +265,7 @@ export async function runPrune(name: string, job: PruneJob, ctx: JobRunContext):
     signal: ctx.signal,
     log: ctx.log,
     runId: ctx.runId,
+    fence: ctx.fence,
   });
   return pruneResult(name, reports);
 }
