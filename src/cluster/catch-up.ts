@@ -4,8 +4,9 @@
  * starting node computes the same slot and enqueues it under the slot's id, so a catch-up runs
  * once however many nodes start together; a slot another node already ran is not run again.
  */
-import type { Logger } from '../log.ts';
+
 import { catchUpBaseline } from '../daemon/timing.ts';
+import type { Logger } from '../log.ts';
 import { type SlotEntry, sendSlot } from './enqueuer.ts';
 import type { RunQueue } from './queue.ts';
 import type { ClusterRuns } from './runs.ts';

@@ -9,8 +9,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileIncrementalStore, type IncrementalStore } from '../jobs/incremental-state.ts';
 import { inTransaction, type PgPool } from './pg.ts';
 
@@ -21,10 +21,14 @@ const READ_BATCH = 4;
 export function pgIncrementalStore(pool: PgPool, s: string, stateDir: string): IncrementalStore {
   const files = fileIncrementalStore(stateDir);
   const cacheDir = join(stateDir, 'incremental', 'cluster');
-  const cached = (job: string, backupId: string) => join(cacheDir, `${encodeURIComponent(job)}.${backupId}.snar`);
+  const cached = (job: string, backupId: string) =>
+    join(cacheDir, `${encodeURIComponent(job)}.${backupId}.snar`);
   return {
     async load(job) {
-      const { rows } = await pool.query(`SELECT backup_id, fingerprint, size FROM ${s}.incremental WHERE job = $1`, [job]);
+      const { rows } = await pool.query(
+        `SELECT backup_id, fingerprint, size FROM ${s}.incremental WHERE job = $1`,
+        [job],
+      );
       const row = rows[0];
       if (!row) return undefined;
       const backupId = String(row.backup_id);
@@ -48,22 +52,26 @@ export function pgIncrementalStore(pool: PgPool, s: string, stateDir: string): I
       await inTransaction(pool, async (c) => {
         // Concurrent commits of one job (which the lease prevents) would be serialised here.
         await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`bo-incremental:${job}`]);
-        await c.query(`DELETE FROM ${s}.incremental_chunks WHERE job = $1 AND backup_id = $2`, [job, state.backupId]);
+        await c.query(`DELETE FROM ${s}.incremental_chunks WHERE job = $1 AND backup_id = $2`, [
+          job,
+          state.backupId,
+        ]);
         let seq = 0;
         for await (const chunk of createReadStream(received, { highWaterMark: CHUNK })) {
-          await c.query(`INSERT INTO ${s}.incremental_chunks (job, backup_id, seq, data) VALUES ($1, $2, $3, $4)`, [
-            job,
-            state.backupId,
-            seq++,
-            chunk,
-          ]);
+          await c.query(
+            `INSERT INTO ${s}.incremental_chunks (job, backup_id, seq, data) VALUES ($1, $2, $3, $4)`,
+            [job, state.backupId, seq++, chunk],
+          );
         }
         await c.query(
           `INSERT INTO ${s}.incremental (job, backup_id, fingerprint, size, saved_at) VALUES ($1, $2, $3, $4, now())
            ON CONFLICT (job) DO UPDATE SET backup_id = $2, fingerprint = $3, size = $4, saved_at = now()`,
           [job, state.backupId, state.fingerprint, size],
         );
-        await c.query(`DELETE FROM ${s}.incremental_chunks WHERE job = $1 AND backup_id <> $2`, [job, state.backupId]);
+        await c.query(`DELETE FROM ${s}.incremental_chunks WHERE job = $1 AND backup_id <> $2`, [
+          job,
+          state.backupId,
+        ]);
       });
       await mkdir(cacheDir, { recursive: true, mode: 0o700 });
       await rename(received, cached(job, state.backupId));

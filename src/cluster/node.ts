@@ -19,8 +19,8 @@ import { clusterProblems, configHash, defaultNodeName, nodeRegistry } from './no
 import { type CoordinationConfig, createPool, pgErrorMessage } from './pg.ts';
 import { runQueue, startBoss } from './queue.ts';
 import { clusterRuns } from './runs.ts';
-import { migrateCluster } from './schema.ts';
 import { type ClusterScheduler, createClusterScheduler } from './scheduler.ts';
+import { migrateCluster } from './schema.ts';
 import { queueJobOf } from './slot.ts';
 
 export interface ClusterNodeHandle {
@@ -104,7 +104,10 @@ export async function startClusterNode(o: {
         const at = clock.now();
         const deadBefore = new Date(at.getTime() - config.coordination!.nodeTimeout).toISOString();
         for (const r of await runs.abandonDeadNodes(deadBefore, at.toISOString()))
-          log.warn({ runId: r.id, job: r.job, deadNode: r.node }, 'Run abandoned: its node stopped answering');
+          log.warn(
+            { runId: r.id, job: r.job, deadNode: r.node },
+            'Run abandoned: its node stopped answering',
+          );
         const v = await scheduler.refresh();
         const problems = clusterProblems(v.nodes, name);
         for (const p of problems) if (!reported.has(p)) log.error({ problem: p }, 'Cluster problem');
@@ -129,7 +132,16 @@ export async function startClusterNode(o: {
     const stored = await runs.get(id);
     if (stored) return stored;
     const queued = (await scheduler.refresh()).queued.find((q) => q.id === id || queueJobOf(q.id) === id);
-    return queued && { id: queued.id, job: queued.job, kind: config.jobs[queued.job]?.kind ?? 'backup', trigger: 'manual', attempt: queued.attempt, queuedAt: queued.queuedAt };
+    return (
+      queued && {
+        id: queued.id,
+        job: queued.job,
+        kind: config.jobs[queued.job]?.kind ?? 'backup',
+        trigger: 'manual',
+        attempt: queued.attempt,
+        queuedAt: queued.queuedAt,
+      }
+    );
   };
 
   async function status(info: DaemonInfo, db: StateDb): Promise<StatusReport> {

@@ -39,7 +39,8 @@ export function configHash(config: Config): string {
           .sort()
           .map((k) => [k, stable((v as Record<string, unknown>)[k])]),
       );
-    if (v && typeof v === 'object' && 'source' in v) return `secret:${String((v as { source: unknown }).source)}`;
+    if (v && typeof v === 'object' && 'source' in v)
+      return `secret:${String((v as { source: unknown }).source)}`;
     return v;
   };
   const doc = JSON.stringify(stable({ ...shared, daemon: daemonShared, coordination: coord }));
@@ -52,7 +53,15 @@ export function defaultNodeName(config: Config): string {
 }
 
 export interface NodeRegistry {
-  beat(n: { name: string; pid: number; version: string; configHash: string; startedAt: string; socket: string; running: number }): Promise<void>;
+  beat(n: {
+    name: string;
+    pid: number;
+    version: string;
+    configHash: string;
+    startedAt: string;
+    socket: string;
+    running: number;
+  }): Promise<void>;
   stopped(name: string): Promise<void>;
   list(nodeTimeoutMs: number): Promise<ClusterNode[]>;
 }

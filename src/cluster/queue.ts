@@ -7,8 +7,8 @@
  * claiming at once cannot both take the last slot.
  */
 import { PgBoss } from 'pg-boss';
-import type { Job } from '../config/schema.ts';
 import type { RunTrigger } from '../catalog/runs.ts';
+import type { Job } from '../config/schema.ts';
 import { jobHosts } from '../daemon/timing.ts';
 import { type CoordinationConfig, inTransaction, type PgPool, pgOptions } from './pg.ts';
 
@@ -77,8 +77,9 @@ export function sendOptions(name: string, job: Job, o: { id: string; startAfter:
     startAfter: o.startAfter,
     retryLimit: o.retries ? job.retries : 0,
     retryDelay: Math.max(0, Math.round(job.retryDelay / 1000)),
-    retryBackoff: job.retries > 0 && o.retries,
-    retryDelayMax: Math.max(1, Math.round(job.retryDelayMax / 1000)),
+    ...(job.retries > 0 && o.retries
+      ? { retryBackoff: true, retryDelayMax: Math.max(1, Math.round(job.retryDelayMax / 1000)) }
+      : {}),
     ...(host ? { group: { id: host } } : {}),
   };
 }
@@ -121,14 +122,21 @@ export function runQueue(boss: PgBoss, pool: PgPool, schema: string): RunQueue {
         );
         const room = Math.min(o.want, o.concurrency - Number(rows[0]!.n));
         if (room <= 0) return [];
-        const db = { executeSql: async (text: string, values?: unknown[]) => c.query(text, values as unknown[]) };
+        const db = {
+          executeSql: async (text: string, values?: unknown[]) => c.query(text, values as unknown[]),
+        };
         const jobs = await boss.fetch<QueuedRunData>(QUEUE, {
           batchSize: room,
           includeMetadata: true,
           groupConcurrency: o.perHost,
           db,
         });
-        return jobs.map((j) => ({ id: j.id, retryCount: j.retryCount, data: j.data, createdOn: j.createdOn }));
+        return jobs.map((j) => ({
+          id: j.id,
+          retryCount: j.retryCount,
+          data: j.data,
+          createdOn: j.createdOn,
+        }));
       });
     },
     async queued() {
@@ -147,7 +155,9 @@ export function runQueue(boss: PgBoss, pool: PgPool, schema: string): RunQueue {
       }));
     },
     async renew(run) {
-      const r = (await boss.touch(QUEUE, { id: run.id, retryCount: run.retryCount })) as { affected?: number };
+      const r = (await boss.touch(QUEUE, { id: run.id, retryCount: run.retryCount })) as {
+        affected?: number;
+      };
       return (r.affected ?? 0) > 0;
     },
     async state(id) {

@@ -12,9 +12,21 @@
  * run, and the fence (`fence()`, called by a backup right before its manifest commit and by prune
  * before it deletes) refuses to commit unless the lease is renewed at that very moment.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { RunEnd, RunRecord } from '../catalog/runs.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
+import {
+  type ActiveRun,
+  createActiveRun,
+  logRunEnd,
+  progressReporter,
+  type RunWatcher,
+} from '../daemon/active-run.ts';
+import { createServicePool } from '../daemon/service-pool.ts';
+import type { SchedulerSnapshot } from '../daemon/snapshot.ts';
+import { jobHosts } from '../daemon/timing.ts';
 import { BoError, CancelledError, errorMessage, UsageError } from '../errors.ts';
 import type { JobRunner } from '../jobs/kinds.ts';
 import { jobHost } from '../jobs/kinds.ts';
@@ -22,17 +34,12 @@ import { runJob } from '../jobs/registry.ts';
 import { type RunHistory, runBindings, runRecorded } from '../jobs/run-recorded.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
-import { type ActiveRun, createActiveRun, logRunEnd, progressReporter, type RunWatcher } from '../daemon/active-run.ts';
-import { createServicePool } from '../daemon/service-pool.ts';
-import type { SchedulerSnapshot } from '../daemon/snapshot.ts';
-import { jobHosts } from '../daemon/timing.ts';
-import { enqueueDue, planEntry, replan, type SlotEntry } from './enqueuer.ts';
 import { catchUpSlots } from './catch-up.ts';
-import { QUEUE, type ClaimedRun, type RunQueue, sendOptions } from './queue.ts';
+import { enqueueDue, planEntry, replan, type SlotEntry } from './enqueuer.ts';
+import { type ClaimedRun, QUEUE, type RunQueue, sendOptions } from './queue.ts';
 import type { ClusterRuns } from './runs.ts';
 import { attemptRunId } from './slot.ts';
 import { type ClusterView, emptyView, readView, snapshotFromView } from './view.ts';
-import { randomUUID } from 'node:crypto';
 
 /** A run whose node lost its lease: another node owns it now. */
 export class LeaseLostError extends BoError {}
@@ -95,7 +102,7 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
     // One line per 10 s while the database is unreachable, not one per attempt.
     if (now() - lastDbError < 10_000) return;
     lastDbError = now();
-    log.warn({ what, error: errorMessage(err) }, 'Cluster database unreachable; retrying');
+    log.warn({ what, error: errorMessage(err) }, 'Cluster database error; retrying');
   };
 
   /** Enqueue due slots, claim runs, sleep; until stopped. */
@@ -161,12 +168,26 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
     run.markStarted(at);
     const runLog = log.child(runBindings(record));
     const lateMs = at.getTime() - fire;
-    runLog.info({ trigger: record.trigger, attempt: record.attempt, scheduledAt: record.scheduledAt, lateMs, node }, 'Run started');
+    runLog.info(
+      { trigger: record.trigger, attempt: record.attempt, scheduledAt: record.scheduledAt, lateMs, node },
+      'Run started',
+    );
     if (c.retryCount > 0) {
       const lost = await runs
-        .abandonAttempts(c.id, at.toISOString(), 'its node lost the lease of the run (it died or was cut off); retried on another node')
-        .catch((err: unknown) => (dbError('abandon', err), []));
-      for (const r of lost) runLog.warn({ abandonedRunId: r.id, abandonedOn: r.node }, 'Run abandoned by its node; retrying it here');
+        .abandonAttempts(
+          c.id,
+          at.toISOString(),
+          'its node lost the lease of the run (it died or was cut off); retried on another node',
+        )
+        .catch((err: unknown) => {
+          dbError('abandon', err);
+          return [];
+        });
+      for (const r of lost)
+        runLog.warn(
+          { abandonedRunId: r.id, abandonedOn: r.node },
+          'Run abandoned by its node; retrying it here',
+        );
     }
     const lease = keepLease(l, runLog);
     const services = pool.acquire();
@@ -177,11 +198,15 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
       try {
         held = await queue.renew(c);
       } catch (err) {
-        throw new LeaseLostError(`not committing: cannot confirm this node still holds the run's lease (${errorMessage(err)})`);
+        throw new LeaseLostError(
+          `not committing: cannot confirm this node still holds the run's lease (${errorMessage(err)})`,
+        );
       }
       if (!held) {
         l.leaseLost = 'another node holds the run now';
-        throw new LeaseLostError('not committing: this node lost the run’s lease; another node holds the run now');
+        throw new LeaseLostError(
+          'not committing: this node lost the run’s lease; another node holds the run now',
+        );
       }
       l.renewedAt = now();
     };
@@ -215,7 +240,10 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
       else await queue.boss.fail(QUEUE, attempt, { error: end.error ?? end.outcome });
     } catch (err) {
       // The lease runs out and the run is retried elsewhere: nothing is lost.
-      runLog.warn({ error: errorMessage(err) }, 'Could not record the run’s end in the queue; its lease will expire');
+      runLog.warn(
+        { error: errorMessage(err) },
+        'Could not record the run’s end in the queue; its lease will expire',
+      );
     }
   }
 
@@ -248,25 +276,42 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
   function clusterHistory(l: Local, queueJob: string): RunHistory & { flushed(): Promise<void> } {
     let chain: Promise<void> = Promise.resolve();
     const write = (what: string, f: () => Promise<void>) => {
-      chain = chain.then(f).catch((err: unknown) => log.error({ what, runId: l.run.record.id, err: errorMessage(err) }, 'Could not write the run history'));
+      chain = chain
+        .then(f)
+        .catch((err: unknown) =>
+          log.error(
+            { what, runId: l.run.record.id, err: errorMessage(err) },
+            'Could not write the run history',
+          ),
+        );
     };
     return {
       started: (r) => write('started', () => runs.started(r, node, queueJob)),
       finished: (id, end) =>
-        write('finished', () => runs.finished(id, l.leaseLost ? { ...end, outcome: 'abandoned', error: l.leaseLost } : end)),
+        write('finished', () =>
+          runs.finished(id, l.leaseLost ? { ...end, outcome: 'abandoned', error: l.leaseLost } : end),
+        ),
       flushed: () => chain,
     };
   }
 
   async function refresh(): Promise<ClusterView> {
-    view = await readView({ pool: d.pool, schema: d.schema, queue, runs, nodeTimeoutMs: config.coordination!.nodeTimeout });
+    view = await readView({
+      pool: d.pool,
+      schema: d.schema,
+      queue,
+      runs,
+      nodeTimeoutMs: config.coordination!.nodeTimeout,
+    });
     return view;
   }
 
   return {
     async start() {
       const t = now();
-      entries = new Map(Object.entries(config.jobs).map(([name, job]) => [name, planEntry(name, job, t, log)]));
+      entries = new Map(
+        Object.entries(config.jobs).map(([name, job]) => [name, planEntry(name, job, t, log)]),
+      );
       await runs.jobsFirstSeen(Object.keys(config.jobs), new Date(t).toISOString());
       for (const c of await catchUpSlots({ queue, runs, entries: entries.values(), now: t, log })) {
         log.info({ job: c.name, missed: new Date(c.slot).toISOString() }, 'Catching up a missed run');
@@ -279,7 +324,9 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
       config = next;
       pool.replace(nextServices);
       entries = replan(entries, next, now(), log);
-      void runs.jobsFirstSeen(Object.keys(next.jobs), clock.now().toISOString()).catch((err: unknown) => dbError('jobs', err));
+      void runs
+        .jobsFirstSeen(Object.keys(next.jobs), clock.now().toISOString())
+        .catch((err: unknown) => dbError('jobs', err));
       poke();
     },
 
@@ -289,7 +336,11 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
       if (!e) throw new UsageError(`unknown job "${name}"`);
       const id = randomUUID();
       const data = { job: name, trigger: 'manual' as const, ...(opts.full ? { full: true } : {}) };
-      const sent = await queue.boss.send(QUEUE, data, sendOptions(name, e.job, { id, startAfter: clock.now(), retries: false }));
+      const sent = await queue.boss.send(
+        QUEUE,
+        data,
+        sendOptions(name, e.job, { id, startAfter: clock.now(), retries: false }),
+      );
       poke();
       if (sent) return { runId: attemptRunId(id, 0), alreadyRunning: false };
       const v = await refresh();
@@ -313,7 +364,8 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
     activeRun: (runId) => local.get(runId)?.run.record,
     view: () => view,
     refresh,
-    snapshot: () => snapshotFromView(view, { entries, config, local: [...local.values()].map((l) => l.run), stopping }),
+    snapshot: () =>
+      snapshotFromView(view, { entries, config, local: [...local.values()].map((l) => l.run), stopping }),
     localRunning: () => local.size,
 
     async stop(graceMs) {
@@ -332,7 +384,8 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
       }
       if (local.size > 0) {
         log.warn({ runIds: [...local.keys()] }, 'Cancelling running jobs: the shutdown grace period is over');
-        for (const l of local.values()) l.run.controller.abort(new CancelledError('cancelled: the daemon is shutting down'));
+        for (const l of local.values())
+          l.run.controller.abort(new CancelledError('cancelled: the daemon is shutting down'));
         await waitFor(30_000);
       }
       await pool.closeRetired();

@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 
 /** The queue job id of a job's scheduled slot: a UUID (version 8, name-based) from job and time. */
 export function slotJobId(job: string, slotMs: number): string {
-  const h = createHash('sha256').update(`bo-slot\n${job}\n${new Date(slotMs).toISOString()}`).digest();
+  const h = createHash('sha256')
+    .update(`bo-slot\n${job}\n${new Date(slotMs).toISOString()}`)
+    .digest();
   h[6] = (h[6]! & 0x0f) | 0x80;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

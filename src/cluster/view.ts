@@ -6,8 +6,8 @@
 import type { Config } from '../config/schema.ts';
 import type { ActiveRun } from '../daemon/active-run.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from '../daemon/snapshot.ts';
-import { type ClusterNode, nodeRegistry } from './nodes.ts';
 import { fireAt, type SlotEntry } from './enqueuer.ts';
+import { type ClusterNode, nodeRegistry } from './nodes.ts';
 import type { PgPool } from './pg.ts';
 import type { RunQueue } from './queue.ts';
 import type { ClusterRun, ClusterRuns } from './runs.ts';
@@ -19,7 +19,14 @@ export interface ClusterView {
   error?: string | undefined;
   nodes: ClusterNode[];
   running: ClusterRun[];
-  queued: Array<{ id: string; job: string; trigger: string; attempt: number; queuedAt: string; retryAt?: string | undefined }>;
+  queued: Array<{
+    id: string;
+    job: string;
+    trigger: string;
+    attempt: number;
+    queuedAt: string;
+    retryAt?: string | undefined;
+  }>;
 }
 
 export function emptyView(): ClusterView {
@@ -44,14 +51,16 @@ export async function readView(o: {
     nodes,
     running,
     // A slot sent ahead of its time is not queued yet.
-    queued: queued.filter((q) => q.state === 'retry' || q.startAfter.getTime() <= t).map((q) => ({
-      id: attemptRunId(q.id, q.retryCount),
-      job: q.data.job,
-      trigger: q.retryCount > 0 ? 'retry' : q.data.trigger,
-      attempt: q.retryCount + 1,
-      queuedAt: q.createdOn.toISOString(),
-      ...(q.state === 'retry' ? { retryAt: q.startAfter.toISOString() } : {}),
-    })),
+    queued: queued
+      .filter((q) => q.state === 'retry' || q.startAfter.getTime() <= t)
+      .map((q) => ({
+        id: attemptRunId(q.id, q.retryCount),
+        job: q.data.job,
+        trigger: q.retryCount > 0 ? 'retry' : q.data.trigger,
+        attempt: q.retryCount + 1,
+        queuedAt: q.createdOn.toISOString(),
+        ...(q.state === 'retry' ? { retryAt: q.startAfter.toISOString() } : {}),
+      })),
   };
 }
 
@@ -83,18 +92,33 @@ export function snapshotFromView(
             progress: localBy.get(r.id)?.progress,
             node: r.node,
           }
-        : q && { id: q.id, trigger: q.trigger, attempt: q.attempt, queuedAt: q.queuedAt, position: q.position },
+        : q && {
+            id: q.id,
+            trigger: q.trigger,
+            attempt: q.attempt,
+            queuedAt: q.queuedAt,
+            position: q.position,
+          },
       skippedStarts: e.skipped,
     };
   });
   const queue: QueuedRun[] = v.queued
     .filter((q) => !q.retryAt)
-    .map((q) => ({ runId: q.id, job: q.job, host: undefined, queuedAt: q.queuedAt, waitingFor: 'concurrency' }));
+    .map((q) => ({
+      runId: q.id,
+      job: q.job,
+      host: undefined,
+      queuedAt: q.queuedAt,
+      waitingFor: 'concurrency',
+    }));
   return {
     jobs,
     queue,
     running: v.running.length,
-    limits: { concurrency: s.config.daemon.concurrency, perHostConcurrency: s.config.daemon.perHostConcurrency },
+    limits: {
+      concurrency: s.config.daemon.concurrency,
+      perHostConcurrency: s.config.daemon.perHostConcurrency,
+    },
     stopping: s.stopping,
   };
 }
