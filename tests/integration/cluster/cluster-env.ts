@@ -3,7 +3,7 @@
  * and real `bo daemon` processes, each with its own stateDir and control socket (the node-local
  * settings) and otherwise the same config. Everything is stopped by cleanUp().
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,4 +101,24 @@ export async function clusterEnv(): Promise<ClusterEnv | undefined> {
 /** The coordination section every test uses: short leases so failover fits in a test. */
 export function coordination(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 'postgres', url: { env: 'BO_PG_URL' }, leaseTimeout: '10s', nodeTimeout: '12s', ...extra };
+}
+
+/** A cron expression for one second, `inMs` from now (UTC). */
+export function cronAt(inMs: number): { cron: string; at: Date } {
+  const at = new Date(Math.ceil((Date.now() + inMs) / 1000) * 1000);
+  return {
+    cron: `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`,
+    at,
+  };
+}
+
+export function manifests(
+  repo: string,
+  job: string,
+): Array<{ id: string; chain: { type: string; parent: string | null } }> {
+  const dir = join(repo, job);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((id) => existsSync(join(dir, id, 'manifest.json')))
+    .map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')));
 }

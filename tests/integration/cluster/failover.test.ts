@@ -5,31 +5,14 @@
  * killed node never committed: one manifest for the slot.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBo } from '../../fixtures/bo.ts';
 import { slowTarDir } from '../daemon/daemon-proc.ts';
-import { cleanUp, clusterEnv, coordination } from './cluster-env.ts';
+import { cleanUp, clusterEnv, coordination, cronAt, manifests } from './cluster-env.ts';
 
 afterEach(cleanUp);
-
-/** A cron expression for one second, `inMs` from now (UTC). */
-export function cronAt(inMs: number): { cron: string; at: Date } {
-  const at = new Date(Math.ceil((Date.now() + inMs) / 1000) * 1000);
-  return {
-    cron: `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`,
-    at,
-  };
-}
-
-function manifests(repo: string, job: string): Array<{ id: string; chain: { type: string; parent: string | null } }> {
-  const dir = join(repo, job);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((id) => existsSync(join(dir, id, 'manifest.json')))
-    .map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')));
-}
 
 describe('a node killed mid-backup', () => {
   it('loses its lease; another node retries the run, which succeeds, with one manifest for the slot', async () => {
@@ -48,7 +31,9 @@ describe('a node killed mid-backup', () => {
     c.write({ ...base, jobs: job('0 0 1 1 *') });
     const env = { PATH: `${slow}:${process.env.PATH}` };
     const nodes = [await c.start(1, { env }), await c.start(2, { env }), await c.start(3, { env })];
-    const first = await runBo(['--config', c.cfg(1), 'backup', 'now', 'files'], { env: { BO_PG_URL: c.url } });
+    const first = await runBo(['--config', c.cfg(1), 'backup', 'now', 'files'], {
+      env: { BO_PG_URL: c.url },
+    });
     expect(first.code, first.stderr + first.stdout).toBe(0);
     expect(manifests(c.repo, 'files')).toHaveLength(1);
     // Now a big file and one scheduled slot: whichever node takes it is killed mid-stream.
@@ -71,7 +56,9 @@ describe('a node killed mid-backup', () => {
     await victim.exited;
     const others = nodes.filter((n) => n !== victim);
     const retry = await Promise.any(
-      others.map((n) => n.waitFor((l) => l.msg === 'Run started' && l.job === 'files' && l.attempt === 2, 60_000)),
+      others.map((n) =>
+        n.waitFor((l) => l.msg === 'Run started' && l.job === 'files' && l.attempt === 2, 60_000),
+      ),
     );
     const failoverMs = Number(retry.time) - killedAt;
     expect(failoverMs).toBeGreaterThan(0);
