@@ -115,7 +115,7 @@ export function cronAt(inMs: number): { cron: string; at: Date } {
 export function manifests(
   repo: string,
   job: string,
-): Array<{ id: string; chain: { type: string; parent: string | null } }> {
+): Array<{ id: string; chain: { type: string; level: number; parent: string | null } }> {
   const dir = join(repo, job);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)

@@ -21,7 +21,13 @@ function setup(c: ClusterEnv, jobs: number): string[] {
     jobs: Object.fromEntries(
       names.map((n, i) => [
         n,
-        { host: 'local', paths: [c.dir], storage: 'repo', schedule: `${seconds(i)} * * * * *`, catchUp: false },
+        {
+          host: 'local',
+          paths: [c.dir],
+          storage: 'repo',
+          schedule: `${seconds(i)} * * * * *`,
+          catchUp: false,
+        },
       ]),
     ),
     daemon: { concurrency: 8, perHostConcurrency: 8 },
@@ -73,7 +79,8 @@ describe('the cluster', () => {
     expect(dups).toEqual([]);
     expect(missed).toEqual([]);
     expect(slots).toBeGreaterThan(names.length * 6);
-    for (const n of nodes) expect(n.logs.some((l) => l.msg === 'Cluster database error; retrying')).toBe(true);
+    for (const n of nodes)
+      expect(n.logs.some((l) => l.msg === 'Cluster database error; retrying')).toBe(true);
   }, 150_000);
 
   it('misses and duplicates no slot through a rolling restart and a SIGHUP to every node', async () => {
