@@ -14,6 +14,7 @@ import { BoError } from '../errors.ts';
 import type { JobRunner } from '../jobs/kinds.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
+import { claimNodeAlerts, sendNodeAlerts } from './alerts.ts';
 import { pgIncrementalStore } from './incremental-store.ts';
 import { clusterProblems, configHash, defaultNodeName, nodeRegistry } from './nodes.ts';
 import { type CoordinationConfig, createPool, pgErrorMessage } from './pg.ts';
@@ -109,6 +110,8 @@ export async function startClusterNode(o: {
             'Run abandoned: its node stopped answering',
           );
         const v = await scheduler.refresh();
+        const alerts = await claimNodeAlerts(pool, schema, v.nodes, at.getTime());
+        void sendNodeAlerts(alerts, { config, log, clock, signal: housekeeping.signal }).catch(() => {});
         const problems = clusterProblems(v.nodes, name);
         for (const p of problems) if (!reported.has(p)) log.error({ problem: p }, 'Cluster problem');
         reported.clear();
