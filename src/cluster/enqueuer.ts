@@ -75,6 +75,8 @@ export async function enqueueDue(
   now: number,
   log: Logger,
   onSkipped: (e: SlotEntry, slot: number) => void,
+  /** Fire times of the slots queued ahead of their time: the claim loop wakes at each. */
+  fires: number[] = [],
 ): Promise<number> {
   let wake = Number.POSITIVE_INFINITY;
   const due: Array<Promise<void>> = [];
@@ -90,7 +92,7 @@ export async function enqueueDue(
       wake = Math.min(wake, fireAt(e, e.next) - LOOKAHEAD_MS);
       continue;
     }
-    due.push(sendEntry(q, e, now, log, onSkipped));
+    due.push(sendEntry(q, e, now, log, onSkipped, fires));
   }
   // Concurrently: the pool bounds how many statements run at once.
   await Promise.all(due);
@@ -104,6 +106,7 @@ async function sendEntry(
   now: number,
   log: Logger,
   onSkipped: (e: SlotEntry, slot: number) => void,
+  fires: number[],
 ): Promise<void> {
   while (e.next !== undefined && fireAt(e, e.next) - LOOKAHEAD_MS <= now) {
     const slot = e.next;
@@ -112,7 +115,10 @@ async function sendEntry(
     if (r === 'busy') {
       e.skipped++;
       onSkipped(e, slot);
-    } else if (r === 'queued') log.debug({ job: e.name, slot: new Date(slot).toISOString() }, 'Slot queued');
+    } else {
+      if (fireAt(e, slot) > now) fires.push(fireAt(e, slot));
+      if (r === 'queued') log.debug({ job: e.name, slot: new Date(slot).toISOString() }, 'Slot queued');
+    }
     e.next = e.cron?.next(new Date(slot))?.getTime();
   }
 }

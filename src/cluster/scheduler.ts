@@ -107,20 +107,30 @@ export function createClusterScheduler(d: ClusterSchedulerDeps): ClusterSchedule
 
   /** Enqueue due slots, claim runs, sleep; until stopped. */
   async function mainLoop(): Promise<void> {
+    let fires: number[] = [];
     while (!stopping) {
       let wakeAt = now() + CLAIM_POLL_MS;
       try {
-        const next = await enqueueDue(queue, entries.values(), now(), log, (e, slot) =>
-          log.warn(
-            { job: e.name, scheduledAt: new Date(slot).toISOString(), skippedStarts: e.skipped },
-            'Scheduled start skipped: the previous run is still queued or running',
-          ),
+        const next = await enqueueDue(
+          queue,
+          entries.values(),
+          now(),
+          log,
+          (e, slot) =>
+            log.warn(
+              { job: e.name, scheduledAt: new Date(slot).toISOString(), skippedStarts: e.skipped },
+              'Scheduled start skipped: the previous run is still queued or running',
+            ),
+          fires,
         );
         wakeAt = Math.min(wakeAt, next);
       } catch (err) {
         dbError('enqueue', err);
       }
       if (!stopping) await claim();
+      const t = now();
+      fires = fires.filter((f) => f > t);
+      for (const f of fires) wakeAt = Math.min(wakeAt, f);
       wake = new AbortController();
       await clock.sleep(Math.max(0, wakeAt - now()), wake.signal).catch(() => {});
     }
