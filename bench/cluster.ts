@@ -185,7 +185,7 @@ async function cluster(dir: string): Promise<Row> {
     const peak = nodes.map(() => 0);
     for (let s = 0; s < PHASE_S; s++) {
       await sleep(1000);
-      nodes.forEach((n, i) => (peak[i] = Math.max(peak[i]!, rssOf(n.child.pid!))));
+      for (const [i, n] of nodes.entries()) peak[i] = Math.max(peak[i]!, rssOf(n.child.pid!));
     }
     const t1 = Date.now();
     const row: Row = {
