@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config/schema.ts';
 import { UsageError } from './errors.ts';
+import type { SharedHealthState } from './health/service.ts';
 import type { IncrementalStore } from './jobs/incremental-state.ts';
 import type { Logger } from './log.ts';
 import type { Host } from './remote/host.ts';
@@ -20,6 +21,8 @@ export interface Services {
    * (jobs/incremental-state.ts); a cluster's database (cluster/incremental-store.ts).
    */
   incremental?: (() => IncrementalStore) | undefined;
+  /** Health alert states and outbox shared with other daemons (a cluster's); undefined: local only. */
+  healthState?: SharedHealthState | undefined;
   close(): Promise<void>;
 }
 

@@ -15,6 +15,7 @@ import type { JobRunner } from '../jobs/kinds.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 import { claimNodeAlerts, sendNodeAlerts } from './alerts.ts';
+import { sharedHealthState } from './health-state.ts';
 import { pgIncrementalStore } from './incremental-store.ts';
 import { clusterProblems, configHash, defaultNodeName, nodeRegistry } from './nodes.ts';
 import { type CoordinationConfig, createPool, pgErrorMessage } from './pg.ts';
@@ -66,7 +67,8 @@ export async function startClusterNode(o: {
   const runs = clusterRuns(pool, schema);
   const nodes = nodeRegistry(pool, schema);
   const store = pgIncrementalStore(pool, schema, o.config.stateDir);
-  const withStore = (s: Services): Services => ({ ...s, incremental: () => store });
+  const healthState = sharedHealthState(pool, schema);
+  const withStore = (s: Services): Services => ({ ...s, incremental: () => store, healthState });
   let config = o.config;
   const scheduler = createClusterScheduler({
     config,
