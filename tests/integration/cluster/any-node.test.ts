@@ -41,7 +41,10 @@ describe('any node', () => {
       const st = JSON.parse((await runBo(['--config', c.cfg(i), 'status', '--json'], { env })).stdout) as {
         jobs: Array<{ job: string; state: string; run?: { node?: string } }>;
       };
-      expect(st.jobs.find((j) => j.job === 'slow')).toMatchObject({ state: 'running', run: { node: 'node1' } });
+      expect(st.jobs.find((j) => j.job === 'slow')).toMatchObject({
+        state: 'running',
+        run: { node: 'node1' },
+      });
     }
   }, 120_000);
 });
