@@ -7,10 +7,35 @@
  * serialised across the cluster and each sees its predecessor's state.
  */
 import type { StateDb } from '../catalog/db.ts';
+import type { Report } from '../health/report.ts';
+import { saveReport } from '../health/report-store.ts';
 import type { SharedHealthState } from '../health/service.ts';
 import type { PgPool } from './pg.ts';
 
 const TABLES = ['health_state', 'health_outbox'] as const;
+
+/**
+ * Brings the cluster's newest health report into this node's state database when it is newer
+ * than the newest there, so every node's page shows it. Returns its time (undefined: none).
+ */
+export async function importLatestReport(
+  pool: PgPool,
+  s: string,
+  db: StateDb,
+  since: number,
+): Promise<number> {
+  const { rows } = await pool.query(
+    `SELECT value FROM ${s}.documents WHERE key = 'health:report' AND (value->>'at')::bigint > $1`,
+    [since],
+  );
+  const doc = rows[0]?.value as { at: number; report: Report } | undefined;
+  if (!doc) return since;
+  const have = db.prepare("SELECT max(at) AS at FROM health_reports WHERE origin = 'daemon'").get() as {
+    at: number | null;
+  };
+  if ((have.at ?? 0) < doc.at) saveReport(db, doc.report, 'daemon');
+  return doc.at;
+}
 
 export function sharedHealthState(pool: PgPool, s: string): SharedHealthState {
   return {
@@ -57,6 +82,19 @@ export function sharedHealthState(pool: PgPool, s: string): SharedHealthState {
                 [`health:${t}`, JSON.stringify(rows)],
               );
             }
+            // The newest report of the daemons' health jobs, for every node's page.
+            const newest = db
+              .prepare(
+                "SELECT at, report FROM health_reports WHERE origin = 'daemon' ORDER BY at DESC, id DESC LIMIT 1",
+              )
+              .get() as { at: number; report: string } | undefined;
+            if (newest)
+              await client.query(
+                `INSERT INTO ${s}.documents (key, value, updated_at) VALUES ('health:report', $1, now())
+                 ON CONFLICT (key) DO UPDATE SET value = $1, updated_at = now()
+                 WHERE (${s}.documents.value->>'at')::bigint < ($1::jsonb->>'at')::bigint`,
+                [JSON.stringify({ at: newest.at, report: JSON.parse(newest.report) })],
+              );
           } finally {
             await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]).catch(() => {});
             client.release();

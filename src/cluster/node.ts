@@ -11,11 +11,12 @@ import type { Config } from '../config/schema.ts';
 import type { ControlHandlers } from '../daemon/control.ts';
 import { buildStatus, type DaemonInfo, listJobs, type StatusReport } from '../daemon/status.ts';
 import { BoError } from '../errors.ts';
+import type { ClusterPanel } from '../health/render/cluster-html.ts';
 import type { JobRunner } from '../jobs/kinds.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 import { claimNodeAlerts, sendNodeAlerts } from './alerts.ts';
-import { sharedHealthState } from './health-state.ts';
+import { importLatestReport, sharedHealthState } from './health-state.ts';
 import { pgIncrementalStore } from './incremental-store.ts';
 import { clusterProblems, configHash, defaultNodeName, nodeRegistry } from './nodes.ts';
 import { type CoordinationConfig, createPool, pgErrorMessage } from './pg.ts';
@@ -32,6 +33,8 @@ export interface ClusterNodeHandle {
   services(s: Services): Services;
   handlers(o: { info: DaemonInfo; config: () => Config; db: StateDb }): ControlHandlers;
   reload(config: Config, services: Services): void;
+  /** The cluster as the HTTP page shows it. */
+  panel(): ClusterPanel;
   stop(graceMs: number): Promise<void>;
 }
 
@@ -46,6 +49,8 @@ export async function startClusterNode(o: {
   execute?: JobRunner | undefined;
   pid: number;
   version: string;
+  /** This node's state database: the health report the page shows is copied into it. */
+  db: StateDb;
 }): Promise<ClusterNodeHandle> {
   const coord = o.config.coordination as CoordinationConfig;
   const { clock } = o;
@@ -100,6 +105,7 @@ export async function startClusterNode(o: {
   const reported = new Set<string>();
   const housekeeping = new AbortController();
   let lastPrune = 0;
+  let reportAt = 0;
   const loop = (async () => {
     while (!housekeeping.signal.aborted) {
       try {
@@ -112,6 +118,7 @@ export async function startClusterNode(o: {
             'Run abandoned: its node stopped answering',
           );
         const v = await scheduler.refresh();
+        reportAt = await importLatestReport(pool, schema, o.db, reportAt);
         const alerts = await claimNodeAlerts(pool, schema, v.nodes, at.getTime());
         void sendNodeAlerts(alerts, { config, log, clock, signal: housekeeping.signal }).catch(() => {});
         const problems = clusterProblems(v.nodes, name);
@@ -193,6 +200,15 @@ export async function startClusterNode(o: {
       watch: (id, w) => scheduler.watch(id, w) ?? followRemote(id, w),
       cancel: (id) => scheduler.cancel(id),
     }),
+    panel() {
+      const v = scheduler.view();
+      return {
+        node: name,
+        nodes: v.nodes,
+        running: v.running.map((r) => ({ job: r.job, node: r.node, startedAt: r.startedAt })),
+        problems: clusterProblems(v.nodes, name),
+      };
+    },
     reload(next, services) {
       config = next;
       scheduler.update(next, withStore(services));

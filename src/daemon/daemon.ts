@@ -169,6 +169,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         getReport: () => latestReport(db),
         registry,
         log,
+        cluster: cluster?.panel,
       });
     } catch (err) {
       log.error(
@@ -276,6 +277,7 @@ async function startCluster(o: {
       execute: o.execute,
       pid: process.pid,
       version: TOOL_VERSION,
+      db: o.db,
     });
   } catch (err) {
     o.db.close();

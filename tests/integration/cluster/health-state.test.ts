@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb, type StateDb } from '../../../src/catalog/db.ts';
-import { sharedHealthState } from '../../../src/cluster/health-state.ts';
+import { importLatestReport, sharedHealthState } from '../../../src/cluster/health-state.ts';
 import { createPool, type PgPool } from '../../../src/cluster/pg.ts';
 import { migrateCluster } from '../../../src/cluster/schema.ts';
 import { SecretValue } from '../../../src/config/secret.ts';
 import { evaluateAlerts } from '../../../src/health/alerts.ts';
 import { recordResults } from '../../../src/health/history.ts';
 import { claimAlerts } from '../../../src/health/outbox.ts';
+import { REPORT_FORMAT, REPORT_VERSION, type Report } from '../../../src/health/report.ts';
+import { latestReport, saveReport } from '../../../src/health/report-store.ts';
 import type { CheckResult } from '../../../src/health/types.ts';
 import { type PostgresFixture, startPostgres } from '../../fixtures/postgres.ts';
 import { freePort } from '../../fixtures/tcp-proxy.ts';
@@ -78,6 +80,31 @@ describe('shared health state', () => {
       ['files1', 'crit'],
     ]);
     await s.push();
+    a.close();
+    b.close();
+  });
+
+  it("hands the newest daemon report to every node's state database", async () => {
+    if (!pg) return;
+    const shared = sharedHealthState(pool, 'bo');
+    const a = openStateDb(join(dir, 'ra'));
+    const b = openStateDb(join(dir, 'rb'));
+    const report = {
+      format: REPORT_FORMAT,
+      version: REPORT_VERSION,
+      generatedAt: new Date().toISOString(),
+      marker: 'from a',
+    } as unknown as Report;
+    const s = await shared.pull(a);
+    saveReport(a, report, 'daemon');
+    await s.push();
+    expect(latestReport(b)).toBeUndefined();
+    const at = await importLatestReport(pool, 'bo', b, 0);
+    expect(at).toBe(Date.parse(report.generatedAt));
+    expect(latestReport(b)).toMatchObject({ marker: 'from a' });
+    // Nothing newer: nothing copied again.
+    expect(await importLatestReport(pool, 'bo', b, at)).toBe(at);
+    expect(b.prepare('SELECT count(*) AS n FROM health_reports').get()).toEqual({ n: 1 });
     a.close();
     b.close();
   });

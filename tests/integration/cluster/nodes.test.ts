@@ -30,7 +30,7 @@ describe('cluster nodes', () => {
       jobs: { files: { host: 'local', paths: [c.dir], storage: 'repo' } },
       notify: { hook: { type: 'webhook', url: `http://127.0.0.1:${port}/alerts` } },
       health: { notify: ['hook'] },
-      daemon: { concurrency },
+      daemon: { concurrency, http: { enabled: true, listen: '127.0.0.1:0' } },
       coordination: coordination(),
     });
     c.write(config(4), 3);
@@ -58,6 +58,14 @@ describe('cluster nodes', () => {
       expect(s.stdout).toMatch(/problem: cluster node node3 is dead: last heartbeat/);
       expect(s.stdout).toMatch(/node3\s+DEAD/);
       expect(s.code).toBe(1);
+    }
+    // The page of every live node shows the cluster, the dead node included.
+    for (const n of nodes.slice(0, 2)) {
+      const { url } = (await n.waitFor((l) => l.msg === 'HTTP status page listening')) as { url: string };
+      const page = await (await fetch(url)).text();
+      expect(page).toMatch(/<h2>Cluster<\/h2>/);
+      expect(page).toMatch(/DEAD<\/span><span class="host">node3/);
+      expect(page).toMatch(/cluster node node3 is dead/);
     }
     await new Promise((r) => setTimeout(r, 4000));
     const dead = received.filter((a) => a.check === 'cluster-node');
