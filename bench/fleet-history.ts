@@ -28,7 +28,10 @@ const BO = fileURLToPath(new URL('../bin/bo', import.meta.url));
 const TARGET_MB = 200;
 const TARGET_S = 5;
 
-function measure(args: string[], env: NodeJS.ProcessEnv = {}): { s: number; mb: number; out: string; code: number | null } {
+function measure(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { s: number; mb: number; out: string; code: number | null } {
   const t = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', BO, ...args], {
     encoding: 'utf8',
@@ -54,10 +57,14 @@ async function main(): Promise<void> {
       writeFileSync(join(folder, 'manifest.json'), JSON.stringify(m, null, 2));
       manifests.push(m);
     }
-    const storage = createFsStorage('repo', { type: 'filesystem', path: repo } as never, { log: silentLogger() });
+    const storage = createFsStorage('repo', { type: 'filesystem', path: repo } as never, {
+      log: silentLogger(),
+    });
     await writeCatalog(storage, 'files1', manifests, new Date(end));
     manifests.length = 0;
-    console.log(`fabricated ${N} manifests and the job catalog in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    console.log(
+      `fabricated ${N} manifests and the job catalog in ${((performance.now() - t) / 1000).toFixed(0)} s`,
+    );
     const cfg = join(dir, 'bo.yaml');
     writeFileSync(
       cfg,
@@ -84,15 +91,25 @@ async function main(): Promise<void> {
       ['bo prune --dry-run', measure(['--config', cfg, 'prune', '--dry-run'])],
       ['bo status', measure(['--config', cfg, 'status'])],
     ];
-    console.log(`${N} manifests of one job (chains of 168), filesystem repository; targets ≤ ${TARGET_MB} MB, ≤ ${TARGET_S} s`);
+    console.log(
+      `${N} manifests of one job (chains of 168), filesystem repository; targets ≤ ${TARGET_MB} MB, ≤ ${TARGET_S} s`,
+    );
     for (const [name, r] of rows) {
       const base = name.startsWith('baseline');
-      const ok = r.mb <= TARGET_MB && r.s <= TARGET_S;
+      // bo status exits 1 on problems (an overdue job, no daemon); the others must succeed.
+      const ran = r.code === 0 || (name === 'bo status' && r.code === 1);
+      const ok = ran && r.mb <= TARGET_MB && r.s <= TARGET_S;
       console.log(
-        `  ${name.padEnd(36)} ${r.s.toFixed(2).padStart(6)} s  ${r.mb.toFixed(0).padStart(5)} MB  exit ${r.code}  ${base ? 'baseline' : ok ? 'met' : 'MISSED'}`,
+        `  ${name.padEnd(36)} ${r.s.toFixed(2).padStart(6)} s  ${r.mb.toFixed(0).padStart(5)} MB  exit ${r.code}  ${base ? 'baseline' : !ran ? 'FAILED' : ok ? 'met' : 'MISSED'}`,
       );
     }
-    console.log(JSON.stringify({ bench: 'fleet-history', manifests: N, rows: rows.map(([n, r]) => ({ name: n, s: r.s, mb: r.mb, code: r.code })) }));
+    console.log(
+      JSON.stringify({
+        bench: 'fleet-history',
+        manifests: N,
+        rows: rows.map(([n, r]) => ({ name: n, s: r.s, mb: r.mb, code: r.code })),
+      }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

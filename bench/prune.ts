@@ -39,7 +39,9 @@ const arg = (name: string, def: number) => {
 
 function planChild(which: string, n: number): void {
   const end = Date.now();
-  const texts = Array.from({ length: n }, (_, i) => JSON.stringify(fabricatedManifest('files1', i, n, end), null, 2));
+  const texts = Array.from({ length: n }, (_, i) =>
+    JSON.stringify(fabricatedManifest('files1', i, n, end), null, 2),
+  );
   const t0 = performance.now();
   if (which === 'baseline') {
     const times = texts.map((_, i) => new Date(end - i * HOUR));

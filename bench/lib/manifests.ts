@@ -46,4 +46,3 @@ export function fabricatedManifest(job: string, i: number, n: number, end: numbe
         : { type: 'incremental', level, parent: backupId(i - 1, n, end), root: backupId(i - level, n, end) },
   };
 }
-

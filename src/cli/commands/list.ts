@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { listStorageBackups } from '../../catalog/catalog.ts';
 import type { ChainInfo } from '../../catalog/manifest.ts';
+import { type BackupSummary, listStorageSummaries, type SummaryListing } from '../../catalog/summaries.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
 import { brokenChains } from '../../plan/chain-links.ts';
-import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
-import { formatAge, formatBytes, table } from '../format.ts';
+import { formatAge, formatBytes } from '../format.ts';
 
 export function registerList(program: Command, ctx: CliContext): void {
   program
@@ -40,16 +39,17 @@ Examples:
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        const rows: Array<Record<string, unknown>> = [];
+        const listings: Array<{ storage: string; backups: BackupSummary[]; broken: Map<string, unknown> }> =
+          [];
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
           const jobs = Object.entries(services.config.jobs)
             .filter(([, j]) => j.kind === 'backup' && j.storage === name)
             .map(([n]) => n);
-          let listing: Awaited<ReturnType<typeof listStorageBackups>>;
+          let listing: SummaryListing;
           try {
-            listing = await listStorageBackups(services.storage(name), {
+            listing = await listStorageSummaries(services.storage(name), {
               jobs,
               job: opts.job,
               full: opts.full ?? false,
@@ -66,56 +66,96 @@ Examples:
           const broken = brokenChains(
             listing.backups.map((b) => ({
               id: `${b.job}/${b.id}`,
-              ...(b.manifest.chain?.type === 'incremental'
-                ? { parent: b.manifest.chain.parent && `${b.job}/${b.manifest.chain.parent}` }
+              ...(b.chain?.type === 'incremental'
+                ? { parent: b.chain.parent && `${b.job}/${b.chain.parent}` }
                 : {}),
             })),
           );
-          for (const b of listing.backups) {
-            if (opts.host && b.manifest.host !== opts.host) continue;
-            const m = b.manifest;
-            rows.push({
-              storage: name,
-              job: b.job,
-              id: b.id,
-              host: m.host,
-              finishedAt: m.finishedAt,
-              files: m.stats.files,
-              ...backupSizes(m),
-              encrypted: m.encryption !== null,
-              warnings: m.warnings.length,
-              chain: m.chain,
-              ...(broken.get(`${b.job}/${b.id}`) ? { chainBroken: true } : {}),
-            });
-          }
+          const backups = opts.host ? listing.backups.filter((b) => b.host === opts.host) : listing.backups;
+          listings.push({ storage: name, backups, broken });
         }
-        if (opts.json) return ctx.out.json({ backups: rows, unreadable, failed });
+        // Row by row: a fleet's history is hundreds of thousands of backups, never one big string.
+        const each = function* () {
+          for (const l of listings)
+            for (const b of l.backups)
+              yield { storage: l.storage, b, broken: Boolean(l.broken.get(`${b.job}/${b.id}`)) };
+        };
+        const count = listings.reduce((n, l) => n + l.backups.length, 0);
+        if (opts.json) {
+          ctx.out.print('{"backups":[');
+          let batch: string[] = [];
+          let first = true;
+          for (const { storage, b, broken } of each()) {
+            batch.push(
+              JSON.stringify({
+                storage,
+                job: b.job,
+                id: b.id,
+                host: b.host,
+                finishedAt: b.finishedAt,
+                files: b.files,
+                sourceBytes: b.sourceBytes,
+                storedBytes: b.storedBytes,
+                encrypted: b.encrypted,
+                warnings: b.warnings,
+                chain: b.chain,
+                ...(broken ? { chainBroken: true } : {}),
+              }),
+            );
+            if (batch.length === 1000) {
+              ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
+              first = false;
+              batch = [];
+            }
+          }
+          if (batch.length) ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
+          return ctx.out.print(
+            `],"unreadable":${JSON.stringify(unreadable)},"failed":${JSON.stringify(failed)}}`,
+          );
+        }
         const now = ctx.clock.now();
         const filters = [
           opts.job && `--job ${opts.job}`,
           opts.host && `--host ${opts.host}`,
           opts.storage && `--storage ${opts.storage}`,
         ].filter(Boolean);
-        if (rows.length === 0 && filters.length > 0 && failed.length === 0)
+        if (count === 0 && filters.length > 0 && failed.length === 0)
           ctx.out.print(`no backups match ${filters.join(' ')}`);
-        else if (rows.length === 0)
+        else if (count === 0)
           ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
-        else
-          ctx.out.print(
-            table(
-              rows.map((r) => [
-                `${r.job}/${r.id}`,
-                String(r.host),
-                formatAge(new Date(String(r.finishedAt)), now),
-                typeOf(r.chain as ChainInfo | null, Boolean(r.chainBroken)),
-                String(r.files),
-                formatBytes(Number(r.sourceBytes)),
-                formatBytes(Number(r.storedBytes)),
-                `${r.storage}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
-              ]),
-              ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
-            ),
-          );
+        else {
+          const cells = ({
+            storage,
+            b,
+            broken,
+          }: ReturnType<typeof each> extends Generator<infer T> ? T : never) => [
+            `${b.job}/${b.id}`,
+            b.host,
+            formatAge(new Date(b.finishedAt), now),
+            typeOf(b.chain, broken),
+            String(b.files),
+            formatBytes(b.sourceBytes),
+            formatBytes(b.storedBytes),
+            `${storage}${b.encrypted ? ' (age)' : ''}${b.warnings ? ' (warnings)' : ''}`,
+          ];
+          const header = ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'];
+          // Two passes: the column widths, then the lines, a thousand at a time.
+          const widths = header.map((h) => [...h].length);
+          for (const r of each()) {
+            for (const [i, c] of cells(r).entries()) widths[i] = Math.max(widths[i]!, [...c].length);
+          }
+          const line = (r: string[]) =>
+            r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  ');
+          let batch = [line(header)];
+          for (const r of each()) {
+            batch.push(line(cells(r)));
+            if (batch.length === 1000) {
+              ctx.out.print(batch.join('\n'));
+              batch = [];
+            }
+          }
+          if (batch.length) ctx.out.print(batch.join('\n'));
+        }
         for (const u of unreadable)
           ctx.out.note(`warning: unreadable manifest ${u.storage}:${u.key}: ${u.error}`);
         for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);
