@@ -8,7 +8,7 @@
  *   node bench/fleet-history.ts [--manifests 200000]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,13 +44,15 @@ function measure(
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bo-bench-fleet-'));
+  // BENCH_FLEET_DIR keeps the fabricated repository there (made once, reused) for profiling.
+  const keep = process.env.BENCH_FLEET_DIR;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'bo-bench-fleet-'));
   try {
     const repo = join(dir, 'repo');
     const end = Date.now();
     let t = performance.now();
     const manifests: Manifest[] = [];
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < (keep && existsSync(join(repo, '_bo')) ? 0 : N); i++) {
       const m = fabricatedManifest('files1', i, N, end);
       const folder = join(repo, 'files1', m.id);
       mkdirSync(folder, { recursive: true });
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
     const storage = createFsStorage('repo', { type: 'filesystem', path: repo } as never, {
       log: silentLogger(),
     });
-    await writeCatalog(storage, 'files1', manifests, new Date(end));
+    if (manifests.length) await writeCatalog(storage, 'files1', manifests, new Date(end));
     manifests.length = 0;
     console.log(
       `fabricated ${N} manifests and the job catalog in ${((performance.now() - t) / 1000).toFixed(0)} s`,
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 
