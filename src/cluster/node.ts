@@ -143,17 +143,18 @@ export async function startClusterNode(o: {
     if (live) return live;
     const stored = await runs.get(id);
     if (stored) return stored;
-    const queued = (await scheduler.refresh()).queued.find((q) => q.id === id || queueJobOf(q.id) === id);
-    return (
-      queued && {
-        id: queued.id,
-        job: queued.job,
-        kind: config.jobs[queued.job]?.kind ?? 'backup',
-        trigger: 'manual',
-        attempt: queued.attempt,
-        queuedAt: queued.queuedAt,
-      }
-    );
+    // Queued, or just claimed by a node that has not written its row yet: the queue knows it.
+    const q = await queue.job(queueJobOf(id));
+    if (!q || q.state === 'completed' || q.state === 'cancelled' || q.state === 'failed') return undefined;
+    return {
+      id,
+      job: q.data.job,
+      kind: config.jobs[q.data.job]?.kind ?? 'backup',
+      trigger: q.retryCount > 0 ? 'retry' : q.data.trigger,
+      attempt: q.retryCount + 1,
+      queuedAt: q.createdOn.toISOString(),
+      ...(q.data.slot ? { scheduledAt: q.data.slot } : {}),
+    };
   };
 
   async function status(info: DaemonInfo, db: StateDb): Promise<StatusReport> {

@@ -97,6 +97,10 @@ export interface RunQueue {
   renew(run: { id: string; retryCount: number }): Promise<boolean>;
   /** The state of a queue job (undefined: no such job). */
   state(id: string): Promise<string | undefined>;
+  /** A queue job: its state, what it carries, when it was queued (undefined: no such job). */
+  job(
+    id: string,
+  ): Promise<{ state: string; data: QueuedRunData; createdOn: Date; retryCount: number } | undefined>;
 }
 
 export function runQueue(boss: PgBoss, pool: PgPool, schema: string): RunQueue {
@@ -159,6 +163,21 @@ export function runQueue(boss: PgBoss, pool: PgPool, schema: string): RunQueue {
         affected?: number;
       };
       return (r.affected ?? 0) > 0;
+    },
+    async job(id) {
+      const { rows } = await pool.query(
+        `SELECT state, data, created_on, retry_count FROM ${schema}_boss.${await jobTable(pool)} WHERE name = $1 AND id = $2`,
+        [QUEUE, id],
+      );
+      const r = rows[0];
+      return r
+        ? {
+            state: String(r.state),
+            data: r.data as QueuedRunData,
+            createdOn: r.created_on as Date,
+            retryCount: Number(r.retry_count),
+          }
+        : undefined;
     },
     async state(id) {
       const { rows } = await pool.query(
