@@ -9,6 +9,12 @@ import { Readable } from 'node:stream';
 import { createZstdCompress, createZstdDecompress } from 'node:zlib';
 import { Manifest } from './manifest.ts';
 
+/** Which line file: the catalog (version 2) or its summary (catalog/summaries.ts). */
+export interface CatalogKind {
+  format: 'bo-catalog' | 'bo-catalog-summary';
+  version: number;
+}
+
 export interface CatalogHeader {
   job: string;
   updatedAt: string;
@@ -17,18 +23,20 @@ export interface CatalogHeader {
 }
 
 /** The compressed catalog of `manifests` (version 2); only the compressed bytes are held. */
-export async function encodeCatalog(
+export function encodeCatalog(job: string, updatedAt: Date, manifests: readonly Manifest[]): Promise<Buffer> {
+  return encodeLines({ format: 'bo-catalog', version: 2 }, job, updatedAt, manifests, (m) => m);
+}
+
+/** A header line and one JSON line per item, zstd-compressed; only the compressed bytes are held. */
+export async function encodeLines<T>(
+  kind: CatalogKind,
   job: string,
   updatedAt: Date,
-  manifests: readonly Manifest[],
+  items: readonly T[],
+  line: (item: T) => unknown,
 ): Promise<Buffer> {
-  const header = {
-    format: 'bo-catalog',
-    version: 2,
-    job,
-    updatedAt: updatedAt.toISOString(),
-    count: manifests.length,
-  };
+  const header = { ...kind, job, updatedAt: updatedAt.toISOString(), count: items.length };
+  const manifests = items;
   let i = -1;
   const lines = new Readable({
     read() {
@@ -36,7 +44,7 @@ export async function encodeCatalog(
       let text = '';
       for (let n = 0; n < 256; n++, i++) {
         if (i === -1) text += `${JSON.stringify(header)}\n`;
-        else if (i < manifests.length) text += `${JSON.stringify(manifests[i])}\n`;
+        else if (i < manifests.length) text += `${JSON.stringify(line(manifests[i]!))}\n`;
         else {
           if (text) this.push(text);
           this.push(null);
@@ -60,6 +68,7 @@ export async function readCatalogStream(
   body: Readable,
   onHeader: (h: CatalogHeader) => void,
   onEntry: (raw: unknown) => void,
+  kind: CatalogKind = { format: 'bo-catalog', version: 2 },
 ): Promise<void> {
   let carry = '';
   let header: CatalogHeader | undefined;
@@ -73,12 +82,12 @@ export async function readCatalogStream(
     }
     const h = JSON.parse(l) as Record<string, unknown>;
     if (
-      h.format !== 'bo-catalog' ||
-      h.version !== 2 ||
+      h.format !== kind.format ||
+      h.version !== kind.version ||
       typeof h.job !== 'string' ||
       typeof h.updatedAt !== 'string'
     )
-      throw new Error('not a bo catalog (version 2)');
+      throw new Error(`not a ${kind.format} (version ${kind.version})`);
     header = { job: h.job, updatedAt: h.updatedAt, count: typeof h.count === 'number' ? h.count : undefined };
     onHeader(header);
   };
@@ -89,7 +98,7 @@ export async function readCatalogStream(
       carry = '';
       continue;
     }
-    if (!header && seen === 0 && /^\{"format":"bo-catalog","version":1/.test(text)) {
+    if (!header && kind.format === 'bo-catalog' && /^\{"format":"bo-catalog","version":1/.test(text)) {
       v1 = [text];
       carry = '';
       continue;

@@ -21,6 +21,7 @@ import {
   backupIdPrefix,
   CATALOG_ROOT,
   catalogKey,
+  catalogSummaryKey,
   jobPrefix,
   manifestKey,
   parseCatalogKey,
@@ -36,6 +37,7 @@ import {
 } from './backups.ts';
 import { type CatalogHeader, encodeCatalog, parseEntry, readCatalogStream } from './catalog-file.ts';
 import type { Manifest } from './manifest.ts';
+import { encodeSummary } from './summary-lines.ts';
 
 /** The cached manifests, or undefined when there is no usable catalog. */
 export async function readCatalog(
@@ -100,6 +102,11 @@ export async function writeCatalog(
   manifests: readonly Manifest[],
   now: Date,
 ): Promise<void> {
+  // The summary first: it may lack a backup the catalog still lists (prune rewrites both before
+  // deleting), never list one the catalog no longer has.
+  await storage.put(catalogSummaryKey(job), await encodeSummary(job, now, manifests), {
+    contentType: 'application/zstd',
+  });
   await storage.put(catalogKey(job), await encodeCatalog(job, now, manifests), {
     contentType: 'application/zstd',
   });

@@ -9,6 +9,7 @@ import { catalogKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { readCatalogStream } from './catalog-file.ts';
 import type { Manifest } from './manifest.ts';
+import { readSummary } from './summary-lines.ts';
 
 export interface PruneManifest {
   id: string;
@@ -40,6 +41,30 @@ export async function catalogPruneManifests(
   job: string,
   signal?: AbortSignal,
 ): Promise<Map<string, PruneManifest> | undefined> {
+  const fast = new Map<string, PruneManifest>();
+  const j = job;
+  const names = new Map<string, string>();
+  const name = (n: string) => {
+    const got = names.get(n);
+    if (got !== undefined) return got;
+    names.set(n, n);
+    return n;
+  };
+  const ok = await readSummary(
+    storage,
+    job,
+    (l) =>
+      fast.set(l[0], {
+        id: l[0],
+        job: j,
+        startedAt: l[2],
+        chain: l[9] ? { type: l[9][0], parent: l[9][2] } : null,
+        named: l[10].map(name),
+      }),
+    signal,
+  );
+  if (ok) return fast;
+  fast.clear();
   let body: Readable;
   try {
     body = await storage.get(catalogKey(job), { signal });

@@ -13,6 +13,7 @@ import { type BadManifest, listBackups, readManifest } from './backups.ts';
 import { catalogedJobs, recentPrefixes } from './catalog.ts';
 import { readCatalogStream } from './catalog-file.ts';
 import type { ChainInfo, Manifest } from './manifest.ts';
+import { readSummary, type SummaryLine } from './summary-lines.ts';
 
 export interface BackupSummary {
   job: string;
@@ -88,13 +89,42 @@ function summarizeRaw(job: string, raw: unknown, intern: Interner): BackupSummar
   return summarize(job, { ...m, chain: m.chain ?? null, encryption: m.encryption ?? null }, intern);
 }
 
-/** The catalog's summaries, or undefined when there is no usable catalog. */
+/** A summary line as a summary. */
+function fromLine(job: string, l: SummaryLine, intern: Interner): BackupSummary {
+  const c = l[9];
+  return {
+    job,
+    id: l[0],
+    host: intern(l[1]),
+    finishedAt: l[3],
+    files: l[4],
+    sourceBytes: l[5],
+    storedBytes: l[6],
+    encrypted: l[7] === 1,
+    warnings: l[8],
+    chain: c
+      ? {
+          type: c[0],
+          level: c[1],
+          parent: c[2],
+          root: intern(c[3]),
+          ...(c[4] === undefined ? {} : { reason: intern(c[4]) }),
+        }
+      : null,
+  };
+}
+
+/** The catalog's summaries (its summary file, else the catalog itself), or undefined when there is no usable catalog. */
 async function catalogSummaries(
   storage: Storage,
   job: string,
   intern: Interner,
   signal?: AbortSignal,
 ): Promise<BackupSummary[] | undefined> {
+  const fast: BackupSummary[] = [];
+  const j = intern(job);
+  if (await readSummary(storage, job, (l) => fast.push(fromLine(j, l, intern)), signal)) return fast;
+  fast.length = 0;
   let body: Readable;
   try {
     body = await storage.get(catalogKey(job), { signal });

@@ -140,12 +140,12 @@ Examples:
           ];
           const header = ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'];
           // Two passes: the column widths, then the lines, a thousand at a time.
-          const widths = header.map((h) => [...h].length);
+          const widths = header.map((h) => h.length);
           for (const r of each()) {
-            for (const [i, c] of cells(r).entries()) widths[i] = Math.max(widths[i]!, [...c].length);
+            for (const [i, c] of cells(r).entries()) widths[i] = Math.max(widths[i]!, c.length);
           }
           const line = (r: string[]) =>
-            r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  ');
+            r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - c.length))).join('  ');
           let batch = [line(header)];
           for (const r of each()) {
             batch.push(line(cells(r)));

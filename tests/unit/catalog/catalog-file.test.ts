@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fabricatedManifest } from '../../../bench/lib/manifests.ts';
 import { encodeCatalog, readCatalogStream } from '../../../src/catalog/catalog-file.ts';
 import type { Manifest } from '../../../src/catalog/manifest.ts';
+import { checkLine, encodeSummary, SUMMARY_KIND, summaryLine } from '../../../src/catalog/summary-lines.ts';
 
 const end = Date.parse('2026-12-01T00:00:00Z');
 const manifests: Manifest[] = Array.from({ length: 600 }, (_, i) =>
@@ -50,8 +51,37 @@ describe('the job catalog file', () => {
       /truncated catalog: 99 of 600/,
     );
     await expect(read(zstdCompressSync(Buffer.from('{"format":"other"}\n')))).rejects.toThrow(
-      /not a bo catalog/,
+      /not a bo-catalog/,
     );
     await expect(read(Buffer.from('not zstd'))).rejects.toThrow();
+  });
+});
+
+describe('the catalog summary file', () => {
+  it('holds one short line per backup with what list and prune need', async () => {
+    const body = await encodeSummary('files1', new Date(end), manifests);
+    const lines: unknown[] = [];
+    await readCatalogStream(
+      Readable.from([body]),
+      () => {},
+      (l) => lines.push(checkLine(l)),
+      SUMMARY_KIND,
+    );
+    expect(lines).toEqual(manifests.map(summaryLine));
+    const [first] = lines as ReturnType<typeof summaryLine>[];
+    expect(first).toEqual([
+      manifests[0]!.id,
+      'files1',
+      manifests[0]!.startedAt,
+      manifests[0]!.finishedAt,
+      1234,
+      9_999_999,
+      manifests[0]!.archive.size + manifests[0]!.index.size,
+      1,
+      0,
+      ['full', 0, null, manifests[0]!.id],
+      ['archive.tar.zst.age', 'index.jsonl.zst.age'],
+    ]);
+    expect(checkLine(['x'])).toBeUndefined();
   });
 });
