@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import { errorMessage } from '../errors.ts';
 import { jobPrefix, manifestKey, objectKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { Manifest } from './manifest.ts';
+import { Manifest, storedVolumes } from './manifest.ts';
 
 export interface BackupRef {
   job: string;
@@ -10,10 +10,9 @@ export interface BackupRef {
   manifest: Manifest;
 }
 
-/** Every key a backup's manifest names (archive, index, dumps), the manifest's own first. */
+/** Every key a backup's manifest names (archive, index, dumps, each in its volumes), the manifest's own first. */
 export function backupKeys(ref: BackupRef): string[] {
-  const m = ref.manifest;
-  const named = [m.archive, m.index, ...m.dumps.map((d) => d.object)].map((o) => objectKey(ref, o.key));
+  const named = storedVolumes(ref.manifest).map((v) => objectKey(ref, v.key));
   return [manifestKey(ref.job, ref.id), ...named];
 }
 

@@ -8,10 +8,12 @@ import { z } from 'zod';
 
 /**
  * 1: standalone archives. 2: adds `chain` (incremental backups: an archive that holds only what
- * changed since its parent, made with GNU tar --listed-incremental). Readers accept every
- * version up to their own and refuse newer ones rather than misread them.
+ * changed since its parent, made with GNU tar --listed-incremental). 3: an object may be stored
+ * in volumes (`volumes`: an archive larger than its storage's volume size is split into several
+ * objects, concatenated in order to read it). Readers accept every version up to their own and
+ * refuse newer ones rather than misread them.
  */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 
 /** Where a backup sits in its incremental chain (manifest version 2). */
 export const ChainInfo = z.object({
@@ -28,13 +30,44 @@ export const ChainInfo = z.object({
 });
 export type ChainInfo = z.infer<typeof ChainInfo>;
 
-export const StoredObject = z.object({
-  /** Key relative to the backup's folder, e.g. "archive.tar.zst.age". */
+/** One stored object: its key relative to the backup's folder, size and SHA-256. */
+export const Volume = z.object({
   key: z.string(),
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
+export type Volume = z.infer<typeof Volume>;
+
+/**
+ * An archive, index or dump: `key`, `size` and `sha256` describe its bytes as a whole. Without
+ * `volumes` (every version-1 and -2 object, and any object within its storage's volume size)
+ * those bytes are the one object at `key`. With `volumes` (version 3) they are the volumes'
+ * objects concatenated in the order listed, the first of them at `key`.
+ */
+export const StoredObject = Volume.extend({
+  volumes: z.array(Volume).min(2).optional(),
+});
 export type StoredObject = z.infer<typeof StoredObject>;
+
+/** The objects that hold a stored object's bytes, in order. */
+export function volumesOf(obj: StoredObject): Volume[] {
+  return obj.volumes ?? [{ key: obj.key, size: obj.size, sha256: obj.sha256 }];
+}
+
+/** The manifest's record of an object stored under `name` by the volume writer (storage/volumes.ts). */
+export function storedObject(
+  name: string,
+  r: { size: number; sha256: string; volumes?: readonly Volume[] | undefined },
+): StoredObject {
+  const obj: StoredObject = { key: name, size: r.size, sha256: r.sha256 };
+  if (r.volumes) obj.volumes = r.volumes.map((v) => ({ key: v.key, size: v.size, sha256: v.sha256 }));
+  return obj;
+}
+
+/** Every object a backup stored (not the manifest), each in its volumes. */
+export function storedVolumes(m: Pick<Manifest, 'archive' | 'index' | 'dumps'>): Volume[] {
+  return [m.archive, m.index, ...m.dumps.map((d) => d.object)].flatMap(volumesOf);
+}
 
 export const DumpRecord = z.object({
   name: z.string(),

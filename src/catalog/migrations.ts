@@ -3,6 +3,7 @@
  * shipped; add a new one with the next version. Each area (runs, health, drills…) adds its own.
  */
 import { checkMigrations } from './checks-schema.ts';
+import { copyMigrations } from './copies-schema.ts';
 import { healthMigrations } from './health-schema.ts';
 import { runMigrations } from './runs-schema.ts';
 
@@ -19,6 +20,7 @@ export const migrations: Migration[] = [
     sql: `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
   ...checkMigrations,
+  ...copyMigrations,
   ...healthMigrations,
   ...runMigrations,
 ];

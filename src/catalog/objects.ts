@@ -1,4 +1,5 @@
-import type { Duplex, Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { type Duplex, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { AgeIdentity } from '../archive/age/index.ts';
 import { createDecryptStream } from '../archive/age/index.ts';
@@ -10,7 +11,7 @@ import { BoError, errorMessage, IntegrityError, isAbortError, NotFoundError, Usa
 import { objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { BackupRef } from './backups.ts';
-import type { Manifest, StoredObject } from './manifest.ts';
+import { type Manifest, type StoredObject, type Volume, volumesOf } from './manifest.ts';
 
 /** A stored object being read, with its size and SHA-256 checked against the manifest at the end. */
 export interface VerifiedRead {
@@ -19,31 +20,82 @@ export interface VerifiedRead {
   check(): void;
 }
 
+/**
+ * Opens a stored object for reading, whole: an object stored in volumes reads as their
+ * concatenation, each volume checked against its own size and SHA-256 as its end passes (the
+ * stream fails there with IntegrityError), the whole by `check()`. A missing first object
+ * rejects here with NotFoundError; a missing later volume fails the stream with it.
+ */
 export async function openVerified(
   storage: Storage,
   ref: BackupRef,
   obj: StoredObject,
   signal?: AbortSignal,
 ): Promise<VerifiedRead> {
-  const key = objectKey(ref, obj.key);
   const hasher = new HashingStream();
-  const body = await storage.get(key, { signal });
-  const stream = chainStreams(body, [hasher]);
+  const [first, ...rest] = volumesOf(obj);
+  const body = await storage.get(objectKey(ref, first!.key), { signal });
+  const source =
+    rest.length === 0 ? body : Readable.from(readVolumes(storage, ref, [first!, ...rest], body, signal));
+  const stream = chainStreams(source, [hasher]);
+  const what = obj.volumes
+    ? `${objectKey(ref, obj.key)} (${obj.volumes.length} volumes)`
+    : objectKey(ref, obj.key);
   return {
     stream,
     check() {
-      if (hasher.bytes !== obj.size) {
-        throw new IntegrityError(
-          `${key} is ${hasher.bytes < obj.size ? 'truncated' : 'longer than recorded'}: read ${hasher.bytes} bytes, manifest says ${obj.size}`,
-        );
-      }
-      if (hasher.digest() !== obj.sha256) {
-        throw new IntegrityError(
-          `${key} is corrupted: SHA-256 ${hasher.digest()} does not match the manifest's ${obj.sha256}`,
-        );
-      }
+      const problem = integrityProblem(what, hasher.bytes, () => hasher.digest(), obj);
+      if (problem) throw problem;
     },
   };
+}
+
+/** The volumes' bytes in order, each verified at its end; `first` is the first volume's open body. */
+async function* readVolumes(
+  storage: Storage,
+  ref: BackupRef,
+  volumes: readonly Volume[],
+  first: Readable,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Buffer> {
+  for (const [i, v] of volumes.entries()) {
+    const key = objectKey(ref, v.key);
+    const body = i === 0 ? first : await storage.get(key, { signal });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      body.destroy();
+    }
+    const digest = hash.digest('hex');
+    const problem = integrityProblem(`volume ${key}`, bytes, () => digest, v);
+    if (problem) throw problem;
+  }
+}
+
+function integrityProblem(
+  what: string,
+  bytes: number,
+  digest: () => string,
+  expected: Volume,
+): IntegrityError | undefined {
+  if (bytes !== expected.size) {
+    return new IntegrityError(
+      `${what} is ${bytes < expected.size ? 'truncated' : 'longer than recorded'}: read ${bytes} bytes, manifest says ${expected.size}`,
+    );
+  }
+  const got = digest();
+  if (got !== expected.sha256) {
+    return new IntegrityError(
+      `${what} is corrupted: SHA-256 ${got} does not match the manifest's ${expected.sha256}`,
+    );
+  }
+  return undefined;
 }
 
 /** Plain bytes of a stored object: decrypt (age) then decompress, as the manifest says. */

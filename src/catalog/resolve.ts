@@ -21,6 +21,8 @@ export async function resolveBackup(
   what: string,
   backup: string | undefined,
   signal?: AbortSignal,
+  /** Search only these storages (restore --from); default the job's own, or every one. */
+  only?: readonly string[],
 ): Promise<ResolvedBackup> {
   const { config } = services;
   const pick = backup && backup !== 'latest' ? backup : undefined;
@@ -31,7 +33,7 @@ export async function resolveBackup(
 
   const jobCfg = job ? config.jobs[job] : undefined;
   const storageNames =
-    jobCfg && 'storage' in jobCfg ? [jobCfg.storage as string] : Object.keys(config.storage);
+    only ?? (jobCfg && 'storage' in jobCfg ? [jobCfg.storage as string] : Object.keys(config.storage));
   if (storageNames.length === 0) throw new UsageError('no storage is configured');
   let jobSeen = false;
   let unreachable: BoError | undefined;

@@ -4,6 +4,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerCluster } from './commands/cluster.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerCopy } from './commands/copy.ts';
 import { registerDaemon } from './commands/daemon.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerHealth } from './commands/health.ts';
@@ -41,6 +42,7 @@ const commands: RegisterCommand[] = [
   registerList,
   registerLs,
   registerRestore,
+  registerCopy,
   registerSnapshot,
   registerPrune,
   registerVerify,

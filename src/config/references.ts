@@ -36,6 +36,7 @@ export function crossCheck(raw: unknown): ConfigProblem[] {
         message: `unknown storage "${j.storage}"${suggest(j.storage, Object.keys(storage))}`,
       });
     }
+    if (Array.isArray(j.copies)) problems.push(...copyReferences(at, j, storage));
     if (Array.isArray(j.paths) && typeof j.host === 'string' && j.host !== 'local') {
       j.paths.forEach((p, i) => {
         if (typeof p === 'string' && !p.startsWith('/')) {
@@ -45,6 +46,25 @@ export function crossCheck(raw: unknown): ConfigProblem[] {
     }
   }
   problems.push(...healthReferences(raw, hosts, jobs));
+  return problems;
+}
+
+/** jobs.*.copies: each a configured storage, not the job's own, listed once. */
+function copyReferences(at: string, j: Raw, storage: Raw): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  (j.copies as unknown[]).forEach((c, i) => {
+    const name =
+      typeof c === 'string' ? c : isObj(c) && typeof c.storage === 'string' ? c.storage : undefined;
+    if (name === undefined) return;
+    const path = `${at}.copies.${i}`;
+    if (!(name in storage))
+      problems.push({ path, message: `unknown storage "${name}"${suggest(name, Object.keys(storage))}` });
+    else if (name === j.storage)
+      problems.push({ path, message: `"${name}" is the job's own storage: a copy must go elsewhere` });
+    else if (seen.has(name)) problems.push({ path, message: `"${name}" is listed twice` });
+    seen.add(name);
+  });
   return problems;
 }
 

@@ -24,6 +24,7 @@ export * from './schema/health-checks.ts';
 export * from './schema/hosts.ts';
 export * from './schema/jobs.ts';
 export * from './schema/jobs-common.ts';
+export * from './schema/limits.ts';
 export * from './schema/maintenance.ts';
 export * from './schema/notify.ts';
 export * from './schema/snapshot.ts';

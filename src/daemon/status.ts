@@ -12,12 +12,13 @@ import {
   readJobsFirstSeen,
   unfinishedRuns,
 } from '../catalog/runs.ts';
-import type { Config, Job } from '../config/schema.ts';
+import type { BackupJob, Config, Job } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { jobHost } from '../jobs/kinds.ts';
 import { type CronSchedule, compileCron } from '../plan/cron.ts';
+import { type CopyStatus, copyStatusOf, describeCopyStatus } from './copy-status.ts';
 import type { LiveJob, QueuedRun, SchedulerSnapshot } from './snapshot.ts';
-import { catchUpBaseline, overdueSince } from './timing.ts';
+import { overdueBaseline, overdueSince } from './timing.ts';
 
 export interface DaemonInfo {
   pid: number;
@@ -47,6 +48,8 @@ export interface JobStatus {
   skippedStarts?: number | undefined;
   /** Backup jobs: the restore drills' "last proven restorable" (see catalog/checks.ts). */
   drill?: DrillStatus | undefined;
+  /** Backup jobs with copies: each copy's lag (daemon/copy-status.ts). */
+  copies?: CopyStatus[] | undefined;
 }
 
 export interface StatusReport {
@@ -213,7 +216,7 @@ export function buildStatus(opts: {
     const lastRun = history?.last.get(name);
     const lastSuccess = history?.ok.get(name);
     const busy = l ? l.state === 'running' || l.state === 'queued' : Boolean(inline);
-    const baseline = catchUpBaseline(lastSuccess, history?.firstSeen.get(name));
+    const baseline = overdueBaseline(lastSuccess, history?.firstSeen.get(name));
     const overdue = cron && !busy ? overdueSince(cron, baseline, now.getTime()) : undefined;
     if (lastRun?.outcome === 'failed')
       problems.push(`${name}: last run failed: ${lastRun.error ?? 'unknown error'}`);
@@ -249,8 +252,18 @@ export function buildStatus(opts: {
       overdueSince: overdue?.toISOString(),
       skippedStarts: l?.skippedStarts,
       drill,
+      copies:
+        job.kind === 'backup' && opts.db && !historyError
+          ? copiesOf(opts.db, name, job, lastSuccess)
+          : undefined,
     };
   });
+  function copiesOf(db: StateDb, name: string, job: BackupJob, last: RunRecord | undefined) {
+    if (job.copies.length === 0) return undefined;
+    const copies = copyStatusOf(db, name, job, last, now);
+    for (const c of copies) if (c.overdue) problems.push(`${name}: copy ${describeCopyStatus(c)}`);
+    return copies;
+  }
   function drillOf(db: StateDb, job: string): DrillStatus | undefined {
     try {
       return drillStatus(db, job);

@@ -44,6 +44,18 @@ export function catchUpBaseline(
   return lastSuccess?.scheduledAt ?? lastSuccess?.startedAt ?? firstSeen;
 }
 
+/**
+ * Where "overdue" starts counting: the newest success's end (its schedule time or start when it
+ * has none). A due time that passed while the job's own run was still going was skipped by the
+ * no-overlap rule (shown as skipped starts), not missed: a slow run is not an absent one.
+ */
+export function overdueBaseline(
+  lastSuccess: RunRecord | undefined,
+  firstSeen: string | undefined,
+): string | undefined {
+  return lastSuccess?.finishedAt ?? catchUpBaseline(lastSuccess, firstSeen);
+}
+
 /** The first schedule time after `baseline` when it is already past: a run that was missed. */
 export function missedRun(cron: CronSchedule, baseline: string | undefined, now: number): Date | undefined {
   if (baseline === undefined) return undefined;

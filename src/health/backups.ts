@@ -1,8 +1,10 @@
-import { listBackups } from '../catalog/backups.ts';
+import { type BackupRef, listBackups } from '../catalog/backups.ts';
+import { listJobBackups } from '../catalog/catalog.ts';
 import { chainOf } from '../catalog/chains.ts';
-import type { Config } from '../config/schema.ts';
+import type { BackupJob, Config } from '../config/schema.ts';
 import { errorMessage, throwIfAborted } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type CopyLag, copyLag, jobStorages, policyOf } from '../plan/copy.ts';
 import { type BackupSizes, backupSizes } from '../sizes.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProofReader, Proofs } from './proofs.ts';
@@ -39,6 +41,16 @@ export interface BackupStatus {
   error?: string;
   /** The newest verify and restore drill, from the state database. */
   proofs?: Proofs;
+  /** Each of the job's copies: how far it lags the job's storage (listed, like the backups). */
+  copies?: CopyLagStatus[];
+}
+
+export interface CopyLagStatus extends Partial<CopyLag> {
+  storage: string;
+  /** The copy's maxLag, when configured. */
+  maxLag?: number | undefined;
+  /** Why the copy storage could not be listed. */
+  error?: string;
 }
 
 /** Lists every selected backup job's manifests, a few jobs at a time; one failing storage never hides the rest. */
@@ -51,6 +63,7 @@ export async function collectBackupStatus(
     signal: AbortSignal;
     concurrency?: number;
     proofs?: ProofReader | undefined;
+    now?: Date | undefined;
   },
 ): Promise<BackupStatus[]> {
   const out: BackupStatus[] = new Array(jobs.length);
@@ -74,6 +87,7 @@ async function statusOf(
     log: Logger;
     signal: AbortSignal;
     proofs?: ProofReader | undefined;
+    now?: Date | undefined;
   },
 ): Promise<BackupStatus> {
   const job = config.jobs[name];
@@ -119,6 +133,7 @@ async function statusOf(
         };
       }
     }
+    if (job.copies.length > 0) base.copies = await copyLags(name, job, backups, deps);
   } catch (err) {
     if (deps.signal.aborted) throw err;
     base.error = errorMessage(err);
@@ -128,4 +143,29 @@ async function statusOf(
     );
   }
   return base;
+}
+
+/** Each copy's lag: what a copy run would copy now (plan/copy.ts), listed from the copy storage. */
+async function copyLags(
+  name: string,
+  job: BackupJob,
+  source: BackupRef[],
+  deps: { storage(name: string): Storage; signal: AbortSignal; now?: Date | undefined },
+): Promise<CopyLagStatus[]> {
+  const now = deps.now ?? new Date();
+  const out: CopyLagStatus[] = [];
+  for (const c of jobStorages(job).filter((s) => s.role === 'copy')) {
+    const base = { storage: c.storage, ...(c.maxLag !== undefined ? { maxLag: c.maxLag } : {}) };
+    try {
+      const { backups: target } = await listJobBackups(deps.storage(c.storage), name, {
+        signal: deps.signal,
+        now,
+      });
+      out.push({ ...base, ...copyLag({ source, target, policy: policyOf(c.retention, job.timezone), now }) });
+    } catch (err) {
+      if (deps.signal.aborted) throw err;
+      out.push({ ...base, error: errorMessage(err) });
+    }
+  }
+  return out;
 }

@@ -47,6 +47,8 @@ export interface BackupRow {
   /** Newest successful verify / restore drill (ISO), and whether the newest attempt passed. */
   verified?: { at?: string; lastOk: boolean };
   drilled?: { at?: string; lastOk: boolean };
+  /** Each copy's lag behind the job's storage (0: up to date), or why it could not be listed. */
+  copies?: Array<{ storage: string; lagMs?: number; missing?: number; error?: string }>;
   /** The newest backup's incremental chain (absent for standalone archives). */
   chain?: ChainSummary;
 }
@@ -156,6 +158,11 @@ function backupRow(b: BackupStatus, results: CheckResult[], now: number): Backup
   ] as const) {
     if (p) row[key] = { lastOk: p.lastOk, ...(p.okAt ? { at: p.okAt } : {}) };
   }
+  if (b.copies)
+    row.copies = b.copies.map((c) => ({
+      storage: c.storage,
+      ...(c.error ? { error: c.error } : { lagMs: c.lagMs ?? 0, missing: c.missing ?? 0 }),
+    }));
   if (b.chain) row.chain = b.chain;
   if (b.sourceSizes.length >= 2) {
     const prev = b.sourceSizes.at(-2)!;

@@ -60,7 +60,7 @@ export async function runHealth(plan: HealthPlan, deps: HealthRunDeps): Promise<
   const backupsP = collectBackupStatus(
     deps.config,
     plan.backups.map((b) => b.job),
-    { storage: deps.storage, log: deps.log, signal: deps.signal, proofs: deps.proofs },
+    { storage: deps.storage, log: deps.log, signal: deps.signal, proofs: deps.proofs, now: started },
   );
   const hosts: HostHealth[] = new Array(plan.hosts.length);
   let next = 0;

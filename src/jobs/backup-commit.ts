@@ -1,5 +1,5 @@
 import { buffer } from 'node:stream/consumers';
-import { type DumpRecord, MANIFEST_VERSION, type Manifest } from '../catalog/manifest.ts';
+import { type DumpRecord, MANIFEST_VERSION, type Manifest, storedObject } from '../catalog/manifest.ts';
 import type { BackupJob, Config } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -101,8 +101,8 @@ export function buildManifest(b: {
     tool: { name: 'bo', version: TOOL_VERSION },
     compression: plan.compression,
     encryption: plan.encrypted ? { type: 'age', recipients: job.encryption!.recipients } : null,
-    archive: { key: plan.archiveName, size: streamed.archive.size, sha256: streamed.archive.sha256 },
-    index: { key: plan.indexName, size: streamed.index.size, sha256: streamed.index.sha256 },
+    archive: storedObject(plan.archiveName, streamed.archive),
+    index: storedObject(plan.indexName, streamed.index),
     dumps: b.dumps,
     stats: {
       files: streamed.stats.files,

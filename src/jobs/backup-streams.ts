@@ -7,9 +7,12 @@ import { createCoalescer } from '../archive/coalesce.ts';
 import { createCompressor, createDecompressor } from '../archive/compress.ts';
 import { createTarIndexer, type IndexStats, indexLine } from '../archive/tar-index.ts';
 import { createTee } from '../archive/tee.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import type { BackupPlan } from '../plan/backup.ts';
 import { objectKey } from '../storage/layout.ts';
-import type { PutResult, Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/storage.ts';
+import { createThrottle, type Limiter, type ThrottleRate } from '../storage/throttle.ts';
+import { putVolumes, removeVolumes, type VolumesResult } from '../storage/volumes.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
 export interface StreamProgress {
@@ -20,19 +23,20 @@ export interface StreamProgress {
 }
 
 export interface ArchiveStreams {
-  archive: PutResult;
-  index: PutResult;
+  archive: VolumesResult;
+  index: VolumesResult;
   stats: IndexStats;
 }
 
 /**
  * Wires one backup's data path, all streaming with backpressure:
  *
- *   source ─ join chunks ─┬─ [compress locally] ─ [age] ─▶ storage: archive
- *                         └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ storage: index
+ *   source ─ [read limit] ─ join chunks ─┬─ [compress locally] ─ [age] ─▶ volumes ─▶ storage: archive
+ *                                        └─ [decompress if the server compressed] ─ tar indexer ─▶ JSONL ─ zstd ─ [age] ─▶ volumes ─▶ storage: index
  *
  * Resolves when both objects are stored and verified by the storage; rejects (after aborting
- * everything through `signal`) on the first failure anywhere.
+ * everything through `signal`, and removing any volumes already stored) on the first failure
+ * anywhere. Volumes: storage/volumes.ts; the read limit (hosts.*.limits.read): storage/throttle.ts.
  */
 export async function streamArchive(opts: {
   source: Readable;
@@ -44,6 +48,9 @@ export async function streamArchive(opts: {
   /** Called on the first failure so every other branch stops. */
   abort: (err: unknown) => void;
   onProgress: (p: StreamProgress) => void;
+  log?: Logger | undefined;
+  /** Bytes per second read from the source at most (the host's limits.read). */
+  readLimit?: Limiter | ThrottleRate | undefined;
 }): Promise<ArchiveStreams> {
   const { plan, storage, signal } = opts;
   const progress: StreamProgress = { sourceBytes: 0, storedBytes: 0, files: 0 };
@@ -88,19 +95,27 @@ export async function streamArchive(opts: {
       ? pipeline(indexTar, createDecompressor(plan.compression), indexer.writable, { signal })
       : pipeline(indexTar, indexer.writable, { signal });
 
+  const log = opts.log ?? silentLogger();
+  const stored: VolumesResult[] = [];
+  const keep = (r: VolumesResult) => {
+    stored.push(r);
+    return r;
+  };
+  const input = opts.readLimit ? [opts.source, createThrottle(opts.readLimit)] : [opts.source];
   const ticker = setInterval(report, 500);
   try {
     const [archive, index] = await allOrAbort(
       [
-        storage.put(objectKey(plan, plan.archiveName), archiveOut, {
+        putVolumes(storage, objectKey(plan, plan.archiveName), archiveOut, {
           signal,
           bulk: true,
+          log,
           onProgress: (n) => {
             progress.storedBytes = n;
           },
-        }),
-        storage.put(objectKey(plan, plan.indexName), indexOut, { signal }),
-        pipeline(opts.source, source, createTee([archiveBody, indexTar]), { signal }),
+        }).then(keep),
+        putVolumes(storage, objectKey(plan, plan.indexName), indexOut, { signal, log }).then(keep),
+        pipeline([...input, source, createTee([archiveBody, indexTar])], { signal }),
         indexFeed.then(() => {
           flushLines();
           indexLines.end();
@@ -112,6 +127,9 @@ export async function streamArchive(opts: {
     progress.sourceBytes = stats.bytes; // sparse holes count as their apparent size, as in the manifest
     report();
     return { archive, index, stats };
+  } catch (err) {
+    await removeVolumes(storage, stored, log); // the caller removes the first volumes it knows of
+    throw err;
   } finally {
     clearInterval(ticker);
   }

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { catalogAfterBackup, readCatalog } from '../catalog/catalog.ts';
-import { newBackupId } from '../catalog/manifest.ts';
+import { newBackupId, storedObject, storedVolumes } from '../catalog/manifest.ts';
 import type { BackupJob } from '../config/schema.ts';
 import { BoError, CancelledError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { planBackup } from '../plan/backup.ts';
 import type { IncrementalPlan } from '../plan/incremental.ts';
+import { withLowPriority } from '../plan/priority.ts';
 import { classifyTarResult, tarCreateCommand } from '../plan/tar.ts';
 import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
 import { backupSizes, formatSizes } from '../sizes.ts';
 import { manifestKey, objectKey } from '../storage/layout.ts';
+import { limiterFor } from '../storage/limited.ts';
 import type { Storage } from '../storage/storage.ts';
 import { buildManifest, commitManifest, UncertainCommitError } from './backup-commit.ts';
 import { chainInfo, decideChain, keepState, lockChain, openChainSnar } from './backup-incremental.ts';
@@ -24,6 +26,7 @@ import {
   type Source,
 } from './backup-sources.ts';
 import { streamArchive } from './backup-streams.ts';
+import { copiesAfterBackup } from './copy-after-backup.ts';
 import { runDumps } from './dumps.ts';
 import { type RunHooks, withHooks } from './hooks.ts';
 import { fileIncrementalStore } from './incremental-state.ts';
@@ -41,7 +44,7 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
   const storage = ctx.services.storage(job.storage);
   const host = ctx.services.host(job.host);
   // Lock: a prune of this job (from any machine) never runs meanwhile.
-  return await withJobLock(
+  const committed = await withJobLock(
     ctx,
     storage,
     name,
@@ -64,6 +67,8 @@ export async function runBackup(name: string, job: BackupJob, ctx: JobRunContext
     },
     { waitMs: BACKUP_LOCK_WAIT_MS },
   );
+  // Copies (issue 12): after the commit and the lock, from this storage, never from the host.
+  return await copiesAfterBackup(name, job, ctx, committed);
 }
 
 /** Inside the lock and the before/after hooks: plan, dumps, snapshot, stream, verify, commit. */
@@ -141,7 +146,9 @@ async function backupHooked(
     // Stream: tar on the host into the archive and the index; an incremental reads tar's
     // snapshot file of the parent backup, a chain's full starts an empty one.
     snar = await openChainSnar(host, chain, source.transform, { signal, log });
-    const command = tarCreateCommand({
+    // Source limits (issue 12): the host's tar at low priority, and a read rate.
+    const limits = job.host === 'local' ? undefined : services.config.hosts[job.host]?.limits;
+    const tar = tarCreateCommand({
       paths: job.paths,
       exclude: o.checked.exclude,
       oneFileSystem: job.oneFileSystem,
@@ -152,6 +159,7 @@ async function backupHooked(
       transform: source.transform,
       listedIncremental: snar?.path,
     });
+    const command = withLowPriority(tar, limits?.nice ?? false);
     log.debug({ command }, 'Remote command');
     proc = await host.exec(command, { signal });
     const stderr = collectTail(proc.stderr);
@@ -165,6 +173,8 @@ async function backupHooked(
       recipients: job.encryption?.recipients ?? [],
       storage,
       signal,
+      readLimit: limits?.read && limiterFor(limits.read, limits.timezone),
+      log,
       abort: (err) => {
         ac.abort(err);
         proc?.kill();
@@ -181,12 +191,14 @@ async function backupHooked(
     const verdict = classifyTarResult({ exit: await exited, stderr: stderr() });
     if (!verdict.ok) throw new BoError(`tar on ${job.host} failed: ${verdict.message}`);
     for (const w of verdict.warnings) log.warn({ warning: w }, 'tar warning');
-    // Verify: every stored object has the size streamed.
-    await verifyStored(storage, [
-      [written[0]!, streamed.archive.size],
-      [written[1]!, streamed.index.size],
-      ...dumps.map((d): [string, number] => [objectKey(plan, d.object.key), d.object.size]),
-    ]);
+    // Verify: every stored object (each volume) has the size streamed.
+    const stored = storedVolumes({
+      archive: storedObject(plan.archiveName, streamed.archive),
+      index: storedObject(plan.indexName, streamed.index),
+      dumps,
+    }).map((v): [string, number] => [objectKey(plan, v.key), v.size]);
+    written.push(...stored.map(([key]) => key).filter((key) => !written.includes(key)));
+    await verifyStored(storage, stored);
     // Chain: the new snapshot file comes home (kept under a temporary name until the commit),
     // and the ancestors' Object Lock is made to last as long as this backup's.
     received = await snar?.fetch(store, name, ctx.runId, signal);

@@ -21,6 +21,8 @@ export interface DrillRunOptions {
   toHost?: string | undefined;
   /** Backup id; default the latest of each job. */
   backup?: string | undefined;
+  /** The storage to drill (one of the job's copies); default the job's own. */
+  from?: string | undefined;
   sample?: number | undefined;
   identities?: AgeIdentity[] | undefined;
   signal: AbortSignal;
@@ -56,11 +58,12 @@ export async function drillJobs(
       const startedAt = new Date();
       let o: DrillOutcome;
       try {
-        const { storage, ref } = await resolveBackup(services, job, opts.backup, opts.signal);
+        const only = opts.from ? [opts.from] : undefined;
+        const { storage, ref } = await resolveBackup(services, job, opts.backup, opts.signal, only);
         o = await drillBackup(storage, ref, { ...opts, target });
       } catch (err) {
         if (opts.signal.aborted) throw err;
-        const storage = (services.config.jobs[job] as { storage: string }).storage;
+        const storage = opts.from ?? (services.config.jobs[job] as { storage: string }).storage;
         o = {
           storage,
           job,

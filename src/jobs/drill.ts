@@ -18,6 +18,7 @@ import type { Host } from '../remote/host.ts';
 import type { Storage } from '../storage/storage.ts';
 import { checkLocalTree, checkRemoteTree, expectedHashes } from './drill-check.ts';
 import { memberPath, restoreBackup } from './restore.ts';
+import { coldError, coldObjects } from './tiers.ts';
 
 export type DrillTarget = { kind: 'local'; parent: string } | { kind: 'host'; host: Host; parent: string };
 
@@ -60,8 +61,9 @@ export async function drillBackup(
   // An incremental's drill restores its whole chain and proves every file of the merged tree; a
   // chain that cannot be read (a missing or damaged backup in it) is a failed drill, not a crash.
   let index: Awaited<ReturnType<typeof readBackupIndex>>['entries'];
+  let chain: Awaited<ReturnType<typeof readBackupIndex>>['chain'];
   try {
-    index = (await readBackupIndex(storage, ref, opts.identities, signal)).entries;
+    ({ chain, entries: index } = await readBackupIndex(storage, ref, opts.identities, signal));
   } catch (err) {
     if (signal.aborted || !(err instanceof IntegrityError)) throw err;
     const base = { storage: storage.name, job: ref.job, id: ref.id, target: '-', sampled: false };
@@ -75,6 +77,9 @@ export async function drillBackup(
       durationMs: now() - started,
     };
   }
+  // An archive tier (a cold copy): a drill never requests tier restores by itself.
+  const cold = await coldObjects(storage, chain);
+  if (cold.length > 0) throw coldError(storage, cold, `${ref.job}/${ref.id}`, 'drill');
   const include =
     opts.sample !== undefined && opts.sample < 1
       ? sampleFiles(index, opts.sample, opts.random ?? Math.random)

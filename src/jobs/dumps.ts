@@ -9,7 +9,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { createEncryptStream } from '../archive/age/index.ts';
 import { chainStreams } from '../archive/chain.ts';
 import { createCompressor } from '../archive/compress.ts';
-import type { DumpRecord } from '../catalog/manifest.ts';
+import { type DumpRecord, storedObject } from '../catalog/manifest.ts';
 import type { Dump } from '../config/schema.ts';
 import { BoError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -19,6 +19,7 @@ import type { Host } from '../remote/host.ts';
 import { collectTail } from '../remote/stderr-tail.ts';
 import { objectKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
+import { putVolumes } from '../storage/volumes.ts';
 import { allOrAbort } from './all-or-abort.ts';
 
 export interface DumpRunOptions {
@@ -66,9 +67,10 @@ async function runDump(d: Dump, o: DumpRunOptions): Promise<DumpRecord> {
   o.written.push(key);
   const [stored, exit] = await allOrAbort(
     [
-      o.storage.put(key, body, {
+      putVolumes(o.storage, key, body, {
         signal,
         bulk: true,
+        log,
         onProgress: (bytes) => o.onProgress?.({ dump: dp.name, bytes }),
       }),
       proc.done,
@@ -80,11 +82,12 @@ async function runDump(d: Dump, o: DumpRunOptions): Promise<DumpRecord> {
   );
   const verdict = classifyDumpResult(stderr(), exit);
   if (!verdict.ok) throw new BoError(`dump ${dp.name} on ${o.host.name} failed: ${verdict.message}`);
+  for (const v of stored.volumes?.slice(1) ?? []) o.written.push(objectKey(plan, v.key));
   log.info({ stored: stored.size }, 'Dump stored');
   return {
     name: dp.name,
     type: dp.type,
     ...(dp.database ? { database: dp.database } : {}),
-    object: { key: dp.objectName, size: stored.size, sha256: stored.sha256 },
+    object: storedObject(dp.objectName, stored),
   };
 }

@@ -21,8 +21,10 @@ import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { chainLinkOf } from '../plan/chain-links.ts';
+import { type JobStorage, jobStorages, policyOf } from '../plan/copy.ts';
 import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
 import { orphanedByPlan } from '../plan/prune-chains.ts';
+import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
 import { catalogKey, parseManifestKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
@@ -78,17 +80,20 @@ export async function pruneJobs(
     for (const name of names) {
       opts.signal.throwIfAborted();
       const job = services.config.jobs[name] as BackupJob;
-      try {
-        reports.push(await pruneJob(services, db, name, job, opts));
-      } catch (err) {
-        if (opts.signal.aborted) throw err; // cancelled: stop the batch
-        if (!(err instanceof BoError))
-          opts.log.error(
-            { job: name, err },
-            'Prune failed with an unexpected error (this is a bug, please report it)',
-          );
-        const hint = err instanceof BoError && err.hint ? { hint: err.hint } : {};
-        reports.push({ job: name, storage: job.storage, error: errorMessage(err), ...hint, notes: [] });
+      // Each storage of the job (its own, then its copies) with its own retention (issue 12).
+      for (const target of jobStorages(job)) {
+        try {
+          reports.push(await pruneJob(services, db, name, job, target, opts));
+        } catch (err) {
+          if (opts.signal.aborted) throw err; // cancelled: stop the batch
+          if (!(err instanceof BoError))
+            opts.log.error(
+              { job: name, err },
+              'Prune failed with an unexpected error (this is a bug, please report it)',
+            );
+          const hint = err instanceof BoError && err.hint ? { hint: err.hint } : {};
+          reports.push({ job: name, storage: target.storage, error: errorMessage(err), ...hint, notes: [] });
+        }
       }
     }
     return reports;
@@ -100,15 +105,17 @@ async function pruneJob(
   db: StateDb | undefined,
   name: string,
   job: BackupJob,
+  target: JobStorage,
   opts: PruneOptions,
 ): Promise<PruneReport> {
-  const storage = services.storage(job.storage);
-  const log = opts.log.child({ job: name, storage: job.storage });
+  const storage = services.storage(target.storage);
+  const log = opts.log.child({ job: name, storage: target.storage });
   const work = async (signal: AbortSignal): Promise<PruneReport> => {
     const scan = await scanJob(storage, name, { signal });
     const now = services.clock.now();
-    const checks = db ? latestChecks(db, job.storage, name) : new Map<string, LatestCheck>();
-    const input = pruneInput(scan, job, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
+    const checks = db ? latestChecks(db, target.storage, name) : new Map<string, LatestCheck>();
+    const policy = policyOf(target.retention, job.timezone);
+    const input = pruneInput(scan, policy, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
     const locks = await retentionOf(storage, keysToDelete(planPrune(input)));
     const plan = planPrune({ ...input, locks });
     const newest = scan.backups.at(-1);
@@ -125,14 +132,15 @@ async function pruneJob(
       job: name,
       backups: scan.backups.map((b) => ({ id: b.id, at: b.manifest.startedAt })),
       unreadable: scan.unreadable,
-      previous: db && lastPruneSeen(db, job.storage, name),
-      lastCommitted: db && lastCommittedBackup(db, name),
+      previous: db && lastPruneSeen(db, target.storage, name),
+      // Only the job's own storage: this machine's run history records backups, not copies.
+      lastCommitted: db && target.role === 'primary' ? lastCommittedBackup(db, name) : undefined,
       catalog: catalogFacts(await loadCatalog(storage, name, signal)),
     };
     const unguarded = guardMemory(facts);
     const report: PruneReport = {
       job: name,
-      storage: job.storage,
+      storage: target.storage,
       plan,
       notes,
       ...(unguarded ? { unguarded } : {}),
@@ -173,7 +181,7 @@ async function pruneJob(
         );
     }
     if (db && newest) {
-      recordPruneSeen(db, job.storage, name, {
+      recordPruneSeen(db, target.storage, name, {
         at: now.toISOString(),
         listed: scan.backups.length,
         kept: scan.backups.length - execution.backupsDeleted,
@@ -229,12 +237,11 @@ function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
 
 function pruneInput(
   scan: JobScan,
-  job: BackupJob,
+  policy: RetentionPolicy | undefined,
   now: Date,
   garbageAgeMs: number,
   checks: ReadonlyMap<string, LatestCheck>,
 ): PruneInput {
-  const policy = job.retention && { ...job.retention, timezone: job.retention.timezone ?? job.timezone };
   return {
     job: scan.job,
     now,

@@ -36,6 +36,8 @@ export interface RestoreRequest {
   signal: AbortSignal;
   log: Logger;
   onProgress?: (p: RestoreProgress) => void;
+  /** Called with the backups whose archives the restore reads, before it reads any (tier restores). */
+  beforeRead?: ((chain: readonly BackupRef[]) => Promise<void>) | undefined;
 }
 
 export interface RestoreResult {
@@ -70,6 +72,7 @@ export async function restoreBackup(req: RestoreRequest): Promise<RestoreResult>
   // An incremental restores from its whole chain: the index is the tree the chain rebuilds.
   const { chain, entries: index } = await readBackupIndex(storage, ref, req.identities, signal);
   for (const b of chain) decodeStages(b.manifest, b.manifest.compression, req.identities);
+  await req.beforeRead?.(chain);
   for (const i of include) {
     if (!index.some((e) => selected(e.path, [i])))
       throw new UsageError(`path /${i} is not in backup ${ref.job}/${ref.id}`);

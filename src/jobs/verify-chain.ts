@@ -14,6 +14,7 @@
  * One checker serves one job in one run; ancestors' manifests and stat results are read once.
  */
 import { type BackupRef, listBackups, readManifest } from '../catalog/backups.ts';
+import { storedVolumes } from '../catalog/manifest.ts';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import { brokenChains, chainLinkOf } from '../plan/chain-links.ts';
 import { objectKey } from '../storage/layout.ts';
@@ -66,7 +67,7 @@ export function chainChecker(
     if (m.id !== id || m.job !== job) return { missing: `has a manifest describing ${m.job}/${m.id}` };
     if (own.has(id)) return { ref, problems: [] }; // read in full in this run: its outcome counts
     const problems: string[] = [];
-    for (const obj of [m.archive, m.index, ...m.dumps.map((d) => d.object)]) {
+    for (const obj of storedVolumes(m)) {
       const key = objectKey(ref, obj.key);
       try {
         const st = await storage.stat(key);

@@ -35,6 +35,8 @@ export interface VerifyRunOptions {
   log: Logger;
   onResult?: (o: VerifyOutcome) => void;
   random?: () => number;
+  /** Verify the copies in this storage instead of the job's own storage. */
+  from?: string | undefined;
 }
 
 /** Verifies `what` (a job, a backup id or job/id) or, when undefined, the given jobs' backups. */
@@ -57,12 +59,13 @@ export async function verifyBackups(
     // A configured job name goes through backupJobTargets, so `bo verify nightly` (a prune job)
     // says what prune and drill say; anything else names a backup.
     if (what !== undefined && !services.config.jobs[what]) {
-      const { storage, ref } = await resolveBackup(services, what, undefined, opts.signal);
+      const only = opts.from ? [opts.from] : undefined;
+      const { storage, ref } = await resolveBackup(services, what, undefined, opts.signal, only);
       await run(storage, ref, chainChecker(storage, ref.job, { signal: opts.signal }));
       return out;
     }
     for (const job of backupJobTargets(services, what !== undefined ? [what] : jobs)) {
-      const storageName = (services.config.jobs[job] as BackupJob).storage;
+      const storageName = opts.from ?? (services.config.jobs[job] as BackupJob).storage;
       const storage = services.storage(storageName);
       const started = new Date();
       let listing: BackupListing;

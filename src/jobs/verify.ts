@@ -21,6 +21,7 @@ import { decodeStages, openVerified, readIndex } from '../catalog/objects.ts';
 import { BoError, errorMessage, isAbortError, NotFoundError } from '../errors.ts';
 import { manifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
+import { coldError, coldObjects } from './tiers.ts';
 import { createIndexComparer } from './verify-compare.ts';
 
 /** full: content checked; ciphertext: stored bytes only (no identity); manifest: the manifest itself is unreadable. */
@@ -71,6 +72,23 @@ export async function verifyBackup(
     bytes += obj.size;
   };
 
+  const cold = await coldObjects(storage, [ref], {
+    archives: true,
+    dumps: manifest.dumps.map((d) => d.name),
+  });
+  if (cold.length > 0) {
+    problems.push(coldError(storage, cold, `${ref.job}/${ref.id}`, 'verify').message);
+    return {
+      storage: storage.name,
+      job: ref.job,
+      id: ref.id,
+      depth,
+      status: 'failed',
+      problems,
+      bytes,
+      durationMs: now() - started,
+    };
+  }
   if (depth === 'ciphertext') {
     for (const obj of [manifest.archive, manifest.index]) await attempt(() => drain(obj));
   } else {

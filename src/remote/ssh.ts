@@ -154,7 +154,10 @@ export function createSshHost(name: string, cfg: HostConfig, deps: HostDeps): Ss
       const err = new RemoteError(`connection to ${where(name, cfg)} closed while a command was running`);
       for (const p of c.active) p.fail(err);
       // Let the kills go out before hanging up: a silent remote command would outlive the session.
-      await Promise.race([c.killer.settled(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+      // (The timer is cleared: a pending one kept every bo that used SSH alive 2 s after its work.)
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([c.killer.settled(), new Promise((resolve) => (wait = setTimeout(resolve, 2000)))]);
+      clearTimeout(wait);
       c.lost = 'closed by bo';
       const closed = new Promise<void>((resolve) => c.client.once('close', () => resolve()));
       const force = setTimeout(() => c.client.destroy(), 2000);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { noteStreamed } from '../archive/buffer-gc.ts';
-import { CancelledError, isAbortError } from '../errors.ts';
+import { CancelledError, IntegrityError, isAbortError } from '../errors.ts';
+import type { PutOptions } from './storage.ts';
 
 /**
  * The chunks of a put body, as Buffers. A Readable is destroyed when `signal` aborts (so a
@@ -36,6 +37,7 @@ export interface Meter {
 export function createMeter(onProgress?: (bytes: number) => void): Meter {
   const hash = createHash('sha256');
   let bytes = 0;
+  let digest: string | undefined;
   return {
     get bytes() {
       return bytes;
@@ -46,8 +48,24 @@ export function createMeter(onProgress?: (bytes: number) => void): Meter {
       noteStreamed(chunk.length);
       onProgress?.(bytes);
     },
-    sha256: () => hash.digest('hex'),
+    sha256: () => {
+      digest ??= hash.digest('hex');
+      return digest;
+    },
   };
+}
+
+/**
+ * Throws IntegrityError unless the bytes metered are `expect` (PutOptions.expect); called
+ * before the object becomes visible, so a copy that differs from its manifest is never stored.
+ */
+export function checkExpected(meter: Meter, expect: PutOptions['expect'], where: string): void {
+  if (!expect) return;
+  if (meter.bytes !== expect.size || meter.sha256() !== expect.sha256) {
+    throw new IntegrityError(
+      `${where}: the bytes to store (${meter.bytes} bytes, SHA-256 ${meter.sha256()}) are not the ${expect.size} bytes with SHA-256 ${expect.sha256} the manifest records; nothing was stored`,
+    );
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AlreadyExistsError, BoError, IntegrityError, StorageError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { bodyChunks, cancelledOr, createMeter } from './body.ts';
+import { bodyChunks, cancelledOr, checkExpected, createMeter } from './body.ts';
 import { TEMP_PREFIX } from './keys.ts';
 import type { PutOptions } from './storage.ts';
 
@@ -43,6 +43,7 @@ export async function writeAtomically(
     if (size !== meter.bytes) {
       throw new IntegrityError(`${final}: wrote ${meter.bytes} bytes but the file holds ${size}`);
     }
+    checkExpected(meter, opts.expect, final);
     if (opts.signal?.aborted) throw new Error('aborted before commit');
     await commit(tmp, final, opts.ifNoneMatch === true);
     await syncDir(dir);

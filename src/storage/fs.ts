@@ -1,7 +1,7 @@
 import { mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import type { FilesystemStorage } from '../config/schema.ts';
+import { DEFAULT_VOLUME_SIZE, type FilesystemStorage } from '../config/schema.ts';
 import { AlreadyExistsError, NotFoundError, StorageError, UsageError } from '../errors.ts';
 import { walk } from './fs-walk.ts';
 import { fsError, writeAtomically } from './fs-write.ts';
@@ -14,7 +14,11 @@ import type { IncompleteUpload, ObjectInfo, Storage } from './storage.ts';
  * writes go through a temp file renamed into place, so readers never see a partial object.
  * Unfinished writes are the `.bo-tmp-*` files, reported by listIncomplete.
  */
-export function createFsStorage(name: string, cfg: FilesystemStorage, deps: StorageDeps): Storage {
+export function createFsStorage(
+  name: string,
+  cfg: Omit<FilesystemStorage, 'volumeSize'> & { volumeSize?: number },
+  deps: StorageDeps,
+): Storage {
   const root = resolve(cfg.path);
   const pathOf = (key: string) => join(root, checkKey(key));
   async function statKey(key: string): Promise<ObjectInfo | undefined> {
@@ -33,6 +37,7 @@ export function createFsStorage(name: string, cfg: FilesystemStorage, deps: Stor
     name,
     type: 'filesystem',
     location: root,
+    volumeSize: cfg.volumeSize ?? DEFAULT_VOLUME_SIZE,
 
     async put(key, body, opts = {}) {
       let final = '';
@@ -132,6 +137,13 @@ export function createFsStorage(name: string, cfg: FilesystemStorage, deps: Stor
     async retention() {
       return undefined;
     },
+
+    // A directory has no server to copy for it, and no archive tiers.
+    async copyIn() {
+      return undefined;
+    },
+
+    async requestRestore() {},
 
     /** No locks here (see the contract): the key must exist, nothing else happens. */
     async extendRetention(key) {

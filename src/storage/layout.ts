@@ -6,6 +6,7 @@
  *
  *   <job>/<backup-id>/manifest.json   a backup's commit point, written last
  *   <job>/<backup-id>/<name>          its archive, index and dumps (names recorded in the manifest)
+ *   <job>/<backup-id>/<name>.00002    their further volumes, when larger than a volume (format 3)
  *   _bo/catalog/<job>.json.zst        the job's catalog (catalog/catalog.ts)
  *   _bo/catalog-summary/<job>.jsonl.zst   what listing and prune need of each cataloged backup
  *   _bo/locks/<scope>/<epoch>.json    lock epochs (storage/lock.ts); a job's scope is job/<job>
@@ -43,6 +44,17 @@ export function backupFolder(job: string, id: string): string {
 /** An object of a backup, by the name its manifest records (e.g. "archive.tar.zst.age"). */
 export function objectKey(ref: BackupKeyRef, name: string): string {
   return `${backupFolder(ref.job, ref.id)}${name}`;
+}
+
+const VOLUME_DIGITS = 5;
+
+/**
+ * The name of volume `n` (1-based) of an object stored in volumes: the first keeps the object's
+ * name, so an object within one volume looks as it always did; the others add a zero-padded
+ * number (`archive.tar.zst.00002`), which keeps a glob (`archive.tar.zst*`) in volume order.
+ */
+export function volumeName(name: string, n: number): string {
+  return n === 1 ? name : `${name}.${String(n).padStart(VOLUME_DIGITS, '0')}`;
 }
 
 export function manifestKey(job: string, id: string): string {

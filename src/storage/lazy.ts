@@ -5,7 +5,7 @@ import type { Storage } from './storage.ts';
  * status, a filesystem-only config) do not load the AWS SDK (~30 MB, a third of a second).
  */
 export function lazyStorage(
-  info: Pick<Storage, 'name' | 'type' | 'location'>,
+  info: Pick<Storage, 'name' | 'type' | 'location' | 'volumeSize' | 'serverSide'>,
   load: () => Promise<Storage>,
 ): Storage {
   let real: Promise<Storage> | undefined;
@@ -27,6 +27,8 @@ export function lazyStorage(
     },
     abortIncomplete: async (upload) => (await get()).abortIncomplete(upload),
     retention: async (key) => (await get()).retention(key),
+    copyIn: async (from, fromKey, key, opts) => (await get()).copyIn(from, fromKey, key, opts),
+    requestRestore: async (key, opts) => (await get()).requestRestore(key, opts),
     extendRetention: async (key, until, opts) => (await get()).extendRetention(key, until, opts),
     async close() {
       if (real) await (await real).close();

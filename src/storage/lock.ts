@@ -88,6 +88,7 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
 
   // Rounds lost to another contender; a listing that never shows the winner must not spin forever.
   let contended = 0;
+  let waited = 0;
   const judge = { ttlMs, skewMs, deadHere: opts.deadHere, signal: opts.signal };
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -97,7 +98,12 @@ export async function acquireLock(deps: LockDeps, scope: string, opts: LockOptio
     if (top?.status === 'held') {
       const now = clock.now().getTime();
       if (now >= deadline) throw busy(scope, top.record);
-      await clock.sleep(Math.min(opts.pollMs ?? 2000, Math.max(1, deadline - now)), opts.signal);
+      if (!waited++)
+        log.info({ scope, holder: top.record?.owner, waitMs: deadline - now }, 'Waiting for a busy lock');
+      // Jittered: a fixed period started on a schedule's second can fall, poll after poll, inside
+      // another schedule's hold (a prune waiting 30 min on a backup that runs every 2 s).
+      const pollMs = (opts.pollMs ?? 2000) * (0.5 + Math.random());
+      await clock.sleep(Math.min(pollMs, Math.max(1, deadline - now)), opts.signal);
       continue;
     }
     if (top?.status === 'stale') {

@@ -70,7 +70,8 @@ export async function uploadMultipart(
   t: UploadTarget,
   first: Buffer,
   reader: PartReader,
-  opts: { ifNoneMatch: boolean },
+  /** beforeComplete: called once every part is uploaded; throwing aborts the upload. */
+  opts: { ifNoneMatch: boolean; beforeComplete?: () => void },
   tuning: UploadTuning,
   /** `signal` fires on the caller's abort and on `abort()`, which this calls on the first failure. */
   cancel: { signal: AbortSignal; abort(): void },
@@ -140,6 +141,7 @@ export async function uploadMultipart(
     }
     await Promise.all([...inflight]);
     if (failure) throw failure;
+    opts.beforeComplete?.();
     await complete(t, uploadId, parts, md5s, opts.ifNoneMatch, signal, (versionId) => {
       completed = { versionId };
     });

@@ -25,6 +25,20 @@ export function growingPartSize(
   return (n) => Math.min(max, first * 2 ** Math.floor((n - 1) / every));
 }
 
+/**
+ * The growing schedule with its parts capped at the smallest size (5, 10, 20 … 256 MiB) that
+ * still fits `bytes` in MAX_PARTS parts: an upload known to stay within `bytes` (a volume)
+ * never buffers parts larger than it needs. 4 GiB takes 5 MiB parts throughout.
+ */
+export function partScheduleFor(bytes: number): PartSizeSchedule {
+  for (const max of [5, 10, 20, 40, 80, 160, 256]) {
+    const schedule = growingPartSize({ max: max * MiB });
+    if (maxObjectSize(schedule) >= bytes) return schedule;
+  }
+  const size = Math.ceil(bytes / MAX_PARTS / MiB) * MiB; // beyond 1.28 TiB: S3 allows parts up to 5 GiB
+  return () => size;
+}
+
 /** The largest object a schedule can store in MAX_PARTS parts. */
 export function maxObjectSize(schedule: PartSizeSchedule, maxParts = MAX_PARTS): number {
   let total = 0;

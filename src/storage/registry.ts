@@ -3,6 +3,8 @@ import type { Logger } from '../log.ts';
 import { createFsStorage } from './fs.ts';
 import { normalizePrefix } from './keys.ts';
 import { lazyStorage } from './lazy.ts';
+import { limitedStorage, limiterFor } from './limited.ts';
+import { s3ServerSide } from './s3-scope.ts';
 import type { Storage } from './storage.ts';
 
 export interface StorageDeps {
@@ -21,7 +23,13 @@ type Factories = {
 export const storageFactories: Factories = {
   s3: (name, cfg, deps) =>
     lazyStorage(
-      { name, type: 's3', location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}` },
+      {
+        name,
+        type: 's3',
+        location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}`,
+        volumeSize: cfg.volumeSize,
+        serverSide: s3ServerSide(cfg),
+      },
       async () => (await import('./s3.ts')).createS3Storage(name, cfg, deps),
     ),
   filesystem: createFsStorage,
@@ -29,5 +37,7 @@ export const storageFactories: Factories = {
 
 export function createStorage(name: string, cfg: StorageTarget, deps: StorageDeps): Storage {
   const factory = storageFactories[cfg.type] as (n: string, c: StorageTarget, d: StorageDeps) => Storage;
-  return factory(name, cfg, deps);
+  const storage = factory(name, cfg, deps);
+  const upload = cfg.limits?.upload;
+  return upload ? limitedStorage(storage, limiterFor(upload, cfg.limits?.timezone)) : storage;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3';
 import { AlreadyExistsError, IntegrityError } from '../errors.ts';
-import { bodyChunks, cancelledOr, createMeter, metered } from './body.ts';
+import { bodyChunks, cancelledOr, checkExpected, createMeter, metered } from './body.ts';
 import {
   md5Etag,
   removeQuietly,
@@ -37,13 +37,18 @@ export async function putObject(
   try {
     const firstSize = tuning.partSize(1);
     const first = await reader.read(firstSize);
-    const versionId =
-      first.length < firstSize
-        ? await putSingle(t, first, ifNoneMatch, tuning, signal)
-        : await uploadMultipart(t, first, reader, { ifNoneMatch }, tuning, {
-            signal,
-            abort: () => ac.abort(),
-          });
+    const where = `s3://${t.bucket}/${t.key}`;
+    const beforeComplete = () => checkExpected(meter, opts.expect, where);
+    let versionId: string | undefined;
+    if (first.length < firstSize) {
+      beforeComplete();
+      versionId = await putSingle(t, first, ifNoneMatch, tuning, signal);
+    } else {
+      versionId = await uploadMultipart(t, first, reader, { ifNoneMatch, beforeComplete }, tuning, {
+        signal,
+        abort: () => ac.abort(),
+      });
+    }
     stored = { versionId };
     await verifyStored(t, meter.bytes, signal);
     return { size: meter.bytes, sha256: meter.sha256() };
@@ -111,7 +116,7 @@ async function putSingle(
  * also carry a retention: servers that ignore the lock headers on CreateMultipartUpload (moto
  * does) get it set with PutObjectRetention, so every object bo writes is locked either way.
  */
-async function verifyStored(
+export async function verifyStored(
   t: UploadTarget & { lock: Retention | undefined },
   size: number,
   signal: AbortSignal,

@@ -15,16 +15,21 @@ import type { S3Storage } from '../config/schema.ts';
 import { NotFoundError, StorageError } from '../errors.ts';
 import { checkKey, normalizePrefix } from './keys.ts';
 import type { UploadTuning } from './multipart.ts';
-import { growingPartSize } from './parts.ts';
+import { growingPartSize, partScheduleFor } from './parts.ts';
 import type { StorageDeps } from './registry.ts';
 import { createS3Client, endpointOf } from './s3-client.ts';
+import { copyObject, MAX_COPY_OBJECT } from './s3-copy.ts';
 import { deleteS3Object } from './s3-delete.ts';
 import { archivedObject, errorCode, httpStatus, noSuchBucket, type S3Where, s3Error } from './s3-errors.ts';
 import { putObject } from './s3-put.ts';
 import { extendS3Retention, retentionOf } from './s3-retention.ts';
+import { s3ServerSide } from './s3-scope.ts';
+import { requestS3Restore, tierOf } from './s3-tier.ts';
 import type { IncompleteUpload, ObjectInfo, Retention, Storage } from './storage.ts';
 
 const DAY_MS = 86_400_000;
+/** User metadata (x-amz-meta-bo-sha256) holding the SHA-256 a copy was verified against. */
+const SHA256_META = 'bo-sha256';
 
 /**
  * An S3 bucket (AWS or S3-compatible). Keys live under `cfg.prefix`. `tuning` overrides how
@@ -76,21 +81,30 @@ export function createS3Storage(
     }
   }
 
+  /** Object Lock, storage class (bulk data only), content type and the verified SHA-256 of a write. */
+  function writeParams(opts: { bulk?: boolean; contentType?: string; expect?: { sha256: string } }) {
+    const lock: Retention | undefined = cfg.objectLock && {
+      mode: cfg.objectLock.mode,
+      until: new Date(Date.now() + cfg.objectLock.days * DAY_MS),
+    };
+    const params = {
+      ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
+      ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
+      ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+      ...(opts.expect ? { Metadata: { [SHA256_META]: opts.expect.sha256 } } : {}),
+    };
+    return { params, lock };
+  }
+  const serverSide = s3ServerSide(cfg);
+
   return {
     name,
     type: 's3',
     location: `s3://${bucket}/${prefix}`,
+    volumeSize: cfg.volumeSize,
 
     async put(key, body, opts = {}) {
-      const lock: Retention | undefined = cfg.objectLock && {
-        mode: cfg.objectLock.mode,
-        until: new Date(Date.now() + cfg.objectLock.days * DAY_MS),
-      };
-      const params = {
-        ...(lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until } : {}),
-        ...(cfg.storageClass && opts.bulk ? { StorageClass: cfg.storageClass as StorageClass } : {}),
-        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
-      };
+      const { params, lock } = writeParams(opts);
       let fullKey: string;
       try {
         fullKey = full(key);
@@ -99,7 +113,12 @@ export function createS3Storage(
         throw err;
       }
       const target = { client, bucket, key: fullKey, where, log: deps.log, params, lock };
-      const { size, sha256 } = await putObject(target, body, opts, uploadTuning);
+      // A known bound (a volume) caps the part size, unless the caller tuned the parts itself.
+      const partSize =
+        opts.sizeHint !== undefined && !tuning.partSize
+          ? partScheduleFor(opts.sizeHint)
+          : uploadTuning.partSize;
+      const { size, sha256 } = await putObject(target, body, opts, { ...uploadTuning, partSize });
       return { key, size, sha256 };
     },
 
@@ -123,8 +142,45 @@ export function createS3Storage(
     async stat(key) {
       const h = await head(key);
       return (
-        h && { key, size: h.ContentLength ?? 0, lastModified: h.LastModified ?? new Date(0), etag: h.ETag }
+        h && {
+          key,
+          size: h.ContentLength ?? 0,
+          lastModified: h.LastModified ?? new Date(0),
+          etag: h.ETag,
+          sha256: h.Metadata?.[SHA256_META],
+          tier: tierOf(h),
+        }
       );
+    },
+
+    serverSide,
+
+    async copyIn(from, fromKey, key, opts) {
+      const src = from.serverSide;
+      if (!src || src.scope !== serverSide.scope || opts.expect.size > MAX_COPY_OBJECT) return undefined;
+      // The lock is set once the copy is checked (PutObjectRetention): with Object Lock headers,
+      // CopyObject needs a Content-MD5 that a copy cannot send (moto refuses it without).
+      const { params, lock } = writeParams(opts);
+      const { ObjectLockMode: _m, ObjectLockRetainUntilDate: _u, ...copyParams } = params;
+      const t = {
+        client,
+        bucket,
+        key: full(key),
+        relKey: key,
+        where,
+        log: deps.log,
+        params: copyParams,
+        lock,
+      };
+      return await copyObject(t, src.locate(fromKey), opts);
+    },
+
+    async requestRestore(key, opts) {
+      const h = await head(key, opts.signal);
+      if (!h) throw new NotFoundError(`${url(key)} does not exist`);
+      const tier = tierOf(h);
+      if (tier?.state !== 'archived') return; // readable, or a restore is already under way
+      await requestS3Restore({ client, bucket, key: full(key), where }, tier, opts);
     },
 
     async *list(listPrefix, opts = {}): AsyncGenerator<ObjectInfo> {

@@ -6,6 +6,43 @@ export interface ObjectInfo {
   size: number;
   lastModified: Date;
   etag?: string | undefined;
+  /** From `stat` only: the SHA-256 recorded when a put had `expect` (S3 metadata), if any. */
+  sha256?: string | undefined;
+  /** From `stat` only: set for an object in an archive tier, which must be restored to be read. */
+  tier?: TierState | undefined;
+}
+
+/**
+ * An object in an archive tier (S3 GLACIER, DEEP_ARCHIVE, Intelligent-Tiering's archive tiers):
+ * `archived` cannot be read until a restore (`requestRestore`) has finished; `restoring` is on
+ * its way; `restored` is readable (a temporary copy) until `until`.
+ */
+export type TierState =
+  | { state: 'archived'; storageClass: string }
+  | { state: 'restoring'; storageClass: string }
+  | { state: 'restored'; storageClass: string; until?: Date | undefined };
+
+/** How a tier restore is requested: how long the restored copy stays, and how fast (and dear) it is. */
+export interface RestoreRequestOptions {
+  days: number;
+  /** S3 retrieval tier: Expedited (minutes, GLACIER only), Standard (hours), Bulk (cheapest, slowest). */
+  speed: 'Expedited' | 'Standard' | 'Bulk';
+  signal?: AbortSignal | undefined;
+}
+
+/** Where server-side copies can come from: storages with the same `scope` share one endpoint and one set of credentials. */
+export interface ServerSide {
+  scope: string;
+  /** The bucket and full key (prefix included) of `key`. */
+  locate(key: string): { bucket: string; key: string };
+}
+
+export interface CopyInOptions {
+  /** Size and SHA-256 the copy must have (from the manifest). */
+  expect: { size: number; sha256: string };
+  /** As PutOptions.bulk: the object gets the target's storage class. */
+  bulk?: boolean;
+  signal?: AbortSignal | undefined;
 }
 
 /** What `put` stored, after it verified the stored size (and, where possible, content). */
@@ -30,6 +67,18 @@ export interface PutOptions {
    * bill each lock refresh a 30-day minimum, an archive class would make them unreadable.
    */
   bulk?: boolean;
+  /**
+   * The most bytes the body can hold, when known (a volume's size): the S3 backend cuts parts
+   * no larger than that needs, so memory stays small. Without it, parts grow with the upload.
+   */
+  sizeHint?: number;
+  /**
+   * What the body must be (a copy of an object whose manifest records it): the put rejects with
+   * IntegrityError and leaves nothing at `key` when the bytes differ, checked before the object
+   * becomes visible. The S3 backend also records the SHA-256 on the object (metadata
+   * `bo-sha256`), which `stat` returns, so a later run can tell a verified copy without reading it.
+   */
+  expect?: { size: number; sha256: string };
 }
 
 export interface GetOptions {
@@ -72,12 +121,22 @@ export interface Retention {
  *   with the retention in force afterwards (undefined: none), and rejects with NotFoundError for
  *   a missing key. The filesystem has no locks: there it only checks that the key exists.
  * - Credential, bucket and network failures reject with StorageError with a readable message.
+ * - `copyIn` makes the server copy another storage's object to `key` without the bytes passing
+ *   through bo, when both share an endpoint and credentials (`serverSide.scope`) and one request
+ *   can do it; otherwise it resolves undefined and the caller streams (get → put). A copy is
+ *   checked against `expect` (the server's SHA-256 of it, else read back) and removed if it
+ *   differs, rejecting with IntegrityError; like `put`, it leaves nothing at `key` on failure.
+ * - `requestRestore` asks for a temporary readable copy of an object in an archive tier (see
+ *   `stat`'s `tier`); it resolves once requested (a restore already under way is fine). Backends
+ *   without tiers do nothing.
  */
 export interface Storage {
   readonly name: string;
   readonly type: 's3' | 'filesystem';
   /** Human description such as "s3://bucket/prefix" or "/var/lib/bo/repo". */
   readonly location: string;
+  /** The largest object bo writes here: bigger archives are stored in volumes (storage/volumes.ts). */
+  readonly volumeSize: number;
   put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<PutResult>;
   get(key: string, opts?: GetOptions): Promise<Readable>;
   stat(key: string): Promise<ObjectInfo | undefined>;
@@ -87,6 +146,10 @@ export interface Storage {
   abortIncomplete(upload: IncompleteUpload): Promise<void>;
   /** Object Lock retention in force on `key`, if any. */
   retention(key: string): Promise<Retention | undefined>;
+  /** Set when this storage can be the source of server-side copies (S3). */
+  readonly serverSide?: ServerSide | undefined;
+  copyIn(from: Storage, fromKey: string, key: string, opts: CopyInOptions): Promise<PutResult | undefined>;
+  requestRestore(key: string, opts: RestoreRequestOptions): Promise<void>;
   /** Extends the Object Lock retention of `key` to at least `until` (see the contract above). */
   extendRetention(key: string, until: Date, opts?: { signal?: AbortSignal }): Promise<Retention | undefined>;
   close(): Promise<void>;

@@ -17,6 +17,7 @@ interface DrillOpts {
   sample?: string;
   identity?: string[];
   json?: boolean;
+  from?: string;
 }
 
 export function registerDrill(program: Command, ctx: CliContext): void {
@@ -33,6 +34,7 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       'age identity file for encrypted backups (repeatable; or $BO_IDENTITY_FILE)',
       collect,
     )
+    .option('--from <storage>', "drill the copy in this storage (one of the job's copies)")
     .option('--json', 'print the outcomes as JSON')
     .addHelpText(
       'after',
@@ -61,6 +63,7 @@ Examples:
             to: opts.to,
             toHost: opts.toHost,
             backup: opts.backup,
+            from: opts.from,
             sample,
             identities,
             signal: ctx.signal,

@@ -3,6 +3,7 @@ import type { ChainInfo } from '../../catalog/manifest.ts';
 import { type BackupSummary, listStorageSummaries, type SummaryListing } from '../../catalog/summaries.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
 import { brokenChains } from '../../plan/chain-links.ts';
+import { jobStorages } from '../../plan/copy.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes } from '../format.ts';
 
@@ -39,13 +40,14 @@ Examples:
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        const listings: Array<{ storage: string; backups: BackupSummary[]; broken: Map<string, unknown> }> =
-          [];
+        // One row per backup, naming every storage that holds it (its own and its copies).
+        const rows: Array<{ storages: string[]; b: BackupSummary; broken: boolean }> = [];
+        const byBackup = new Map<string, (typeof rows)[number]>();
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
           const jobs = Object.entries(services.config.jobs)
-            .filter(([, j]) => j.kind === 'backup' && j.storage === name)
+            .filter(([, j]) => j.kind === 'backup' && jobStorages(j).some((s) => s.storage === name))
             .map(([n]) => n);
           let listing: SummaryListing;
           try {
@@ -71,24 +73,32 @@ Examples:
                 : {}),
             })),
           );
-          const backups = opts.host ? listing.backups.filter((b) => b.host === opts.host) : listing.backups;
-          listings.push({ storage: name, backups, broken });
+          for (const b of listing.backups) {
+            if (opts.host && b.host !== opts.host) continue;
+            const key = `${b.job}/${b.id}`;
+            const seen = byBackup.get(key);
+            if (seen) {
+              seen.storages.push(name);
+              continue;
+            }
+            const row = { storages: [name], b, broken: Boolean(broken.get(key)) };
+            rows.push(row);
+            byBackup.set(key, row);
+          }
         }
+        byBackup.clear();
         // Row by row: a fleet's history is hundreds of thousands of backups, never one big string.
-        const each = function* () {
-          for (const l of listings)
-            for (const b of l.backups)
-              yield { storage: l.storage, b, broken: Boolean(l.broken.get(`${b.job}/${b.id}`)) };
-        };
-        const count = listings.reduce((n, l) => n + l.backups.length, 0);
+        const each = () => rows.values();
+        const count = rows.length;
         if (opts.json) {
           ctx.out.print('{"backups":[');
           let batch: string[] = [];
           let first = true;
-          for (const { storage, b, broken } of each()) {
+          for (const { storages, b, broken } of each()) {
             batch.push(
               JSON.stringify({
-                storage,
+                storage: storages[0],
+                storages,
                 job: b.job,
                 id: b.id,
                 host: b.host,
@@ -124,11 +134,7 @@ Examples:
         else if (count === 0)
           ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
         else {
-          const cells = ({
-            storage,
-            b,
-            broken,
-          }: ReturnType<typeof each> extends Generator<infer T> ? T : never) => [
+          const cells = ({ storages, b, broken }: (typeof rows)[number]) => [
             `${b.job}/${b.id}`,
             b.host,
             formatAge(new Date(b.finishedAt), now),
@@ -136,7 +142,7 @@ Examples:
             String(b.files),
             formatBytes(b.sourceBytes),
             formatBytes(b.storedBytes),
-            `${storage}${b.encrypted ? ' (age)' : ''}${b.warnings ? ' (warnings)' : ''}`,
+            `${storages.join(', ')}${b.encrypted ? ' (age)' : ''}${b.warnings ? ' (warnings)' : ''}`,
           ];
           const header = ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'];
           // Two passes: the column widths, then the lines, a thousand at a time.

@@ -3,9 +3,11 @@ import { resolveBackup } from '../../catalog/resolve.ts';
 import { dumpName } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
 import { type DumpTarget, findDump, restoreDump } from '../../jobs/dump-restore.ts';
+import { coldObjects, thaw } from '../../jobs/tiers.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { loadIdentities } from '../identity.ts';
+import { tierOptions } from '../tier-options.ts';
 
 export interface RestoreDumpOpts {
   backup?: string;
@@ -17,6 +19,11 @@ export interface RestoreDumpOpts {
   json?: boolean;
   dump?: string;
   intoDb?: string;
+  from?: string;
+  wait?: boolean;
+  tierSpeed?: string;
+  tierDays?: string;
+  tierPoll?: string;
 }
 
 /** `bo restore JOB --dump NAME (--to FILE|- | --to-host HOST [--into-db DB])`. */
@@ -30,8 +37,14 @@ export async function restoreDumpCommand(
   if (opts.intoDb && !opts.toHost) throw new UsageError('--into-db needs --to-host HOST');
   const services = ctx.services();
   const identities = loadIdentities(opts.identity, ctx.env);
-  const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal);
+  if (opts.from === 'any')
+    throw new UsageError('--from any restores files only; with --dump, name the storage to read from');
+  if (opts.from) services.storage(opts.from); // an unknown name is a usage error
+  const only = opts.from ? [opts.from] : undefined;
+  const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal, only);
   const rec = findDump(ref, opts.dump);
+  const cold = await coldObjects(storage, [ref], { archives: false, dumps: [rec.name] });
+  await thaw(storage, cold, tierOptions(opts, ctx));
   let target: DumpTarget;
   if (opts.toHost) {
     const name = opts.toHost;

@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveBackup } from '../../catalog/resolve.ts';
 import { UsageError } from '../../errors.ts';
 import { type RestoreProgress, type RestoreTarget, restoreBackup } from '../../jobs/restore.ts';
+import { withRestoreSource } from '../../jobs/restore-from.ts';
+import { coldObjects, thaw } from '../../jobs/tiers.ts';
 import type { CliContext } from '../context.ts';
 import { formatBytes, formatRate } from '../format.ts';
 import { collect, loadIdentities } from '../identity.ts';
 import { formatEta } from '../progress.ts';
+import { tierOptions } from '../tier-options.ts';
 import { restoreDumpCommand } from './restore-dump.ts';
 
 interface RestoreOpts {
@@ -19,6 +21,11 @@ interface RestoreOpts {
   json?: boolean;
   dump?: string;
   intoDb?: string;
+  from?: string;
+  wait?: boolean;
+  tierSpeed?: string;
+  tierDays?: string;
+  tierPoll?: string;
 }
 
 export function registerRestore(program: Command, ctx: CliContext): void {
@@ -44,6 +51,14 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       '--into-db <name>',
       'with --dump --to-host: the database to restore into (default: the one dumped)',
     )
+    .option(
+      '--from <storage>',
+      'read from this storage (one of the job\'s copies), or "any": the job\'s own, then each copy in turn',
+    )
+    .option('--no-wait', 'archive tier: request the tier restore and stop, instead of waiting for it')
+    .option('--tier-speed <speed>', 'archive tier: Expedited, Standard or Bulk retrieval', 'Standard')
+    .option('--tier-days <n>', 'archive tier: days the restored copies stay readable', '3')
+    .option('--tier-poll <duration>', 'archive tier: how often to check whether the restore is done', '5m')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
@@ -56,6 +71,12 @@ and reports success only if everything matched. Files get their real name only o
 A --path that selects one name of a hardlinked file also restores the file it links to.
 A local restore recreates device nodes only as root and cannot set xattrs/ACLs: it warns, and
 --to-host restores them with the server's own tar.
+A backup is read from the job's storage unless --from names one of its copies. When that storage
+cannot be reached or an object fails verification, bo says so and names the copies holding the
+backup; --from any falls back to them by itself (files already verified stay).
+Archives in an archive tier (storageClass GLACIER, DEEP_ARCHIVE) are restored from it first: bo
+requests the tier restore (RestoreObject) and waits until S3 has made them readable (hours for
+Standard retrieval), or with --no-wait stops after requesting and says when to come back.
 
 Examples:
   bo restore files1-share --to /tmp/restore
@@ -77,28 +98,47 @@ Examples:
         services.host.bind(services),
         (name) => name in services.config.hosts || name === 'local',
       );
-      const { storage, ref } = await resolveBackup(services, what, opts.backup, ctx.signal);
       const started = Date.now();
-      const result = await restoreBackup({
-        storage,
-        ref,
-        target,
-        include: opts.path ?? [],
-        force: opts.force ?? false,
-        identities,
-        signal: ctx.signal,
-        log: ctx.log,
-        onProgress: restoreProgress(ctx, `${ref.job}/${ref.id}`, started),
-      });
+      const tier = tierOptions(opts, ctx);
+      const { resolved, result, failures } = await withRestoreSource(
+        services,
+        { what, backup: opts.backup, from: opts.from },
+        ({ storage, ref }, retry) =>
+          restoreBackup({
+            storage,
+            ref,
+            target,
+            include: opts.path ?? [],
+            force: (opts.force ?? false) || retry,
+            identities,
+            signal: ctx.signal,
+            log: ctx.log,
+            onProgress: restoreProgress(ctx, `${ref.job}/${ref.id}`, started),
+            beforeRead: async (chain) => thaw(storage, await coldObjects(storage, chain), tier),
+          }),
+        { signal: ctx.signal, log: ctx.log },
+      );
+      const { ref } = resolved;
       ctx.out.status(undefined);
+      for (const f of failures)
+        ctx.out.note(
+          `warning: could not restore from ${f.storage}: ${f.error}; used ${resolved.storage.name}`,
+        );
       const seconds = (Date.now() - started) / 1000;
       for (const p of result.added)
         ctx.out.note(`note: also restored ${p}: a selected hardlink points to it`);
       for (const w of result.warnings) ctx.out.note(`warning: ${w}`);
-      if (opts.json) ctx.out.json({ backup: `${ref.job}/${ref.id}`, ...result, verified: true, seconds });
+      if (opts.json)
+        ctx.out.json({
+          backup: `${ref.job}/${ref.id}`,
+          storage: resolved.storage.name,
+          ...result,
+          verified: true,
+          seconds,
+        });
       else
         ctx.out.print(
-          `restored ${ref.job}/${ref.id} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
+          `restored ${ref.job}/${ref.id}${opts.from || failures.length ? ` from ${resolved.storage.name}` : ''} to ${result.target}: ${result.files} files, ${formatBytes(result.bytes)}, all checksums verified (${seconds.toFixed(1)}s)${result.warnings.length ? `, ${result.warnings.length} warning(s)` : ''}`,
         );
     });
 }

@@ -6,6 +6,7 @@ import { backupIdTime } from '../../catalog/manifest.ts';
 import type { RunRecord } from '../../catalog/runs.ts';
 import type { Config } from '../../config/schema.ts';
 import { connectDaemon } from '../../daemon/client.ts';
+import { describeCopyStatus } from '../../daemon/copy-status.ts';
 import { buildStatus, type JobStatus, type StatusReport } from '../../daemon/status.ts';
 import { BoError, EXIT, errorMessage } from '../../errors.ts';
 import { formatSizes } from '../../sizes.ts';
@@ -127,6 +128,14 @@ function provenLines(report: StatusReport, now: Date): string[] {
   return rows.length ? ['', 'last proven restorable (restore drill):', trimLines(table(rows))] : [];
 }
 
+/** Per backup job with copies: how far each copy lags (from the last copy runs recorded here). */
+function copyLines(report: StatusReport): string[] {
+  const rows = report.jobs.flatMap((j) => (j.copies ?? []).map((c) => [`  ${j.job}`, describeCopyStatus(c)]));
+  return rows.length
+    ? ['', 'copies (lag: since the oldest backup a copy lacks):', trimLines(table(rows))]
+    : [];
+}
+
 export function renderStatus(report: StatusReport, now: Date, config: Config): string {
   const rows = report.jobs.map((j) => [
     j.job,
@@ -146,6 +155,7 @@ export function renderStatus(report: StatusReport, now: Date, config: Config): s
       ? trimLines(table(rows, ['JOB', 'KIND', 'HOST', 'LAST SUCCESS', 'LAST ATTEMPT', 'NEXT RUN', '']))
       : 'no jobs configured',
     ...provenLines(report, now),
+    ...copyLines(report),
   ];
   const d = report.daemon;
   if (d) {

@@ -27,6 +27,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       'age identity file, to check the content of encrypted backups (repeatable)',
       collect,
     )
+    .option('--from <storage>', "verify the copies in this storage (one of the jobs' copies)")
     .option('--json', 'print the outcomes as JSON')
     .addHelpText(
       'after',
@@ -46,10 +47,14 @@ Examples:
   bo verify --sample 10%`,
     )
     .action(
-      async (what: string | undefined, opts: { sample?: string; identity?: string[]; json?: boolean }) => {
+      async (
+        what: string | undefined,
+        opts: { sample?: string; identity?: string[]; json?: boolean; from?: string },
+      ) => {
         const services = ctx.services();
         const identities = loadIdentities(opts.identity, ctx.env);
         const sample = opts.sample ? parseShare(opts.sample, '--sample') : undefined;
+        if (opts.from) services.storage(opts.from); // an unknown name is a usage error
         // Every backup job, the named one, or none when WHAT is one backup (JOB/ID), not a job.
         const targets =
           what === undefined
@@ -64,6 +69,7 @@ Examples:
             verifyBackups(services, what, undefined, {
               identities,
               sample,
+              from: opts.from,
               signal: ctx.signal,
               log: ctx.log,
               onResult: (o) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { expected } from '../messages.ts';
 import type { Resolved } from '../resolve-secrets.ts';
-import { AgeRecipient, whenParsed } from './common.ts';
+import { AgeRecipient, Duration, whenParsed } from './common.ts';
 import { Dumps } from './dumps.ts';
 import { HookFields, JobCommon, Retention } from './jobs-common.ts';
 import { checkSnapshotPaths, SnapshotVolume } from './snapshot.ts';
@@ -35,6 +35,26 @@ export const Incremental = z
     "Incremental backups (the default): each run archives only what changed since the previous backup (GNU tar --listed-incremental), and every backup stays restorable with stock tools. fullEvery: a new full starts a new chain after that many backups (8) or once the chain's full is that old (7d, the default: restores read at most a week of archives, a lost or damaged archive costs at most the rest of its week, and old restore points pin at most a week of older backups). false: every backup is a full",
   );
 
+/** A storage that keeps copies of a job's backups: `coldsite`, or `{ storage, retention, maxLag }`. */
+export const CopyTarget = z
+  .union(
+    [
+      z.string().min(1),
+      z.strictObject({
+        storage: z.string().min(1).describe("Storage name from `storage` (not the job's own)"),
+        retention: Retention.optional().describe(
+          "Which backups this storage keeps: `bo prune` applies it here, and a backup this retention would not keep is never copied (default: the job's retention)",
+        ),
+        maxLag: Duration.optional().describe(
+          "How long a backup may be missing from this storage before the copy is overdue: the backup-freshness health check warns, twice as long is critical (default: the check's own limit for the job's newest backup, i.e. the schedule period plus grace)",
+        ),
+      }),
+    ],
+    { error: expected('a storage name or { storage, retention, maxLag }') },
+  )
+  .transform((v) => (typeof v === 'string' ? { storage: v } : v));
+export type CopyTarget = z.infer<typeof CopyTarget>;
+
 export const BackupJob = z
   .strictObject({
     kind: z.literal('backup'),
@@ -59,6 +79,12 @@ export const BackupJob = z
     retention: Retention.optional().describe(
       'Which backups `bo prune` keeps; without it prune keeps them all',
     ),
+    copies: z
+      .array(CopyTarget, { error: expected('a list of storage names') })
+      .default([])
+      .describe(
+        'Storages that keep a copy of every backup (3-2-1): after each backup commits, bo copies it from the job\'s storage (never from the server again) to each of these, verified against the manifest, the manifest last. `bo copy JOB --to STORAGE` catches up by hand. Each storage has its own retention and Object Lock (README "Copies")',
+      ),
     snapshot: SnapshotVolume.optional().describe(
       'Consistent backup: snapshot this volume, archive the paths from the read-only snapshot (recorded under their original paths), then release it',
     ),

@@ -1,7 +1,9 @@
 /** Building blocks every section uses: names, durations, secrets, ports. */
 import { z } from 'zod';
+import { formatBytes } from '../../sizes.ts';
 import { parseDuration } from '../duration.ts';
 import { SecretRef } from '../secret.ts';
+import { parseRate, parseSize } from '../size.ts';
 
 export const Name = z
   .string()
@@ -19,6 +21,38 @@ export const Duration = z
     return ms;
   })
   .describe('A duration such as 30s, 10m, 2h or 14d (a bare number is seconds)');
+
+/** A size in bytes: "4GiB", "500MB", or a bare number of bytes; within [min, max]. */
+export function byteSize(min: number, max: number) {
+  return z.union([z.string(), z.int().nonnegative()]).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : parseSize(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid size "${v}" (examples: 4GiB, 500MB, 64KiB)` });
+      return z.NEVER;
+    }
+    if (n < min || n > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${v} is out of range: between ${formatBytes(min)} and ${formatBytes(max)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** A rate in bytes per second: "20MiB/s" (the "/s" may be left out), or a bare number of bytes per second. */
+export const ByteRate = z
+  .union([z.string(), z.number().positive()])
+  .transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : parseRate(v);
+    if (n === undefined || n <= 0) {
+      ctx.addIssue({ code: 'custom', message: `invalid rate "${v}" (examples: 20MiB/s, 500KiB/s)` });
+      return z.NEVER;
+    }
+    return n;
+  })
+  .describe('A rate such as 20MiB/s or 500KB/s (a bare number is bytes per second)');
 
 const SECRET_SHAPES = 'secrets must be { env: NAME }, { file: PATH } or { credential: NAME }';
 export const Secret = z

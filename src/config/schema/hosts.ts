@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Resolved } from '../resolve-secrets.ts';
 import { Duration, Secret } from './common.ts';
+import { HostLimits } from './limits.ts';
 
 export const Host = z.strictObject({
   address: z.string().min(1),
@@ -27,5 +28,8 @@ export const Host = z.strictObject({
     .array(z.string())
     .default([])
     .describe('Roles such as storage or transmission; health checks select by role'),
+  limits: HostLimits.optional().describe(
+    'Keep the server usable during backups: a read rate and low CPU/IO priority for its tar (README "Limits")',
+  ),
 });
 export type Host = Resolved<z.infer<typeof Host>>;

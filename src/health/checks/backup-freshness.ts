@@ -1,5 +1,5 @@
 import { formatSizes } from '../../sizes.ts';
-import type { BackupStatus } from '../backups.ts';
+import type { BackupStatus, CopyLagStatus } from '../backups.ts';
 import type { FleetCheck, SpecOf } from '../check.ts';
 import { span } from '../format.ts';
 import type { Proof } from '../proofs.ts';
@@ -51,6 +51,11 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
     );
   }
   if (b.last.warnings > 0) parts.push(`${b.last.warnings} tar warning(s)`);
+  for (const c of b.copies ?? []) {
+    const lag = copyLagStatus(c, limit, b.job);
+    status = worst([status, lag.status]);
+    parts.push(lag.text);
+  }
   for (const [kind, label, maxAge, fix] of [
     ['verify', 'verified', spec.verifyMaxAge, 'bo verify'],
     ['drill', 'restore drill', spec.drillMaxAge, 'bo drill'],
@@ -68,6 +73,30 @@ export function judge(b: BackupStatus, spec: SpecOf<'backup-freshness'>, now: Da
     ...(threshold ? { threshold } : {}),
     message: parts.join('; '),
     data: { sourceBytes: b.last.sourceBytes, storedBytes: b.last.storedBytes, id: b.last.id },
+  };
+}
+
+/**
+ * A copy's lag against its maxLag (default: the limit for the newest backup itself): overdue
+ * warns, twice overdue is critical, an unlistable copy warns.
+ */
+export function copyLagStatus(
+  c: CopyLagStatus,
+  jobLimit: number | undefined,
+  job: string,
+): { status: Status; text: string } {
+  if (c.error) return { status: 'warn', text: `copy ${c.storage} cannot be listed: ${c.error}` };
+  if (!c.missing || !c.lagMs) return { status: 'ok', text: `copy ${c.storage} up to date` };
+  const limit = c.maxLag ?? jobLimit;
+  const status: Status =
+    limit === undefined ? 'ok' : c.lagMs > 2 * limit ? 'crit' : c.lagMs > limit ? 'warn' : 'ok';
+  const behind = `copy ${c.storage} ${span(c.lagMs)} behind (${c.missing} backup${c.missing === 1 ? '' : 's'} to copy)`;
+  return {
+    status,
+    text:
+      status === 'ok'
+        ? behind
+        : `${behind}: overdue (expected within ${span(limit!)}): run \`bo copy ${job} --to ${c.storage}\``,
   };
 }
 

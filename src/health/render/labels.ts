@@ -46,7 +46,22 @@ export function proofLine(b: BackupRow, now: Date): string {
     if (!p.lastOk) return `${label} FAILED`;
     return p.at ? `${label} ${span(now.getTime() - Date.parse(p.at))} ago` : label;
   };
-  return [one('verified', b.verified), one('restore drill', b.drilled)].filter(Boolean).join(' · ');
+  return [one('verified', b.verified), one('restore drill', b.drilled), copiesLine(b)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** "copy cold up to date", "copy nas 1d 2h behind", "copy cold unreachable". */
+export function copiesLine(b: BackupRow): string {
+  return (b.copies ?? [])
+    .map((c) =>
+      c.error
+        ? `copy ${c.storage} unreachable`
+        : c.lagMs
+          ? `copy ${c.storage} ${span(c.lagMs)} behind`
+          : `copy ${c.storage} up to date`,
+    )
+    .join(' · ');
 }
 
 /** "chain of 4: full 3d ago, then +1.20 MiB, +340 KiB, +2.00 KiB" (what each incremental added). */

@@ -89,7 +89,7 @@ describe('incremental chains at the command line', () => {
     const s = await bo('status');
     expect(s.stdout).toMatch(/^docs +backup +local +ok \d+s ago .* · incr 2, full \d+s ago/m);
     const md = await bo('report', '--format', 'md');
-    expect(md.stdout).toMatch(/\| chain of 3: full \d+s ago, then \+\S+ \S+, \+\S+ \S+ \|/);
+    expect(md.stdout).toMatch(/\| chain of 3: full [\d.]+s ago, then \+\S+ \S+, \+\S+ \S+ \|/);
   });
 
   it('--full starts a new chain, here and through a running daemon', async () => {

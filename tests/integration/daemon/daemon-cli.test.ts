@@ -113,7 +113,7 @@ describe('bo status without a daemon, as a user who may only read the history', 
     if (!asRoot) return;
     const e = await ranOnce('SIGTERM');
     const before = readdirSync(e.stateDir).sort();
-    expect(before).toEqual(['state.db']);
+    expect(before).toEqual(['incremental', 'state.db']);
     for (const user of [NOBODY, undefined]) {
       const r = await runBo(['--config', e.cfg, 'status', '--json'], { user });
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -130,7 +130,12 @@ describe('bo status without a daemon, as a user who may only read the history', 
   it('reads the -wal a killed daemon left, through its -shm', async () => {
     if (!asRoot) return;
     const e = await ranOnce('SIGKILL');
-    expect(readdirSync(e.stateDir).sort()).toEqual(['state.db', 'state.db-shm', 'state.db-wal']);
+    expect(readdirSync(e.stateDir).sort()).toEqual([
+      'incremental',
+      'state.db',
+      'state.db-shm',
+      'state.db-wal',
+    ]);
     const r = await runBo(['--config', e.cfg, 'status', '--json'], { user: NOBODY });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({

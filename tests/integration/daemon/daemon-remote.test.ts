@@ -93,7 +93,7 @@ describe('bo daemon against sshd and S3', () => {
     await d.waitFor((l) => l.msg === 'Run finished' && l.job === 'tick', 40_000);
 
     const status = await runBo(['--config', e.cfg, 'status', '--json']);
-    expect(status.code, status.stderr).toBe(0);
+    expect(status.code, `${status.stderr}${status.stdout}`).toBe(0);
     const report = JSON.parse(status.stdout) as StatusReport;
     expect(report.source).toBe('daemon');
     expect(report.jobs[0]).toMatchObject({

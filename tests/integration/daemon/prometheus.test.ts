@@ -69,7 +69,7 @@ describe('/metrics scraped by a real Prometheus', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       // Through the daemon too, the result line names both sizes.
       if (args[0] === 'backup')
-        expect(`${r.stdout}${r.stderr}`).toMatch(/ 2 files, source \S+ \S+, stored \S+ \S+, /);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/ \d+ files, source \S+ \S+, stored \S+ \S+, /);
     }
     const ids = readdirSync(join(repo, 'tree')).sort();
     const manifest = JSON.parse(readFileSync(join(repo, 'tree', ids.at(-1)!, 'manifest.json'), 'utf8'));

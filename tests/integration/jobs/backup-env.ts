@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../../../src/clock.ts';
 import { parseResolved } from '../../../src/config/resolve-secrets.ts';
 import { type BackupJob, Config } from '../../../src/config/schema.ts';
+import type { JobRunResult } from '../../../src/jobs/kinds.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
 import type { Logger } from '../../../src/log.ts';
 import { silentLogger } from '../../../src/log.ts';
@@ -52,6 +53,8 @@ export async function backupEnv(
     objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
     /** More settings of the S3 storage, e.g. storageClass. */
     s3?: Record<string, unknown>;
+    /** More settings of the filesystem storage, e.g. volumeSize. */
+    fs?: Record<string, unknown>;
   } = {},
 ): Promise<BackupEnv> {
   const work = await mkdtemp(join(tmpdir(), 'bo-retention-'));
@@ -69,7 +72,7 @@ export async function backupEnv(
       ...(opts.objectLock ? { objectLock: opts.objectLock } : {}),
       ...opts.s3,
     };
-  } else storageInput = { type: 'filesystem', path: join(work, 'repo') };
+  } else storageInput = { type: 'filesystem', path: join(work, 'repo'), ...opts.fs };
   const jobs = opts.jobs ?? { files: { retention: { last: 2 } } };
   const config = parseResolved(Config, {
     stateDir: join(work, 'state'),
@@ -86,16 +89,7 @@ export async function backupEnv(
   const log = silentLogger();
   const make = (wrap?: (s: Storage) => Storage, l: Logger = log): Services => {
     const base = createServices({ config, log: l, clock });
-    if (!wrap) return base;
-    const wrapped = new Map<string, Storage>();
-    return {
-      ...base,
-      storage(name) {
-        const s = wrapped.get(name) ?? wrap(base.storage(name));
-        wrapped.set(name, s);
-        return s;
-      },
-    };
+    return wrap ? wrapServices(base, wrap) : base;
   };
   const services = make();
   return {
@@ -108,19 +102,7 @@ export async function backupEnv(
     storage: services.storage('repo'),
     ...(bucket ? { bucket } : {}),
     async backup(job = Object.keys(jobs)[0]!, at) {
-      const saved = clock.offset;
-      if (at) clock.offset = at.getTime() - Date.now();
-      try {
-        const r = await runJob(job, config.jobs[job]!, {
-          services,
-          log,
-          signal: new AbortController().signal,
-          runId: `test-${randomBytes(4).toString('hex')}`,
-        });
-        return r.backupId!;
-      } finally {
-        clock.offset = saved;
-      }
+      return (await runJobAt({ services, config, clock, log }, job, at)).backupId!;
     },
     servicesWith: ({ wrap, log: l }) => make(wrap, l),
     async cleanup() {
@@ -129,6 +111,39 @@ export async function backupEnv(
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/** `base` with every storage it hands out wrapped by `wrap` (once per name). */
+export function wrapServices(base: Services, wrap: (s: Storage) => Storage): Services {
+  const wrapped = new Map<string, Storage>();
+  return {
+    ...base,
+    storage(name) {
+      const s = wrapped.get(name) ?? wrap(base.storage(name));
+      wrapped.set(name, s);
+      return s;
+    },
+  };
+}
+
+/** Runs a job for real with the clock at `at` (default now). */
+export async function runJobAt(
+  env: { services: Services; config: Config; clock: ShiftClock; log: Logger },
+  job: string,
+  at?: Date,
+): Promise<JobRunResult> {
+  const saved = env.clock.offset;
+  if (at) env.clock.offset = at.getTime() - Date.now();
+  try {
+    return await runJob(job, env.config.jobs[job]!, {
+      services: env.services,
+      log: env.log,
+      signal: new AbortController().signal,
+      runId: `test-${randomBytes(4).toString('hex')}`,
+    });
+  } finally {
+    env.clock.offset = saved;
+  }
 }
 
 /** Changes a backup job's retention policy in place (the services see the same config). */
@@ -151,6 +166,7 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     name: inner.name,
     type: inner.type,
     location: inner.location,
+    volumeSize: inner.volumeSize,
     put: (...a) => inner.put(...a),
     get: (...a) => inner.get(...a),
     stat: (...a) => inner.stat(...a),
@@ -159,6 +175,9 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     listIncomplete: (...a) => inner.listIncomplete(...a),
     abortIncomplete: (...a) => inner.abortIncomplete(...a),
     retention: (...a) => inner.retention(...a),
+    serverSide: inner.serverSide,
+    copyIn: (...a) => inner.copyIn(...a),
+    requestRestore: (...a) => inner.requestRestore(...a),
     extendRetention: (...a) => inner.extendRetention(...a),
     close: () => inner.close(),
     ...over,

@@ -38,7 +38,7 @@ describe('backup and restore on the local host into a filesystem repository', ()
     const manifest = JSON.parse(readFileSync(join(repo, 'tree', id, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({
       format: 'bo-backup',
-      version: 2,
+      version: 3,
       job: 'tree',
       host: 'local',
       paths: [src],

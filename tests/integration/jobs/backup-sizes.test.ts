@@ -25,7 +25,9 @@ describe('one size vocabulary: source bytes and stored bytes', () => {
   const raw = {
     stateDir: join(work, 'state'),
     storage: { repo: { type: 'filesystem', path: repo } },
-    jobs: { tree: { host: 'local', paths: [src], storage: 'repo', schedule: '0 3 * * *' } },
+    jobs: {
+      tree: { host: 'local', paths: [src], storage: 'repo', schedule: '0 3 * * *', incremental: false },
+    },
     health: { defaults: false, checks: [{ check: 'backup-freshness' }] },
   };
   let config: string;

@@ -17,7 +17,23 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe.each(['v1'])('backups written in format %s', (version) => {
+/** Each fixture's source path (the config that made it) and the dumps it holds. */
+const FIXTURE_SETS = [
+  {
+    version: 'v1',
+    src: '/tmp/v1mk/src',
+    aTxtMtime: '2020-01-02T03:04:05.000Z',
+    dumps: {} as Record<string, string>,
+  },
+  {
+    version: 'v2',
+    src: '/tmp/v2mk/src',
+    aTxtMtime: '2026-12-05T00:55:23.071Z',
+    dumps: { plain: 'app' } as Record<string, string>,
+  },
+];
+
+describe.each(FIXTURE_SETS)('backups written in format $version', ({ version, src, aTxtMtime, dumps }) => {
   const fixture = join(FIXTURES, version);
   const work = mkdtempSync(join(tmpdir(), `bo-compat-${version}-`));
   dirs.push(work);
@@ -28,8 +44,8 @@ describe.each(['v1'])('backups written in format %s', (version) => {
       stateDir: join(work, 'state'),
       storage: { repo: { type: 'filesystem', path: join(work, 'repo') } },
       jobs: {
-        plain: { host: 'local', paths: ['/tmp/v1mk/src'], storage: 'repo' },
-        sealed: { host: 'local', paths: ['/tmp/v1mk/src'], storage: 'repo' },
+        plain: { host: 'local', paths: [src], storage: 'repo' },
+        sealed: { host: 'local', paths: [src], storage: 'repo' },
       },
     },
     work,
@@ -48,15 +64,21 @@ describe.each(['v1'])('backups written in format %s', (version) => {
       const target = join(work, `restore-${job}`);
       const r = await runBo(['-c', config, 'restore', job, '--to', target, '-i', identity]);
       expect(r.code, r.stderr).toBe(0);
-      const restored = await snapshotTree(join(target, 'tmp/v1mk/src'));
+      const restored = await snapshotTree(join(target, src));
       // A git checkout gives the fixture's source files the checkout time: compare mtimes with
       // what the manifest's index recorded instead (the restore checks them against it).
       expect(diffTrees(await snapshotTree(join(fixture, 'source')), restored, { mtimes: false })).toEqual([]);
-      expect(statSync(join(target, 'tmp/v1mk/src/docs/a.txt')).mtime.toISOString()).toBe(
-        '2020-01-02T03:04:05.000Z',
-      );
+      expect(statSync(join(target, src, 'docs/a.txt')).mtime.toISOString()).toBe(aTxtMtime);
       const v = await runBo(['-c', config, 'verify', job, '-i', identity]);
       expect(v.code, v.stderr + v.stdout).toBe(0);
+    });
+  }
+
+  for (const [job, dump] of Object.entries(dumps)) {
+    it(`${job}: restores its ${dump} dump`, async () => {
+      const r = await runBo(['-c', config, 'restore', job, '--dump', dump, '--to', '-']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('CREATE TABLE t');
     });
   }
 });

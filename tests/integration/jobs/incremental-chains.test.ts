@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SNAR_MARGIN_S } from '../../../src/archive/snar.ts';
 import { type BackupRef, listBackups } from '../../../src/catalog/backups.ts';
 import { readBackupIndex } from '../../../src/catalog/chain-index.ts';
+import type { BackupJob } from '../../../src/config/schema.ts';
 import { CancelledError } from '../../../src/errors.ts';
 import { drillBackup } from '../../../src/jobs/drill.ts';
 import { pruneJobs } from '../../../src/jobs/prune.ts';
@@ -236,4 +237,56 @@ describe('incremental chains when something goes wrong', () => {
         expect(await until(f!, name)).toBeGreaterThanOrEqual(incUntil);
     },
   );
+
+  it('changed excludes start a new chain: a newly included file with an old mtime is not missed', async () => {
+    const e = await chainEnv();
+    await writeFile(join(e.src, 'skip.tmp'), 'was excluded');
+    (e.config.jobs.files as BackupJob).exclude = ['*.tmp'];
+    await e.backup();
+    (e.config.jobs.files as BackupJob).exclude = [];
+    const r = await run(e);
+    expect(r.note).toMatch(/^full: the job changed since the newest backup/);
+    const refs = await listed(e);
+    const dir = join(e.work, 'r');
+    await restoreTo(e, refs.find((b) => b.id === r.backupId)!, dir);
+    expect(diffTrees(await snapshotTree(e.src), await snapshotTree(join(dir, e.src)))).toEqual([]);
+  });
+
+  it('--path takes each file from the backup that holds it, reading only that archive', async () => {
+    const e = await chainEnv();
+    await new Promise((r) => setTimeout(r, (SNAR_MARGIN_S + 0.5) * 1000));
+    const ids = [await e.backup()];
+    await writeFile(join(e.src, 'later.txt'), 'later');
+    await new Promise((r) => setTimeout(r, (SNAR_MARGIN_S + 0.5) * 1000));
+    ids.push(await e.backup());
+    await writeFile(join(e.src, 'latest.txt'), 'latest');
+    ids.push(await e.backup());
+    const read: string[] = [];
+    const services = e.servicesWith({
+      wrap: (s) =>
+        wrapStorage(s, {
+          get: (key, opts) => {
+            if (key.includes('/archive.')) read.push(key.split('/')[1]!);
+            return s.get(key, opts);
+          },
+        }),
+    });
+    const storage = services.storage('repo');
+    const ref = (await listBackups(storage, { job: 'files' })).backups.find((b) => b.id === ids[2])!;
+    const dir = join(e.work, 'r');
+    const r = await restoreBackup({
+      storage,
+      ref,
+      target: { kind: 'local', dir },
+      include: [join(e.src, 'later.txt')],
+      signal: new AbortController().signal,
+      log,
+    });
+    expect(r.files).toBe(1);
+    // The newest archive's first blocks give the directories; the data comes from the middle one.
+    expect(new Set(read)).toEqual(new Set([ids[1], ids[2]]));
+    expect(read.filter((id) => id === ids[0])).toEqual([]);
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(dir, e.src, 'later.txt'), 'utf8')).toBe('later');
+  });
 });

@@ -71,6 +71,7 @@ describe.skipIf(!fx)('incremental backups from btrfs snapshots', () => {
     expect(second.note).toBe('incremental, level 1');
     renameSync(join(vol, 'docs/old/f3'), join(vol, 'docs/f3-moved'));
     rmSync(join(vol, 'docs/old/f4'));
+    await new Promise((r) => setTimeout(r, 1100)); // snapshot names have one-second resolution
     const third = await backup();
     expect(third.note).toBe('incremental, level 2');
 

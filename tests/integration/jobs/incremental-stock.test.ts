@@ -4,33 +4,22 @@
  * (zstd, tar), on a fresh directory, for a point in the middle of a chain and for its newest.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../../src/archive/age/index.ts';
 import { awsCli } from '../../fixtures/aws-cli.ts';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { newBucket, s3Missing, type TestBucket } from '../../fixtures/buckets.ts';
 import { diffTrees, mutateTree, type Recorded, rng, snapshotTree } from '../../fixtures/mutate-tree.ts';
+import { readmeRecipe, runWithAws } from '../../fixtures/readme.ts';
 import { hasCommand, missing } from '../../fixtures/require.ts';
 
-const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const skip =
   s3Missing() ??
   missing('aws CLI', awsCli() !== undefined, 'pip install awscli (into the moto venv)') ??
   missing('age, zstd and jq', ['age', 'zstd', 'jq'].every(hasCommand), 'Debian packages age zstd jq');
-
-/** The README's shell block after `<!-- recipe: NAME -->`, its first line replaced by `first`. */
-function recipe(name: string, first: string): string {
-  const text = readFileSync(README, 'utf8');
-  const at = text.indexOf(`<!-- recipe: ${name} -->`);
-  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at))![1]!;
-  const lines = block.split('\n');
-  expect(lines[0]).toMatch(/^[A-Z0-9_]+=/);
-  return [first, ...lines.slice(1)].join('\n');
-}
 
 describe.skipIf(skip)('restoring an incremental chain without bo, as the README says', () => {
   const work = mkdtempSync(join(tmpdir(), 'bo-stock-'));
@@ -76,20 +65,11 @@ describe.skipIf(skip)('restoring an incremental chain without bo, as the README 
   for (const at of [2, 4]) {
     it(`from the bucket: aws s3 cp | age -d | zstd -d | tar -x --listed-incremental, archive by archive (point ${at})`, () => {
       const dest = join(work, `s3-${at}`);
-      const script = recipe(
+      const script = readmeRecipe(
         's3-chain',
         `S3=s3://${bucket.name}/bo/s3 ID=${points[at]!.s3} KEY=${keyFile} DEST=${dest}`,
       );
-      execFileSync('sh', ['-c', `aws() { "$AWS" --endpoint-url "$EP" "$@"; }\n${script}`], {
-        env: {
-          ...process.env,
-          AWS: awsCli()!,
-          EP: bucket.endpoint,
-          AWS_ACCESS_KEY_ID: process.env.BO_TEST_S3_ACCESS_KEY_ID,
-          AWS_SECRET_ACCESS_KEY: process.env.BO_TEST_S3_SECRET_ACCESS_KEY,
-          AWS_DEFAULT_REGION: 'us-east-1',
-        },
-      });
+      runWithAws(script, bucket.endpoint);
       return snapshotTree(join(dest, src)).then((got) =>
         expect(diffTrees(points[at]!.tree, got)).toEqual([]),
       );
@@ -97,9 +77,36 @@ describe.skipIf(skip)('restoring an incremental chain without bo, as the README 
 
     it(`from a filesystem repository: zstd -d | tar -x --listed-incremental (point ${at})`, async () => {
       const dest = join(work, `fs-${at}`);
-      const script = recipe('fs-chain', `REPO=${join(work, 'repo/fs')} ID=${points[at]!.fs} DEST=${dest}`);
+      const script = readmeRecipe(
+        'fs-chain',
+        `REPO=${join(work, 'repo/fs')} ID=${points[at]!.fs} DEST=${dest}`,
+      );
       execFileSync('sh', ['-c', script]);
       expect(diffTrees(points[at]!.tree, await snapshotTree(join(dest, src)))).toEqual([]);
     });
   }
+
+  it('bo restores any point of the chain on a fresh machine, from the bucket alone', async () => {
+    // A new machine: a config that names only the bucket, no jobs, an empty state directory.
+    const fresh = writeConfig({
+      stateDir: join(work, 'fresh-state'),
+      storage: { offsite: { ...bucket.config, prefix: 'bo/' } },
+      jobs: {},
+    });
+    for (const at of [1, 4]) {
+      const dest = join(work, `fresh-${at}`);
+      const r = await runBo([
+        '--config',
+        fresh,
+        'restore',
+        `s3/${points[at]!.s3}`,
+        '--to',
+        dest,
+        '-i',
+        keyFile,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(diffTrees(points[at]!.tree, await snapshotTree(join(dest, src)))).toEqual([]);
+    }
+  });
 });

@@ -6,7 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlreadyExistsError, CancelledError, NotFoundError, UsageError } from '../../../src/errors.ts';
+import {
+  AlreadyExistsError,
+  CancelledError,
+  IntegrityError,
+  NotFoundError,
+  UsageError,
+} from '../../../src/errors.ts';
 import type { Storage } from '../../../src/storage/storage.ts';
 
 export interface StorageUnderTest {
@@ -235,6 +241,39 @@ export function describeStorageContract(label: string, make: () => Promise<Stora
       expect((await readAll(await storage.get('inm-multi/k'))).toString()).toBe('original');
       if (sut.caps?.listIncomplete !== false) expect(await incompleteKeys(storage, 'inm-multi/')).toEqual([]);
       if (sut.leftovers) expect(await sut.leftovers()).toEqual([]);
+    });
+
+    it('a put with `expect` stores bytes that match, and records their SHA-256 where it can', async () => {
+      for (const [key, data] of [
+        ['expect/small', randomBytes(1000)],
+        ['expect/multi', randomBytes(11 * MiB)],
+      ] as const) {
+        const expect_ = { size: data.length, sha256: sha256(data) };
+        const r = await storage.put(key, streamOf(data), { expect: expect_ });
+        expect(r.sha256).toBe(expect_.sha256);
+        expect(sha256(await readAll(await storage.get(key)))).toBe(expect_.sha256);
+        const st = await storage.stat(key);
+        if (storage.type === 's3') expect(st?.sha256).toBe(expect_.sha256);
+      }
+    });
+
+    it('a put whose bytes differ from `expect` rejects with IntegrityError and leaves nothing', async () => {
+      for (const [key, size] of [
+        ['expect-bad/small', 1000],
+        ['expect-bad/multi', 11 * MiB],
+      ] as const) {
+        const data = randomBytes(size);
+        const wrong = { size, sha256: sha256(Buffer.concat([data.subarray(1), Buffer.from([0])])) };
+        await expect(storage.put(key, streamOf(data), { expect: wrong })).rejects.toBeInstanceOf(
+          IntegrityError,
+        );
+        await expectNothingLeft(key);
+        const short = { size: size + 1, sha256: sha256(data) };
+        await expect(storage.put(key, streamOf(data), { expect: short })).rejects.toThrow(
+          /nothing was stored/,
+        );
+        await expectNothingLeft(key);
+      }
     });
   });
 }

@@ -50,7 +50,7 @@ describe('parseConfig', () => {
     expect(JSON.stringify(s3)).not.toContain('verysecret');
     expect(String(s3.accessKeyId)).toBe('[redacted]');
     expect(c.hosts.files1!.port).toBe(22);
-    expect(c.storage.local).toEqual({ type: 'filesystem', path: '/etc/bo/repo' });
+    expect(c.storage.local).toEqual({ type: 'filesystem', path: '/etc/bo/repo', volumeSize: 4 * 1024 ** 3 });
   });
 
   it('lists every problem with its path', () => {

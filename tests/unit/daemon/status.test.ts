@@ -142,6 +142,30 @@ describe('status', () => {
     expect(s.source).toBe('state-db');
   });
 
+  it('does not call a job overdue for a due time that passed while its own run was still going', () => {
+    const d = db();
+    // Scheduled at 02:00 daily, the run took 25 hours: the 02:00 start of the next day was skipped
+    // (no overlap), not missed. 12 h after it ended the job is not overdue.
+    insertRun(
+      d,
+      {
+        id: 'slow',
+        job: 'slow',
+        kind: 'backup',
+        trigger: 'schedule',
+        attempt: 1,
+        scheduledAt: '2026-01-03T02:00:00.000Z',
+        queuedAt: '2026-01-03T02:00:00.000Z',
+        startedAt: '2026-01-03T02:00:00.000Z',
+      },
+      { pid: 1, boot: 'x' },
+    );
+    finishRun(d, 'slow', { finishedAt: '2026-01-04T03:00:00.000Z', outcome: 'ok' });
+    const config = parseConfig({ jobs: { slow: job('0 2 * * *') } });
+    const s = buildStatus({ config, db: d, now: new Date('2026-01-04T15:00:00.000Z') });
+    expect(s.problems.filter((p) => p.startsWith('slow:'))).toEqual([]);
+  });
+
   it('does not call a running job overdue', () => {
     const d = db();
     finished(d, 'b', 'stale', '2026-01-03T02:00:00.000Z', 'ok');

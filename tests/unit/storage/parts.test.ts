@@ -5,6 +5,7 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE,
   maxObjectSize,
+  partScheduleFor,
 } from '../../../src/storage/parts.ts';
 
 const MiB = 1024 * 1024;
@@ -67,5 +68,21 @@ describe('createPartReader', () => {
     }
     const reader = createPartReader(failing(), 1);
     await expect(reader.read(10)).rejects.toThrow('source broke');
+  });
+});
+
+describe('partScheduleFor: parts sized for a bounded upload (a volume)', () => {
+  const largest = (s: (n: number) => number) =>
+    Math.max(...Array.from({ length: MAX_PARTS }, (_, i) => s(i + 1)));
+  it('keeps 5 MiB parts for a 4 GiB volume, the default', () => {
+    expect(largest(partScheduleFor(4 * 1024 * MiB))).toBe(5 * MiB);
+  });
+  it('always fits the bound in 10,000 parts, with the smallest parts that do', () => {
+    for (const gib of [1, 4, 48, 100, 500, 1024, 1300, 5 * 1024]) {
+      const s = partScheduleFor(gib * 1024 * MiB);
+      expect(maxObjectSize(s)).toBeGreaterThanOrEqual(gib * 1024 * MiB);
+    }
+    expect(largest(partScheduleFor(128 * 1024 * MiB))).toBe(20 * MiB);
+    expect(largest(partScheduleFor(5 * 1024 * 1024 * MiB))).toBe(525 * MiB); // S3's 5 TiB object limit
   });
 });
