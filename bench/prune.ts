@@ -29,6 +29,7 @@ import { silentLogger } from '../src/log.ts';
 import { planPrune } from '../src/plan/prune.ts';
 import { createS3Storage } from '../src/storage/s3.ts';
 import { startS3Server } from '../tests/fixtures/s3-server.ts';
+import { CHAIN_LENGTH, fabricatedManifest } from './lib/manifests.ts';
 
 const HOUR = 3_600_000;
 const arg = (name: string, def: number) => {
@@ -36,54 +37,11 @@ const arg = (name: string, def: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 
-/** Incremental chains: a full every week of hourly backups. */
-const CHAIN_LENGTH = 168;
-
-function backupId(i: number, n: number, end: number): string {
-  const t = new Date(end - (n - 1 - i) * HOUR);
-  return `${t
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')}-${(i % 0xffffff).toString(16).padStart(6, '0')}`;
-}
-
-/** A realistic manifest of backup number i, hourly, newest at `end`, in chains of CHAIN_LENGTH. */
-function manifest(job: string, i: number, n: number, end: number): Manifest {
-  const t = new Date(end - (n - 1 - i) * HOUR);
-  const id = backupId(i, n, end);
-  const level = i % CHAIN_LENGTH;
-  const obj = (key: string) => ({ key, size: 123456 + i, sha256: 'ab'.repeat(32) });
-  return {
-    format: 'bo-backup',
-    version: 2,
-    id,
-    job,
-    host: 'files1',
-    hostAddress: '10.0.0.5',
-    paths: ['/srv/share', '/etc'],
-    exclude: ['*.tmp'],
-    startedAt: t.toISOString(),
-    finishedAt: new Date(t.getTime() + 60_000).toISOString(),
-    tool: { name: 'bo', version: '0.1.0' },
-    compression: 'zstd',
-    encryption: { type: 'age', recipients: [`age1${'q'.repeat(58)}`] },
-    archive: obj('archive.tar.zst.age'),
-    index: obj('index.jsonl.zst.age'),
-    dumps: [],
-    stats: { files: 1234, dirs: 56, bytes: 9_999_999, tarBytes: 10_000_000 },
-    warnings: [],
-    snapshot: null,
-    chain:
-      level === 0
-        ? { type: 'full', level, parent: null, root: id }
-        : { type: 'incremental', level, parent: backupId(i - 1, n, end), root: backupId(i - level, n, end) },
-    seekable: null,
-  };
-}
-
 function planChild(which: string, n: number): void {
   const end = Date.now();
-  const texts = Array.from({ length: n }, (_, i) => JSON.stringify(manifest('files1', i, n, end), null, 2));
+  const texts = Array.from({ length: n }, (_, i) =>
+    JSON.stringify(fabricatedManifest('files1', i, n, end), null, 2),
+  );
   const t0 = performance.now();
   if (which === 'baseline') {
     const times = texts.map((_, i) => new Date(end - i * HOUR));
@@ -155,7 +113,7 @@ async function listBench(m: number): Promise<void> {
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     const end = Date.now();
-    const manifests = Array.from({ length: m }, (_, i) => manifest('files1', i, m, end));
+    const manifests = Array.from({ length: m }, (_, i) => fabricatedManifest('files1', i, m, end));
     const objects = manifests.flatMap((x) => [
       [`bo/files1/${x.id}/${x.archive.key}`, 'a'],
       [`bo/files1/${x.id}/${x.index.key}`, 'i'],

@@ -18,6 +18,7 @@ const ALL = [
   'tar',
   's3-upload',
   'scheduler',
+  'cluster',
   'prune',
   'health',
   'consistency',

@@ -1,6 +1,8 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config/schema.ts';
 import { UsageError } from './errors.ts';
+import type { SharedHealthState } from './health/service.ts';
+import type { IncrementalStore } from './jobs/incremental-state.ts';
 import type { Logger } from './log.ts';
 import type { Host } from './remote/host.ts';
 import { createHost } from './remote/registry.ts';
@@ -14,6 +16,13 @@ export interface Services {
   clock: Clock;
   storage(name: string): Storage;
   host(name: string): Host;
+  /**
+   * Where backups keep their incremental-chain state: undefined for the files in stateDir
+   * (jobs/incremental-state.ts); a cluster's database (cluster/incremental-store.ts).
+   */
+  incremental?: (() => IncrementalStore) | undefined;
+  /** Health alert states and outbox shared with other daemons (a cluster's); undefined: local only. */
+  healthState?: SharedHealthState | undefined;
   close(): Promise<void>;
 }
 

@@ -14,15 +14,14 @@
  *   manifest and objects first, so such an entry fails loudly, never silently. `full: true`
  *   (`bo list --full`) lists everything and trusts nothing cached.
  */
-import { buffer } from 'node:stream/consumers';
-import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
-import { z } from 'zod';
+import type { Readable } from 'node:stream';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   backupIdPrefix,
   CATALOG_ROOT,
   catalogKey,
+  catalogSummaryKey,
   jobPrefix,
   manifestKey,
   parseCatalogKey,
@@ -36,15 +35,9 @@ import {
   listBackups,
   readManifest,
 } from './backups.ts';
-import { Manifest } from './manifest.ts';
-
-const CatalogFile = z.object({
-  format: z.literal('bo-catalog'),
-  version: z.literal(1),
-  job: z.string(),
-  updatedAt: z.string(),
-  backups: z.array(Manifest),
-});
+import { type CatalogHeader, encodeCatalog, parseEntry, readCatalogStream } from './catalog-file.ts';
+import type { Manifest } from './manifest.ts';
+import { encodeSummary } from './summary-lines.ts';
 
 /** The cached manifests, or undefined when there is no usable catalog. */
 export async function readCatalog(
@@ -75,19 +68,31 @@ export async function loadCatalog(
   job: string,
   signal?: AbortSignal,
 ): Promise<CatalogDoc | undefined> {
-  let body: Buffer;
+  let body: Readable;
   try {
-    body = await buffer(await storage.get(catalogKey(job), { signal }));
+    body = await storage.get(catalogKey(job), { signal });
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
+  let header: CatalogHeader | undefined;
+  const backups: Manifest[] = [];
+  let bad = false;
   try {
-    const parsed = CatalogFile.safeParse(JSON.parse(zstdDecompressSync(body).toString('utf8')));
-    return parsed.success && parsed.data.job === job ? parsed.data : undefined;
+    await readCatalogStream(
+      body,
+      (h) => (header = h),
+      (raw) => {
+        const m = bad ? undefined : parseEntry(raw);
+        if (m) backups.push(m);
+        else bad = true;
+      },
+    );
   } catch {
+    if (signal?.aborted) throw signal.reason;
     return undefined;
   }
+  return !bad && header?.job === job ? { updatedAt: header.updatedAt, backups } : undefined;
 }
 
 /** Replaces the catalog; call only while holding the job's lock. */
@@ -97,8 +102,12 @@ export async function writeCatalog(
   manifests: readonly Manifest[],
   now: Date,
 ): Promise<void> {
-  const doc = { format: 'bo-catalog', version: 1, job, updatedAt: now.toISOString(), backups: manifests };
-  await storage.put(catalogKey(job), zstdCompressSync(Buffer.from(JSON.stringify(doc))), {
+  // The summary first: it may lack a backup the catalog still lists (prune rewrites both before
+  // deleting), never list one the catalog no longer has.
+  await storage.put(catalogSummaryKey(job), await encodeSummary(job, now, manifests), {
+    contentType: 'application/zstd',
+  });
+  await storage.put(catalogKey(job), await encodeCatalog(job, now, manifests), {
     contentType: 'application/zstd',
   });
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { LOG_FORMATS, LOG_LEVELS } from '../log.ts';
 import { registerBackup } from './commands/backup.ts';
+import { registerCluster } from './commands/cluster.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerCopy } from './commands/copy.ts';
@@ -53,6 +54,7 @@ const commands: RegisterCommand[] = [
   registerLocks,
   registerRun,
   registerDaemon,
+  registerCluster,
   registerStatus,
   registerJobs,
   registerConfig,

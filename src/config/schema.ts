@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Resolved } from './resolve-secrets.ts';
 import { Name } from './schema/common.ts';
+import { Coordination } from './schema/coordination.ts';
 import { Daemon } from './schema/daemon.ts';
 import { Health } from './schema/health.ts';
 import { Host } from './schema/hosts.ts';
@@ -15,6 +16,7 @@ import { StorageTarget } from './schema/storage.ts';
 
 export * from './schema/backup.ts';
 export * from './schema/common.ts';
+export * from './schema/coordination.ts';
 export * from './schema/daemon.ts';
 export * from './schema/dumps.ts';
 export * from './schema/health.ts';
@@ -32,6 +34,9 @@ export const Config = z.strictObject({
   stateDir: z.string().default('/var/lib/bo').describe('Where the daemon keeps its state database'),
   daemon: Daemon.prefault({}).describe(
     'The daemon: control socket, concurrency limits, shutdown and run history',
+  ),
+  coordination: Coordination.optional().describe(
+    'Opt-in: daemons given this config form one cluster on PostgreSQL (shared queue, run history and state); absent: one daemon with its SQLite state database',
   ),
   storage: z.record(Name, StorageTarget).default({}),
   hosts: z.record(Name, Host).default({}),

@@ -17,12 +17,13 @@ import { API_PREFIX, type EnqueueResponse, type ErrorBody, type FollowEvent } fr
 import type { JobInfo, StatusReport } from './status.ts';
 
 /** What the endpoint serves; the daemon wires these to its scheduler and history. */
+/** What the endpoint serves; a cluster node answers some from its database, hence the promises. */
 export interface ControlHandlers {
   ping(): { pid: number; version: string };
-  status(): StatusReport;
+  status(): StatusReport | Promise<StatusReport>;
   jobs(): JobInfo[];
-  enqueue(job: string, opts?: { full?: boolean }): EnqueueResponse;
-  run(id: string): RunRecord | undefined;
+  enqueue(job: string, opts?: { full?: boolean }): EnqueueResponse | Promise<EnqueueResponse>;
+  run(id: string): RunRecord | undefined | Promise<RunRecord | undefined>;
   watch(id: string, w: RunWatcher): (() => void) | undefined;
   cancel(id: string): boolean;
 }
@@ -55,18 +56,18 @@ export async function startControlServer(opts: {
       : [];
     const [what, id, sub] = parts;
     if (req.method === 'GET' && what === 'ping') return send(res, 200, h.ping());
-    if (req.method === 'GET' && what === 'status') return send(res, 200, h.status());
+    if (req.method === 'GET' && what === 'status') return send(res, 200, await h.status());
     if (req.method === 'GET' && what === 'jobs') return send(res, 200, { jobs: h.jobs() });
     if (what === 'runs' && id === undefined && req.method === 'POST') {
       const body = (await readJson(req)) as { job?: unknown; full?: unknown };
       if (typeof body.job !== 'string') throw new UsageError('body must be {"job": NAME}');
-      const r = h.enqueue(body.job, { full: body.full === true });
+      const r = await h.enqueue(body.job, { full: body.full === true });
       log.info({ ...runBindings(r.run), joined: r.alreadyRunning }, 'Run requested');
       return send(res, 202, r);
     }
     if (what === 'runs' && id !== undefined) {
       if (req.method === 'GET' && sub === undefined) {
-        const r = h.run(id);
+        const r = await h.run(id);
         return r ? send(res, 200, r) : send(res, 404, notFound(id));
       }
       if (req.method === 'GET' && sub === 'events') return follow(id, req, res);
@@ -78,8 +79,8 @@ export async function startControlServer(opts: {
     } satisfies ErrorBody);
   }
 
-  function follow(id: string, req: IncomingMessage, res: ServerResponse): void {
-    const run = h.run(id);
+  async function follow(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const run = await h.run(id);
     if (!run) {
       send(res, 404, notFound(id));
       return;
@@ -113,7 +114,7 @@ export async function startControlServer(opts: {
       },
     });
     if (!stop) {
-      line({ type: 'done', run: h.run(id) ?? run });
+      line({ type: 'done', run: (await h.run(id)) ?? run });
       res.end();
       return;
     }

@@ -69,8 +69,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     });
   }
   let services = createServices({ config: loaded.config, log, clock });
+  // With coordination: one node of a cluster on PostgreSQL (src/cluster/); the scheduler below
+  // then only serves the node-local parts (it schedules nothing: its config has no jobs).
+  const cluster = loaded.config.coordination
+    ? await startCluster({ loaded, services, clock, log, execute: opts.execute, db })
+    : undefined;
+  if (cluster) services = cluster.services(services);
   const scheduler = createScheduler({
-    config: loaded.config,
+    config: cluster ? { ...loaded.config, jobs: {} } : loaded.config,
     services,
     clock,
     log,
@@ -90,7 +96,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
     control = await startControlServer({
       path: info.socket,
       log,
-      handlers: {
+      handlers: cluster?.handlers({ info, config: () => loaded.config, db }) ?? {
         ping: () => ({ pid: info.pid, version: info.version }),
         status: () =>
           buildStatus({
@@ -111,6 +117,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       },
     });
   } catch (err) {
+    await cluster?.stop(0);
     db.close();
     await services.close();
     throw err;
@@ -162,6 +169,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         getReport: () => latestReport(db),
         registry,
         log,
+        cluster: cluster?.panel,
       });
     } catch (err) {
       log.error(
@@ -212,7 +220,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
       next.config.daemon.socket = loaded.config.daemon.socket;
       next.config.daemon.http = loaded.config.daemon.http;
       services = createServices({ config: next.config, log, clock });
-      scheduler.update(next.config, services);
+      if (cluster) {
+        cluster.reload(next.config, services);
+        services = cluster.services(services);
+      }
+      scheduler.update(cluster ? { ...next.config, jobs: {} } : next.config, services);
       loaded = next;
       log.info({ file: next.file, jobs: Object.keys(next.config.jobs).length }, 'Config reloaded');
       void notify({ status: `${Object.keys(next.config.jobs).length} jobs scheduled (reloaded)` });
@@ -226,6 +238,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
         const extendTimeoutMs = graceMs + CANCEL_WAIT_MS + STOP_MARGIN_MS;
         await notify({ stopping: true, status: 'stopping', extendTimeoutMs });
         housekeeping.abort();
+        await cluster?.stop(loaded.config.daemon.shutdownGrace);
         await scheduler.stop(loaded.config.daemon.shutdownGrace);
         await control.close();
         await http?.close();
@@ -243,6 +256,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonHandle> {
 export function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(i + 1)) };
+}
+
+async function startCluster(o: {
+  loaded: LoadedConfig;
+  services: Services;
+  clock: Clock;
+  log: Logger;
+  execute: JobExecutor | undefined;
+  db: StateDb;
+}) {
+  // Loaded only with coordination: pg and pg-boss stay out of a single daemon's memory.
+  const { startClusterNode } = await import('../cluster/node.ts');
+  try {
+    return await startClusterNode({
+      config: o.loaded.config,
+      services: o.services,
+      clock: o.clock,
+      log: o.log,
+      execute: o.execute,
+      pid: process.pid,
+      version: TOOL_VERSION,
+      db: o.db,
+    });
+  } catch (err) {
+    o.db.close();
+    await o.services.close();
+    throw err;
+  }
 }
 
 async function loadStatusPage() {

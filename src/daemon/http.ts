@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../errors.ts';
 import { registerHealthMetrics } from '../health/metrics.ts';
+import { type ClusterPanel, clusterSection } from '../health/render/cluster-html.ts';
 import { renderHtml } from '../health/render/html.ts';
 import type { Report } from '../health/report.ts';
 import type { Logger } from '../log.ts';
@@ -19,6 +20,8 @@ export interface HttpServerOptions {
   signal?: AbortSignal;
   /** Page reload interval; default 60 s. */
   refreshSeconds?: number;
+  /** A cluster node's view of the cluster, shown on the page. */
+  cluster?: (() => ClusterPanel) | undefined;
 }
 
 export interface HttpServer {
@@ -82,9 +85,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: HttpServe
     return send(res, 200, opts.registry.contentType, await opts.registry.metrics(), head);
   if (path === '/' || path === '/index.html') {
     const report = opts.getReport();
+    const cluster = opts.cluster?.();
     const html = report
-      ? renderHtml(report, { now: new Date(), refreshSeconds: opts.refreshSeconds ?? 60 })
-      : '<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>bo</title><p style="font:20px system-ui;padding:1rem">No health report yet: the first health job has not finished.</p>';
+      ? renderHtml(report, { now: new Date(), refreshSeconds: opts.refreshSeconds ?? 60, cluster })
+      : `<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>bo</title><p style="font:20px system-ui;padding:1rem">No health report yet: the first health job has not finished.</p>${cluster ? `<div style="font:16px system-ui;padding:0 1rem">${clusterSection(cluster, new Date())}</div>` : ''}`;
     return send(res, 200, 'text/html; charset=utf-8', html, head);
   }
   return send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);

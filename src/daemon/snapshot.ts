@@ -35,6 +35,8 @@ export interface LiveJob {
         progress?: JobProgress | undefined;
         /** 1-based place in the queue while queued. */
         position?: number | undefined;
+        /** The cluster node running it (coordination: postgres). */
+        node?: string | undefined;
       }
     | undefined;
   skippedStarts: number;

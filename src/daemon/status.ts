@@ -61,12 +61,32 @@ export interface StatusReport {
     | undefined;
   /** Set when the state database could not be read (no history shown). */
   historyError?: string | undefined;
+  /** With `coordination:`: the node that answered and every node of the cluster. */
+  cluster?: ClusterStatus | undefined;
   jobs: JobStatus[];
   /**
    * Empty means healthy. One line per job whose last run failed, was cut short or is overdue, or
    * whose last restore drill failed; one when no daemon runs although jobs have a schedule.
    */
   problems: string[];
+}
+
+export interface ClusterStatus {
+  /** The node that answered. */
+  node: string;
+  nodes: Array<{
+    name: string;
+    pid: number;
+    version: string;
+    configHash: string;
+    startedAt: string;
+    heartbeatAt: string;
+    stoppedAt?: string | undefined;
+    running: number;
+    dead: boolean;
+  }>;
+  /** When the view was read from the database. */
+  readAt?: string | undefined;
 }
 
 export interface JobInfo {
@@ -112,7 +132,7 @@ export function listJobs(config: Config, now: Date, live?: SchedulerSnapshot): J
   });
 }
 
-interface History {
+export interface History {
   last: Map<string, RunRecord>;
   ok: Map<string, RunRecord>;
   firstSeen: Map<string, string>;
@@ -171,12 +191,15 @@ export function buildStatus(opts: {
   daemon?: DaemonInfo | undefined;
   /** Why there is no `db` (it could not be opened). */
   historyError?: string | undefined;
+  /** The run history when it is not in `db` (a cluster's, read from PostgreSQL). */
+  history?: History | undefined;
 }): StatusReport {
   const { config, live, now } = opts;
   let history: History | undefined;
   let historyError = opts.historyError;
   try {
-    if (opts.db) history = readHistory(opts.db, !live);
+    if (opts.history) history = opts.history;
+    else if (opts.db) history = readHistory(opts.db, !live);
     else historyError ??= missingHistory(config);
   } catch (err) {
     historyError = `cannot read the run history: ${(err as Error).message}`;

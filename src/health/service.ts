@@ -28,6 +28,15 @@ export interface PerformHealthOptions {
   deliver?: (report: Report) => void;
 }
 
+/**
+ * Health state kept outside this machine (a cluster's, cluster/health-state.ts): `pull` brings
+ * the shared alert states and outbox into the state database before a run; the `push` it returns
+ * writes them back after it.
+ */
+export interface SharedHealthState {
+  pull(db: StateDb): Promise<{ push(): Promise<void> }>;
+}
+
 export interface HealthOutcome {
   run: HealthRun;
   report: Report;
@@ -48,6 +57,7 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
   const { config, clock } = services;
   const plan = planHealth(config, opts.select);
   const db = openOptional(config.stateDir, opts.log);
+  const shared = db && opts.alerts && services.healthState ? await services.healthState.pull(db) : undefined;
   try {
     const run = await runHealth(plan, {
       config,
@@ -101,6 +111,7 @@ export async function performHealth(services: Services, opts: PerformHealthOptio
         : undefined;
     return { run, report, transitions, recorded: db !== undefined, delivery };
   } finally {
+    await shared?.push();
     db?.close();
   }
 }

@@ -92,7 +92,7 @@ async function backupHooked(
   // Plan: what tar runs, and whether this backup continues the job's chain or starts one.
   const caps = await probeHost(host, job, signal);
   const plan = planBackup(job, name, id, { zstd: caps.zstd, gzip: caps.gzip, split: caps.split });
-  const store = fileIncrementalStore(services.config.stateDir);
+  const store = services.incremental?.() ?? fileIncrementalStore(services.config.stateDir);
   const chain = await decideChain(name, job, {
     storage,
     store,
@@ -224,6 +224,7 @@ async function backupHooked(
       chain: chainInfo(chain.plan, id),
     });
     signal.throwIfAborted();
+    await ctx.fence?.(); // a cluster node that lost the run's lease must not commit
     await commitManifest(
       storage,
       manifestKey(name, id),

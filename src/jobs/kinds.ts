@@ -24,6 +24,11 @@ export interface JobRunContext {
   onProgress?: ((p: JobProgress) => void) | undefined;
   /** A backup must be a full, not an incremental (`bo backup now --full`). */
   full?: boolean | undefined;
+  /**
+   * Throws unless this process may still commit the run's results (a cluster node's lease of the
+   * run, cluster/scheduler.ts): called right before a manifest commit and before prune deletes.
+   */
+  fence?: (() => Promise<void>) | undefined;
 }
 
 /** What a finished run reports; the run door (run-recorded.ts) records it in the run history. */

@@ -5,7 +5,7 @@
  * plan (prune-exec.ts). One job's failure never stops the others.
  */
 import { randomUUID } from 'node:crypto';
-import { backupKeys } from '../catalog/backups.ts';
+import { readManifest } from '../catalog/backups.ts';
 import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import {
   type LatestCheck,
@@ -15,7 +15,8 @@ import {
   withStateDb,
 } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
-import { type JobScan, scanJob } from '../catalog/scan.ts';
+import type { Manifest } from '../catalog/manifest.ts';
+import { type JobScan, scanJob, scannedKeys } from '../catalog/scan.ts';
 import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -48,6 +49,8 @@ export interface PruneOptions {
   signal: AbortSignal;
   log: Logger;
   runId?: string;
+  /** See JobRunContext.fence: checked before anything is deleted. */
+  fence?: (() => Promise<void>) | undefined;
 }
 
 export interface PruneReport {
@@ -152,11 +155,10 @@ async function pruneJob(
     const doomed = new Set(
       plan.rows.flatMap((r) => (r.kind === 'backup' && r.action === 'delete' ? [r.id] : [])),
     );
-    const survivors = (gone: ReadonlySet<string>) =>
-      scan.backups.filter((b) => !gone.has(b.id)).map((b) => b.manifest);
+    const survivors = (gone: ReadonlySet<string>) => survivingManifests(storage, scan, gone, signal);
     if (doomed.size > 0) {
       try {
-        await writeCatalog(storage, name, survivors(doomed), now);
+        await writeCatalog(storage, name, await survivors(doomed), now);
       } catch (err) {
         if (signal.aborted) throw err;
         throw new BoError(
@@ -165,15 +167,18 @@ async function pruneJob(
         );
       }
     }
+    await opts.fence?.();
     const execution = await executePrunePlan(storage, plan, { signal, log });
     // Afterwards, best effort: refresh it, and put back backups whose manifest could not be deleted.
     if (doomed.size === 0 || execution.deletedIds.length < doomed.size) {
-      await writeCatalog(storage, name, survivors(new Set(execution.deletedIds)), now).catch((err) =>
-        log.warn(
-          { err: errorMessage(err) },
-          'Cannot update the job catalog; listings read the manifests instead',
-        ),
-      );
+      await survivors(new Set(execution.deletedIds))
+        .then((kept) => writeCatalog(storage, name, kept, now))
+        .catch((err) =>
+          log.warn(
+            { err: errorMessage(err) },
+            'Cannot update the job catalog; listings read the manifests instead',
+          ),
+        );
     }
     if (db && newest) {
       recordPruneSeen(db, target.storage, name, {
@@ -198,6 +203,25 @@ async function pruneJob(
   if (opts.dryRun) return await work(opts.signal);
   const deps = { services, log, signal: opts.signal, runId: opts.runId ?? randomUUID() };
   return await withJobLock(deps, storage, name, 'prune', work, { waitMs: opts.lockWaitMs ?? 0 });
+}
+
+/**
+ * The full manifests of the scanned backups not in `gone`, for the catalog: from the catalog as
+ * it was (the scan kept only what prune needs of them), the ones it lacked read from storage.
+ */
+async function survivingManifests(
+  storage: Storage,
+  scan: JobScan,
+  gone: ReadonlySet<string>,
+  signal: AbortSignal,
+): Promise<Manifest[]> {
+  const cached = new Map((await loadCatalog(storage, scan.job, signal))?.backups.map((m) => [m.id, m]));
+  const out: Manifest[] = [];
+  for (const b of scan.backups) {
+    if (gone.has(b.id)) continue;
+    out.push(cached.get(b.id) ?? (await readManifest(storage, scan.job, b.id, signal)));
+  }
+  return out;
 }
 
 function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
@@ -225,7 +249,7 @@ function pruneInput(
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const [manifest, ...named] = backupKeys(b);
+      const [manifest, ...named] = scannedKeys(b);
       const listed = b.objects.map((o) => o.key);
       const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       const check = checks.get(b.id);
@@ -269,6 +293,7 @@ export async function runPrune(name: string, job: PruneJob, ctx: JobRunContext):
     signal: ctx.signal,
     log: ctx.log,
     runId: ctx.runId,
+    fence: ctx.fence,
   });
   return pruneResult(name, reports);
 }

@@ -34,6 +34,8 @@ export interface RunDeps {
   /** Undefined: the run is not recorded (no writable state database here). */
   history: RunHistory | undefined;
   onProgress?: ((p: JobProgress) => void) | undefined;
+  /** See JobRunContext.fence. */
+  fence?: (() => Promise<void>) | undefined;
 }
 
 /** What every log line of a run carries, so journald/Loki can follow one run across hosts. */
@@ -84,6 +86,7 @@ export async function runRecorded(
     runId: record.id,
     onProgress: deps.onProgress,
     full: record.full,
+    fence: deps.fence,
   };
   const body = () => withJobNotifications(record.job, job, ctx, () => execute(record.job, job, ctx));
   let end: RunEnd;

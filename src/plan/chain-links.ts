@@ -79,6 +79,9 @@ export function describeBroken(id: string, b: BrokenChain): string {
 }
 
 /** A manifest's link: an incremental's parent, nothing for a full or standalone archive. */
-export function chainLinkOf(m: Pick<Manifest, 'id' | 'chain'>): ChainLink {
+export function chainLinkOf(m: {
+  id: string;
+  chain: Pick<NonNullable<Manifest['chain']>, 'type' | 'parent'> | null;
+}): ChainLink {
   return m.chain?.type === 'incremental' ? { id: m.id, parent: m.chain.parent } : { id: m.id };
 }

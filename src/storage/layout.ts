@@ -8,6 +8,7 @@
  *   <job>/<backup-id>/<name>          its archive, index and dumps (names recorded in the manifest)
  *   <job>/<backup-id>/<name>.00002    their further volumes, when larger than a volume (format 3)
  *   _bo/catalog/<job>.json.zst        the job's catalog (catalog/catalog.ts)
+ *   _bo/catalog-summary/<job>.jsonl.zst   what listing and prune need of each cataloged backup
  *   _bo/locks/<scope>/<epoch>.json    lock epochs (storage/lock.ts); a job's scope is job/<job>
  *
  * `_bo/` cannot clash with a job folder: job names start with a letter or digit.
@@ -80,6 +81,11 @@ export function folderOf(key: string): string {
 
 export function catalogKey(job: string): string {
   return `${CATALOG_ROOT}${job}${CATALOG_SUFFIX}`;
+}
+
+/** The catalog's summary: one short line per backup, for `bo list` and prune (catalog/summaries.ts). */
+export function catalogSummaryKey(job: string): string {
+  return `_bo/catalog-summary/${job}.jsonl.zst`;
 }
 
 /** The job a listed catalog key belongs to; undefined for any other key. */

@@ -76,7 +76,12 @@ Examples:
         if (ctx.env.BO_BENCH !== '1')
           throw new UsageError('--bench-noop-jobs is for bench/scheduler.ts only (it sets BO_BENCH=1)');
         log.warn('Benchmark mode (--bench-noop-jobs): job bodies do nothing, nothing is backed up');
-        execute = async () => ({ summary: 'no-op (benchmark mode)' });
+        // BO_BENCH_SLOW_JOB names one job whose no-op lasts a minute (bench/cluster.ts's failover).
+        const slow = ctx.env.BO_BENCH_SLOW_JOB;
+        execute = async (name, _job, run) => {
+          if (name === slow) await ctx.clock.sleep(60_000, run.signal);
+          return { summary: 'no-op (benchmark mode)' };
+        };
       }
       try {
         daemon = await startDaemon({ loaded, log, clock: ctx.clock, env: ctx.env, execute });

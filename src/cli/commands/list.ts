@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { listStorageBackups } from '../../catalog/catalog.ts';
 import type { ChainInfo } from '../../catalog/manifest.ts';
+import { type BackupSummary, listStorageSummaries, type SummaryListing } from '../../catalog/summaries.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
 import { brokenChains } from '../../plan/chain-links.ts';
 import { jobStorages } from '../../plan/copy.ts';
-import { backupSizes } from '../../sizes.ts';
 import type { CliContext } from '../context.ts';
-import { formatAge, formatBytes, table } from '../format.ts';
+import { formatAge, formatBytes } from '../format.ts';
 
 export function registerList(program: Command, ctx: CliContext): void {
   program
@@ -42,7 +41,7 @@ Examples:
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
         // One row per backup, naming every storage that holds it (its own and its copies).
-        const rows: Array<Record<string, unknown> & { storages: string[] }> = [];
+        const rows: Array<{ storages: string[]; b: BackupSummary; broken: boolean }> = [];
         const byBackup = new Map<string, (typeof rows)[number]>();
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
@@ -50,9 +49,9 @@ Examples:
           const jobs = Object.entries(services.config.jobs)
             .filter(([, j]) => j.kind === 'backup' && jobStorages(j).some((s) => s.storage === name))
             .map(([n]) => n);
-          let listing: Awaited<ReturnType<typeof listStorageBackups>>;
+          let listing: SummaryListing;
           try {
-            listing = await listStorageBackups(services.storage(name), {
+            listing = await listStorageSummaries(services.storage(name), {
               jobs,
               job: opts.job,
               full: opts.full ?? false,
@@ -69,64 +68,100 @@ Examples:
           const broken = brokenChains(
             listing.backups.map((b) => ({
               id: `${b.job}/${b.id}`,
-              ...(b.manifest.chain?.type === 'incremental'
-                ? { parent: b.manifest.chain.parent && `${b.job}/${b.manifest.chain.parent}` }
+              ...(b.chain?.type === 'incremental'
+                ? { parent: b.chain.parent && `${b.job}/${b.chain.parent}` }
                 : {}),
             })),
           );
           for (const b of listing.backups) {
-            if (opts.host && b.manifest.host !== opts.host) continue;
-            const m = b.manifest;
-            const seen = byBackup.get(`${b.job}/${b.id}`);
+            if (opts.host && b.host !== opts.host) continue;
+            const key = `${b.job}/${b.id}`;
+            const seen = byBackup.get(key);
             if (seen) {
               seen.storages.push(name);
               continue;
             }
-            const row = {
-              storage: name,
-              storages: [name],
-              job: b.job,
-              id: b.id,
-              host: m.host,
-              finishedAt: m.finishedAt,
-              files: m.stats.files,
-              ...backupSizes(m),
-              encrypted: m.encryption !== null,
-              warnings: m.warnings.length,
-              chain: m.chain,
-              ...(broken.get(`${b.job}/${b.id}`) ? { chainBroken: true } : {}),
-            };
+            const row = { storages: [name], b, broken: Boolean(broken.get(key)) };
             rows.push(row);
-            byBackup.set(`${b.job}/${b.id}`, row);
+            byBackup.set(key, row);
           }
         }
-        if (opts.json) return ctx.out.json({ backups: rows, unreadable, failed });
+        byBackup.clear();
+        // Row by row: a fleet's history is hundreds of thousands of backups, never one big string.
+        const each = () => rows.values();
+        const count = rows.length;
+        if (opts.json) {
+          ctx.out.print('{"backups":[');
+          let batch: string[] = [];
+          let first = true;
+          for (const { storages, b, broken } of each()) {
+            batch.push(
+              JSON.stringify({
+                storage: storages[0],
+                storages,
+                job: b.job,
+                id: b.id,
+                host: b.host,
+                finishedAt: b.finishedAt,
+                files: b.files,
+                sourceBytes: b.sourceBytes,
+                storedBytes: b.storedBytes,
+                encrypted: b.encrypted,
+                warnings: b.warnings,
+                chain: b.chain,
+                ...(broken ? { chainBroken: true } : {}),
+              }),
+            );
+            if (batch.length === 1000) {
+              ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
+              first = false;
+              batch = [];
+            }
+          }
+          if (batch.length) ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
+          return ctx.out.print(
+            `],"unreadable":${JSON.stringify(unreadable)},"failed":${JSON.stringify(failed)}}`,
+          );
+        }
         const now = ctx.clock.now();
         const filters = [
           opts.job && `--job ${opts.job}`,
           opts.host && `--host ${opts.host}`,
           opts.storage && `--storage ${opts.storage}`,
         ].filter(Boolean);
-        if (rows.length === 0 && filters.length > 0 && failed.length === 0)
+        if (count === 0 && filters.length > 0 && failed.length === 0)
           ctx.out.print(`no backups match ${filters.join(' ')}`);
-        else if (rows.length === 0)
+        else if (count === 0)
           ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
-        else
-          ctx.out.print(
-            table(
-              rows.map((r) => [
-                `${r.job}/${r.id}`,
-                String(r.host),
-                formatAge(new Date(String(r.finishedAt)), now),
-                typeOf(r.chain as ChainInfo | null, Boolean(r.chainBroken)),
-                String(r.files),
-                formatBytes(Number(r.sourceBytes)),
-                formatBytes(Number(r.storedBytes)),
-                `${r.storages.join(', ')}${r.encrypted ? ' (age)' : ''}${Number(r.warnings) ? ' (warnings)' : ''}`,
-              ]),
-              ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'],
-            ),
-          );
+        else {
+          const cells = ({ storages, b, broken }: (typeof rows)[number]) => [
+            `${b.job}/${b.id}`,
+            b.host,
+            formatAge(new Date(b.finishedAt), now),
+            typeOf(b.chain, broken),
+            String(b.files),
+            formatBytes(b.sourceBytes),
+            formatBytes(b.storedBytes),
+            `${storages.join(', ')}${b.encrypted ? ' (age)' : ''}${b.warnings ? ' (warnings)' : ''}`,
+          ];
+          const header = ['BACKUP', 'HOST', 'AGE', 'TYPE', 'FILES', 'SOURCE', 'STORED', 'STORAGE'];
+          // Two passes: the column widths, then the lines, a thousand at a time.
+          const widths = header.map((h) => h.length);
+          for (const r of each()) {
+            for (const [i, c] of cells(r).entries()) widths[i] = Math.max(widths[i]!, c.length);
+          }
+          const line = (r: string[]) =>
+            r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - c.length))).join('  ');
+          let batch = [line(header)];
+          for (const r of each()) {
+            batch.push(line(cells(r)));
+            if (batch.length === 1000) {
+              ctx.out.print(batch.join('\n'));
+              batch = [];
+            }
+          }
+          if (batch.length) ctx.out.print(batch.join('\n'));
+        }
         for (const u of unreadable)
           ctx.out.note(`warning: unreadable manifest ${u.storage}:${u.key}: ${u.error}`);
         for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);

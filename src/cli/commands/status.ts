@@ -99,7 +99,8 @@ function lastAttempt(j: JobStatus, now: Date): string {
   if (j.run?.startedAt) {
     const p = j.run.progress;
     const live = p ? ` · ${p.phase} · ${progressBytes(p)} · ${p.files} files` : '';
-    return `RUNNING for ${formatDuration(now.getTime() - Date.parse(j.run.startedAt))}${live}`;
+    const on = j.run.node ? ` on ${j.run.node}` : '';
+    return `RUNNING${on} for ${formatDuration(now.getTime() - Date.parse(j.run.startedAt))}${live}`;
   }
   if (j.run) return `QUEUED${j.run.position ? ` #${j.run.position}` : ''}`;
   const r = j.lastRun;
@@ -162,11 +163,28 @@ export function renderStatus(report: StatusReport, now: Date, config: Config): s
       ? `, ${d.queue.length} queued (${d.queue.map((q) => q.job).join(', ')})`
       : '';
     lines.push('', `daemon: pid ${d.pid}, up since ${d.startedAt}, ${d.running} running${waiting}`);
+    if (report.cluster) lines.push(...clusterLines(report.cluster, now));
   } else {
     lines.push('', `daemon: not running; history from ${join(config.stateDir, 'state.db')}`);
   }
   for (const p of report.problems) lines.push(`problem: ${p}`);
   return lines.join('\n');
+}
+
+/** The cluster's nodes: which answered, each one's heartbeat, runs and config. */
+function clusterLines(c: NonNullable<StatusReport['cluster']>, now: Date): string[] {
+  const rows = c.nodes.map((n) => [
+    `  ${n.name}${n.name === c.node ? ' *' : ''}`,
+    n.dead ? 'DEAD' : n.stoppedAt ? 'stopped' : 'up',
+    `${formatAge(new Date(n.heartbeatAt), now)}`,
+    String(n.running),
+    n.configHash,
+    n.version,
+  ]);
+  return [
+    `cluster: ${c.nodes.filter((n) => !n.dead && !n.stoppedAt).length} of ${c.nodes.length} nodes up (* answered)`,
+    trimLines(table(rows, ['  NODE', 'STATE', 'HEARTBEAT', 'RUNNING', 'CONFIG', 'VERSION'])),
+  ];
 }
 
 export function trimLines(text: string): string {

@@ -3,6 +3,7 @@ import { plural, span } from '../format.ts';
 import type { BackupRow, Change, HostSection, Report } from '../report.ts';
 import type { RunProblem } from '../runs.ts';
 import { type CheckResult, countStatuses, overallStatus, type Status } from '../types.ts';
+import { type ClusterPanel, clusterSection } from './cluster-html.ts';
 import { STYLE } from './html-style.ts';
 import { chainLine, checkLabel, proofLine, runLine, STATUS_LABEL, utc } from './labels.ts';
 
@@ -11,6 +12,8 @@ export interface HtmlOptions {
   now?: Date;
   /** Reload the page this often (the daemon's live page). */
   refreshSeconds?: number;
+  /** A cluster's nodes and runs (coordination: postgres). */
+  cluster?: ClusterPanel | undefined;
 }
 
 /** The report as one self-contained HTML page: no scripts, no external resources. */
@@ -34,6 +37,7 @@ ${opts.refreshSeconds ? `<meta http-equiv="refresh" content="${opts.refreshSecon
 <h2>Needs attention</h2>
 ${problems.length > 0 ? `<ul>${problems.map(problemCard).join('')}</ul>` : '<p>Nothing: no warning or critical check.</p>'}
 ${unknown.length > 0 ? `<details><summary>${badge('unknown')} Could not check (${unknown.length})</summary><ul>${unknown.map(unknownItem).join('')}</ul></details>` : ''}
+${opts.cluster ? clusterSection(opts.cluster, now) : ''}
 ${failedRuns(report, now)}
 ${changes(report)}
 ${backups(report.backups, now)}

@@ -24,9 +24,9 @@ export interface DaemonProc {
 export async function spawnDaemon(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
-  opts: { waitForStart?: boolean; user?: { uid: number; gid: number } } = {},
+  opts: { waitForStart?: boolean; user?: { uid: number; gid: number }; args?: string[] } = {},
 ): Promise<DaemonProc> {
-  const child = spawn(process.execPath, [BO_BIN, '--config', configFile, 'daemon'], {
+  const child = spawn(process.execPath, [BO_BIN, '--config', configFile, 'daemon', ...(opts.args ?? [])], {
     ...opts.user,
     env: { ...process.env, BO_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,11 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../../../src/errors.ts';
+import { NotFoundError, StorageError } from '../../../src/errors.ts';
 import { type PruneReport, pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { BackupRow } from '../../../src/plan/prune.ts';
-import { jobLockScope } from '../../../src/storage/layout.ts';
+import { catalogKey, jobLockScope } from '../../../src/storage/layout.ts';
 import { acquireLock } from '../../../src/storage/lock.ts';
 import type { ObjectInfo } from '../../../src/storage/storage.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
@@ -33,6 +33,37 @@ describe.each([
   afterAll(async () => {
     await env?.cleanup();
   });
+
+  it.skipIf(skip)(
+    'plans from the job catalog without reading the manifests it holds; the listing decides what exists',
+    async () => {
+      const got: string[] = [];
+      const counting = env.servicesWith({
+        wrap: (s) =>
+          wrapStorage(s, {
+            get: (key, o) => {
+              got.push(key);
+              return s.get(key, o);
+            },
+          }),
+      });
+      const dry = (await pruneJobs(counting, ['files'], { ...opts(), dryRun: true }))[0]!;
+      expect(backupRows(dry).map((r) => r.id)).toEqual([...ids].reverse());
+      expect(got.filter((k) => k.endsWith('/manifest.json'))).toEqual([]);
+      expect(got).toContain(catalogKey('files'));
+      // A backup the catalog lists but the listing does not (deleted by hand) is not planned.
+      const hiding = env.servicesWith({
+        wrap: (s) =>
+          wrapStorage(s, {
+            async *list(prefix, o) {
+              for await (const x of s.list(prefix, o)) if (!x.key.includes(ids[0]!)) yield x;
+            },
+          }),
+      });
+      const without = (await pruneJobs(hiding, ['files'], { ...opts(), dryRun: true, force: true }))[0]!;
+      expect(backupRows(without).map((r) => r.id)).toEqual(ids.slice(1).reverse());
+    },
+  );
 
   it.skipIf(skip)(
     'plans with reasons, deletes exactly the plan and the old garbage, keeps young garbage',
@@ -133,14 +164,17 @@ describe.each([
         expect(report.refused?.join('\n')).toMatch(/is not listed and nothing newer is/);
         expect(report.refused?.join('\n')).toMatch(/suspiciously few/);
         expect(await dataKeys(env)).toEqual(before);
-        // An unreadable manifest also stops it.
+        // An unreadable manifest also stops it: one the job catalog lacks (without a catalog,
+        // prune reads every manifest; with one, only those it lacks, since manifests never change).
         const unreadable = env.servicesWith({
           wrap: (s) =>
             wrapStorage(s, {
               get: (key, o) =>
                 key.endsWith(`${ids.at(-1)}/manifest.json`)
                   ? Promise.reject(new StorageError('503 Slow Down'))
-                  : s.get(key, o),
+                  : key === catalogKey('files')
+                    ? Promise.reject(new NotFoundError(`${key} not found`))
+                    : s.get(key, o),
             }),
         });
         const r2 = (await pruneJobs(unreadable, ['files'], opts()))[0]!;
