@@ -13,6 +13,7 @@ if (build.status !== 0) console.log('# dist/ not rebuilt: bo runs from src/, its
 const ALL = [
   'backup',
   'incremental',
+  'restore',
   'age',
   'ssh',
   'tar',
@@ -20,6 +21,7 @@ const ALL = [
   'scheduler',
   'cluster',
   'prune',
+  'fleet-history',
   'health',
   'consistency',
 ];

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Measured {
@@ -156,4 +156,10 @@ function treeCpu(root: number): number {
 export const MB = 1e6;
 export function mbps(bytes: number, ms: number): string {
   return (((bytes / MB) * 1000) / ms).toFixed(1);
+}
+
+/** Pins a process tree, every thread, to `cpus` ("0", "1", "0,1"); children forked later inherit it. */
+export function pinTree(root: number, cpus: string): void {
+  for (const pid of descendants(root))
+    execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
 }

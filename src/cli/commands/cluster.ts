@@ -15,13 +15,14 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
-Run it once on the machine whose daemon ran alone so far, with that daemon stopped and the
-cluster config (with coordination:) in place; then start the daemons. Finished runs, when each job
+Run it once on the machine whose daemon ran alone so far, with that daemon stopped
+(systemctl stop bo) and the cluster config (with coordination:) in place; then start the
+daemons. Finished runs, when each job
 was first seen and every backup job's incremental state are copied; running it again copies
 nothing twice.
 
 Examples:
-  systemctl stop bo && bo cluster migrate && systemctl start bo
+  bo cluster migrate
   bo cluster migrate --state-dir /var/lib/bo --json`,
     )
     .action(async (opts: { stateDir?: string; json?: boolean }) => {

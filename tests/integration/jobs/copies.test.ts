@@ -208,6 +208,7 @@ describe.skipIf(skip)('copies', () => {
         (listed.Contents ?? []).map((o) => [o.Key!.replace(id, 'ID'), o.StorageClass]),
       );
       expect(classes).toEqual({
+        'bo/_bo/catalog-summary/files.jsonl.zst': 'STANDARD',
         'bo/_bo/catalog/files.json.zst': 'STANDARD',
         'bo/_bo/locks/job/files/000000000001.json': 'STANDARD',
         'bo/files/ID/archive.tar.zst': cls,

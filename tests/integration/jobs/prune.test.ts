@@ -6,7 +6,7 @@ import { NotFoundError, StorageError } from '../../../src/errors.ts';
 import { type PruneReport, pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { BackupRow } from '../../../src/plan/prune.ts';
-import { catalogKey, jobLockScope } from '../../../src/storage/layout.ts';
+import { catalogKey, catalogSummaryKey, jobLockScope } from '../../../src/storage/layout.ts';
 import { acquireLock } from '../../../src/storage/lock.ts';
 import type { ObjectInfo } from '../../../src/storage/storage.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
@@ -164,15 +164,15 @@ describe.each([
         expect(report.refused?.join('\n')).toMatch(/is not listed and nothing newer is/);
         expect(report.refused?.join('\n')).toMatch(/suspiciously few/);
         expect(await dataKeys(env)).toEqual(before);
-        // An unreadable manifest also stops it: one the job catalog lacks (without a catalog,
-        // prune reads every manifest; with one, only those it lacks, since manifests never change).
+        // An unreadable manifest also stops it: one the job catalog lacks (without a catalog or its
+        // summary, prune reads every manifest; with one, only those it lacks: manifests never change).
         const unreadable = env.servicesWith({
           wrap: (s) =>
             wrapStorage(s, {
               get: (key, o) =>
                 key.endsWith(`${ids.at(-1)}/manifest.json`)
                   ? Promise.reject(new StorageError('503 Slow Down'))
-                  : key === catalogKey('files')
+                  : key === catalogKey('files') || key === catalogSummaryKey('files')
                     ? Promise.reject(new NotFoundError(`${key} not found`))
                     : s.get(key, o),
             }),

@@ -175,31 +175,34 @@ describe.each(cases)('seekable archives ($kind, sealed: $sealed, compressed on t
     expect(diffTrees(await m(env.src), await m(join(env.work, 'dir', env.src)))).toEqual([]);
   });
 
-  it("restores with the README's stock-tool recipes (zstd -d reads the frames as one stream)", async (ctx) => {
-    const r = await ref();
-    const dest = join(env.work, 'stock');
-    const keyFile = join(env.work, 'key.txt');
-    await writeFile(keyFile, `${key.identity}\n`);
-    if (c.kind === 'fs') {
-      const script = readmeRecipe(
-        'fs-chain',
-        `REPO=${join(env.work, 'repo', 'files')} ID=${r.id} DEST=${dest}`,
-      );
-      // The filesystem recipe is written for plain archives: an encrypted one goes through age first.
-      execFileSync('sh', [
-        '-c',
-        c.sealed ? script.replace('| zstd -d', `| age -d -i ${keyFile} | zstd -d`) : script,
-      ]);
-    } else {
-      // One aws CLI run per volume: the encrypted case alone covers the bucket's recipe.
-      if (!c.sealed) return ctx.skip();
-      if (missing('aws CLI', awsCli() !== undefined, 'pip install awscli (into the moto venv)'))
-        return ctx.skip();
-      const first = `S3=s3://${env.bucket!.name}/bo/files ID=${r.id} KEY=${keyFile} DEST=${dest}`;
-      runWithAws(readmeRecipe('s3-chain', first), env.bucket!.endpoint);
-    }
-    expect(diffTrees(await snapshotTree(env.src), await snapshotTree(join(dest, env.src)))).toEqual([]);
-  });
+  // One aws CLI run per volume: in the bucket, the encrypted case alone covers the recipe.
+  const stockRecipe = c.kind === 'fs' || c.sealed ? it : undefined;
+  stockRecipe?.(
+    "restores with the README's stock-tool recipes (zstd -d reads the frames as one stream)",
+    async (ctx) => {
+      const r = await ref();
+      const dest = join(env.work, 'stock');
+      const keyFile = join(env.work, 'key.txt');
+      await writeFile(keyFile, `${key.identity}\n`);
+      if (c.kind === 'fs') {
+        const script = readmeRecipe(
+          'fs-chain',
+          `REPO=${join(env.work, 'repo', 'files')} ID=${r.id} DEST=${dest}`,
+        );
+        // The filesystem recipe is written for plain archives: an encrypted one goes through age first.
+        execFileSync('sh', [
+          '-c',
+          c.sealed ? script.replace('| zstd -d', `| age -d -i ${keyFile} | zstd -d`) : script,
+        ]);
+      } else {
+        if (missing('aws CLI', awsCli() !== undefined, 'pip install awscli (into the moto venv)'))
+          return ctx.skip();
+        const first = `S3=s3://${env.bucket!.name}/bo/files ID=${r.id} KEY=${keyFile} DEST=${dest}`;
+        runWithAws(readmeRecipe('s3-chain', first), env.bucket!.endpoint);
+      }
+      expect(diffTrees(await snapshotTree(env.src), await snapshotTree(join(dest, env.src)))).toEqual([]);
+    },
+  );
 
   it('a damaged middle frame fails the restore of a file in it, loudly, and of nothing else; verify names the frame', async () => {
     const r = await ref();

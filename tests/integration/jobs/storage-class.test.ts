@@ -38,6 +38,7 @@ describe.skipIf(skip)('storageClass (moto)', () => {
     env = await backupEnv('s3', { jobs, s3: { storageClass: 'STANDARD_IA' } });
     const id = await env.backup('files');
     expect(await classes(env, [id])).toEqual({
+      'bo/_bo/catalog-summary/files.jsonl.zst': 'STANDARD',
       'bo/_bo/catalog/files.json.zst': 'STANDARD',
       'bo/_bo/locks/job/files/000000000001.json': 'STANDARD',
       'bo/files/ID1/archive.tar.zst': 'STANDARD_IA',
