@@ -5,8 +5,8 @@
  *     ─ [age: the chunks from the one holding the frame's start, each opened on its own]
  *     ─ [zstd: decompressed from the frame's start, which needs nothing before it]  ─▶ tar bytes
  *
- * Windows start at a size estimated by the caller and double up to MAX_WINDOW, so a small file
- * costs one or two requests and little read beyond it, and a long run streams in large requests.
+ * The first window is the size the caller estimated; later ones double up to MAX_WINDOW, so a
+ * small file costs one request and little read beyond it, and a long run streams in large ones.
  * Integrity: age chunks authenticate; the caller hashes each file against the index.
  */
 import type { AgeIdentity } from '../archive/age/index.ts';
@@ -76,7 +76,9 @@ async function* windows(
   hint: number,
   signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  let size = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, hint));
+  // The first read is as large as the caller expects (uncapped: a response streams, and stopping
+  // early closes it): each request costs a round trip, and on some servers a pass over the object.
+  let size = Math.max(MIN_WINDOW, hint);
   for (let pos = start; pos < obj.size; ) {
     const end = Math.min(obj.size, pos + size);
     yield* readStoredRange(storage, ref, obj, pos, end, signal);
