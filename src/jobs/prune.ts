@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readManifest } from '../catalog/backups.ts';
-import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
+import { catalogFacts, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import {
   type LatestCheck,
   lastPruneSeen,
@@ -26,7 +26,7 @@ import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../pla
 import { orphanedByPlan } from '../plan/prune-chains.ts';
 import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
-import { catalogKey, parseManifestKey } from '../storage/layout.ts';
+import { catalogKey, MANIFEST_NAME, objectKey, parseManifestKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -135,7 +135,7 @@ async function pruneJob(
       previous: db && lastPruneSeen(db, target.storage, name),
       // Only the job's own storage: this machine's run history records backups, not copies.
       lastCommitted: db && target.role === 'primary' ? lastCommittedBackup(db, name) : undefined,
-      catalog: catalogFacts(await loadCatalog(storage, name, signal)),
+      catalog: await catalogFacts(storage, name, signal),
     };
     const unguarded = guardMemory(facts);
     const report: PruneReport = {
@@ -224,17 +224,6 @@ async function survivingManifests(
   return out;
 }
 
-function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
-  if (!doc) return undefined;
-  let newest: CatalogDoc['backups'][number] | undefined;
-  for (const m of doc.backups) if (!newest || m.startedAt > newest.startedAt) newest = m;
-  return {
-    updatedAt: doc.updatedAt,
-    count: doc.backups.length,
-    ...(newest ? { newestId: newest.id, newestAt: newest.startedAt } : {}),
-  };
-}
-
 function pruneInput(
   scan: JobScan,
   policy: RetentionPolicy | undefined,
@@ -250,14 +239,14 @@ function pruneInput(
     backups: scan.backups.map((b) => {
       const m = b.manifest;
       const [manifest, ...named] = scannedKeys(b);
-      const listed = b.objects.map((o) => o.key);
+      const listed = b.names.flatMap((n) => (n === MANIFEST_NAME ? [] : [objectKey(b, n)]));
       const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
       const check = checks.get(b.id);
       return {
         ...chainLinkOf(m),
         time: new Date(m.startedAt),
         keys,
-        bytes: b.objects.reduce((n, o) => n + o.size, 0),
+        bytes: b.bytes,
         ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
       };
     }),
