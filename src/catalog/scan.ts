@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.ts';
-import { jobPrefix, MANIFEST_NAME, manifestKey, objectKey, parseBackupKey } from '../storage/layout.ts';
+import { backupFolder, jobPrefix, MANIFEST_NAME, manifestKey, parseBackupKey } from '../storage/layout.ts';
 import type { IncompleteUpload, ObjectInfo, Storage } from '../storage/storage.ts';
 import { type BadManifest, readManifest } from './backups.ts';
 import { catalogPruneManifests, type PruneManifest, pruneManifest } from './prune-manifests.ts';
@@ -15,9 +15,17 @@ export interface ScannedBackup {
   bytes: number;
 }
 
-/** Every key a backup's manifest names (archive, index, dumps), the manifest's own first. */
+/**
+ * Every key of a backup, each once: its manifest's first, then the objects the manifest names
+ * (archive, index, dumps), then any other object listed in its folder. All are built on one
+ * string of the folder, so V8 keeps each as a small pair (folder, name), not a copy of both.
+ */
 export function scannedKeys(b: ScannedBackup): string[] {
-  return [manifestKey(b.job, b.id), ...b.manifest.named.map((k) => objectKey(b, k))];
+  const folder = backupFolder(b.job, b.id);
+  const names: string[] = [];
+  for (const n of b.manifest.named) if (n !== MANIFEST_NAME && !names.includes(n)) names.push(n);
+  for (const n of b.names) if (n !== MANIFEST_NAME && !names.includes(n)) names.push(n);
+  return [folder + MANIFEST_NAME, ...names.map((n) => folder + n)];
 }
 
 /** Everything stored for one job, from one listing: what prune plans with. */

@@ -26,7 +26,7 @@ import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../pla
 import { orphanedByPlan } from '../plan/prune-chains.ts';
 import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
-import { catalogKey, MANIFEST_NAME, objectKey, parseManifestKey } from '../storage/layout.ts';
+import { catalogKey, parseManifestKey } from '../storage/layout.ts';
 import type { Retention, Storage } from '../storage/storage.ts';
 import { withJobLock } from './job-lock.ts';
 import type { JobRunContext, JobRunResult } from './kinds.ts';
@@ -238,9 +238,7 @@ function pruneInput(
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const [manifest, ...named] = scannedKeys(b);
-      const listed = b.names.flatMap((n) => (n === MANIFEST_NAME ? [] : [objectKey(b, n)]));
-      const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
+      const keys = scannedKeys(b);
       const check = checks.get(b.id);
       return {
         ...chainLinkOf(m),
