@@ -63,35 +63,45 @@ async function* walkDir(
   pace: () => Promise<void> | undefined,
 ): AsyncGenerator<WalkEntry> {
   throwIfAborted(signal);
+  const base = dirKey === '' ? '' : `${dirKey}/`;
+  // What the names here must start with for their keys to start with `prefix`.
+  const rest = prefix.length > base.length ? prefix.slice(base.length) : '';
+  const names = readNames(dir, rest);
+  for (const s of names) {
+    await pace(); // the caller's work on the previous entry (a stat) counts too
+    const isDir = s.endsWith('/');
+    const name = isDir ? s.slice(0, -1) : s;
+    const path = join(dir, name);
+    if (isDir) yield* walkDir(path, base + name, prefix, signal, pace);
+    else if (name.startsWith(TEMP_PREFIX)) {
+      const target = tempTarget(dirKey, name);
+      if (target?.startsWith(prefix)) yield { key: base + name, path, target };
+    } else yield { key: base + name, path };
+  }
+}
+
+/**
+ * The names in `dir` that can hold keys starting with `rest` (directories as "<name>/": that is
+ * how they sort among their siblings, their keys all starting with it), in key order; temp files
+ * all. Only names are kept: a job's folder has a directory per backup, 200,000 of them.
+ */
+function readNames(dir: string, rest: string): string[] {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
-  // A directory's keys all start with "<name>/", so it sorts as "<name>/" among its siblings.
-  const items = entries
-    .filter((e) => e.isFile() || (e.isDirectory() && !e.name.startsWith(TEMP_PREFIX)))
-    .map((e) => {
-      const key = dirKey === '' ? e.name : `${dirKey}/${e.name}`;
-      return { e, key, sortKey: e.isDirectory() ? `${key}/` : key };
-    })
-    .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-  for (const { e, key, sortKey } of items) {
-    await pace(); // the caller's work on the previous entry (a stat) counts too
-    const path = join(dir, e.name);
+  const names: string[] = [];
+  for (const e of entries) {
     if (e.isDirectory()) {
-      if (sortKey.startsWith(prefix) || prefix.startsWith(sortKey))
-        yield* walkDir(path, key, prefix, signal, pace);
-    } else if (e.name.startsWith(TEMP_PREFIX)) {
-      const target = tempTarget(dirKey, e.name);
-      if (target?.startsWith(prefix)) yield { key, path, target };
-    } else if (key.startsWith(prefix)) {
-      yield { key, path };
-    }
+      const s = `${e.name}/`;
+      if (!e.name.startsWith(TEMP_PREFIX) && (s.startsWith(rest) || rest.startsWith(s))) names.push(s);
+    } else if (e.isFile() && (e.name.startsWith(rest) || e.name.startsWith(TEMP_PREFIX))) names.push(e.name);
   }
+  return names.sort(compareKeys);
 }
 
 /** `.bo-tmp-<random>-<name>` in `dirKey` → `dirKey/<name>`. */
