@@ -1,4 +1,4 @@
-import { type Dirent, readdirSync, type Stats, statSync } from 'node:fs';
+import { type Dir, opendirSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { throwIfAborted } from '../errors.ts';
@@ -86,20 +86,26 @@ async function* walkDir(
  * all. Only names are kept: a job's folder has a directory per backup, 200,000 of them.
  */
 function readNames(dir: string, rest: string): string[] {
-  let entries: Dirent[];
+  let d: Dir;
   try {
-    entries = readdirSync(dir, { withFileTypes: true });
+    d = opendirSync(dir, { bufferSize: 256 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
   const names: string[] = [];
-  for (const e of entries) {
-    if (e.isDirectory()) {
-      const s = `${e.name}/`;
-      if (!e.name.startsWith(TEMP_PREFIX) && (s.startsWith(rest) || rest.startsWith(s))) names.push(s);
-    } else if (e.isFile() && (e.name.startsWith(rest) || e.name.startsWith(TEMP_PREFIX))) names.push(e.name);
+  try {
+    // One entry at a time: 200,000 directory entries are never all held at once.
+    for (let e = d.readSync(); e; e = d.readSync()) {
+      if (e.isDirectory()) {
+        const s = `${e.name}/`;
+        if (!e.name.startsWith(TEMP_PREFIX) && (s.startsWith(rest) || rest.startsWith(s))) names.push(s);
+      } else if (e.isFile() && (e.name.startsWith(rest) || e.name.startsWith(TEMP_PREFIX)))
+        names.push(e.name);
+    }
+  } finally {
+    d.closeSync();
   }
   return names.sort(compareKeys);
 }

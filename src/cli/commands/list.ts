@@ -40,9 +40,13 @@ Examples:
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        // One row per backup, naming every storage that holds it (its own and its copies).
-        const rows: Array<{ storages: string[]; b: BackupSummary; broken: boolean }> = [];
-        const byBackup = new Map<string, (typeof rows)[number]>();
+        // One row per backup, naming every storage that holds it (its own and its copies). A
+        // fleet's history is 200,000 backups: a row is its summary, the storages beside it.
+        const rows: BackupSummary[] = [];
+        const firstStorage: string[] = [];
+        const moreStorages = new Map<BackupSummary, string[]>();
+        const brokenRows = new Set<BackupSummary>();
+        let rowOf: Map<string, Map<string, BackupSummary>> | undefined;
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
@@ -65,30 +69,37 @@ Examples:
             continue;
           }
           for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
-          const broken = brokenChains(
-            listing.backups.map((b) => ({
-              id: `${b.job}/${b.id}`,
-              ...(b.chain?.type === 'incremental'
-                ? { parent: b.chain.parent && `${b.job}/${b.chain.parent}` }
-                : {}),
-            })),
-          );
+          const broken = brokenSummaries(listing.backups);
+          // Backups already listed from an earlier storage, by job and id (built once one is needed).
+          if (rows.length > 0 && !rowOf) {
+            rowOf = new Map();
+            for (const r of rows) byJob(rowOf, r.job).set(r.id, r);
+          }
           for (const b of listing.backups) {
             if (opts.host && b.host !== opts.host) continue;
-            const key = `${b.job}/${b.id}`;
-            const seen = byBackup.get(key);
+            const seen = rowOf?.get(b.job)?.get(b.id);
             if (seen) {
-              seen.storages.push(name);
+              const more = moreStorages.get(seen);
+              if (more) more.push(name);
+              else moreStorages.set(seen, [name]);
               continue;
             }
-            const row = { storages: [name], b, broken: Boolean(broken.get(key)) };
-            rows.push(row);
-            byBackup.set(key, row);
+            rows.push(b);
+            firstStorage.push(name);
+            if (broken.has(b)) brokenRows.add(b);
+            if (rowOf) byJob(rowOf, b.job).set(b.id, b);
           }
         }
-        byBackup.clear();
+        rowOf = undefined;
         // Row by row: a fleet's history is hundreds of thousands of backups, never one big string.
-        const each = () => rows.values();
+        function* each() {
+          for (const [i, b] of rows.entries())
+            yield {
+              storages: [firstStorage[i]!, ...(moreStorages.get(b) ?? [])],
+              b,
+              broken: brokenRows.has(b),
+            };
+        }
         const count = rows.length;
         if (opts.json) {
           ctx.out.print('{"backups":[');
@@ -134,7 +145,15 @@ Examples:
         else if (count === 0)
           ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
         else {
-          const cells = ({ storages, b, broken }: (typeof rows)[number]) => [
+          const cells = ({
+            storages,
+            b,
+            broken,
+          }: {
+            storages: string[];
+            b: BackupSummary;
+            broken: boolean;
+          }) => [
             `${b.job}/${b.id}`,
             b.host,
             formatAge(new Date(b.finishedAt), now),
@@ -167,6 +186,35 @@ Examples:
         for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);
       },
     );
+}
+
+/** The backups of a listing whose incremental chain is broken (parents are within the same job). */
+function brokenSummaries(backups: readonly BackupSummary[]): Set<BackupSummary> {
+  const jobs = new Map<string, BackupSummary[]>();
+  for (const b of backups) {
+    const list = jobs.get(b.job);
+    if (list) list.push(b);
+    else jobs.set(b.job, [b]);
+  }
+  const out = new Set<BackupSummary>();
+  for (const list of jobs.values()) {
+    const states = brokenChains(
+      list.map((b) =>
+        b.chain?.type === 'incremental' ? { id: b.id, parent: b.chain.parent } : { id: b.id },
+      ),
+    );
+    for (const b of list) if (states.get(b.id)) out.add(b);
+  }
+  return out;
+}
+
+function byJob<T>(m: Map<string, Map<string, T>>, job: string): Map<string, T> {
+  let got = m.get(job);
+  if (!got) {
+    got = new Map();
+    m.set(job, got);
+  }
+  return got;
 }
 
 /** "full", "incr 3", "standalone", with "BROKEN" when a backup the chain needs is missing. */
