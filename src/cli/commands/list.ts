@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { ChainInfo } from '../../catalog/manifest.ts';
 import { type BackupSummary, listStorageSummaries, type SummaryListing } from '../../catalog/summaries.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
-import { brokenChains } from '../../plan/chain-links.ts';
 import { jobStorages } from '../../plan/copy.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes } from '../format.ts';
@@ -188,7 +187,11 @@ Examples:
     );
 }
 
-/** The backups of a listing whose incremental chain is broken (parents are within the same job). */
+/**
+ * The backups of a listing whose incremental chain is broken (an ancestor missing, an
+ * incremental without a parent, a loop), as brokenChains finds them but on the summaries
+ * themselves: a state per backup in a typed array, one map by id per job, no object per backup.
+ */
 function brokenSummaries(backups: readonly BackupSummary[]): Set<BackupSummary> {
   const jobs = new Map<string, BackupSummary[]>();
   for (const b of backups) {
@@ -198,15 +201,36 @@ function brokenSummaries(backups: readonly BackupSummary[]): Set<BackupSummary> 
   }
   const out = new Set<BackupSummary>();
   for (const list of jobs.values()) {
-    const states = brokenChains(
-      list.map((b) =>
-        b.chain?.type === 'incremental' ? { id: b.id, parent: b.chain.parent } : { id: b.id },
-      ),
-    );
-    for (const b of list) if (states.get(b.id)) out.add(b);
+    const index = new Map<string, number>();
+    for (const [i, b] of list.entries()) index.set(b.id, i);
+    const state = new Uint8Array(list.length); // UNKNOWN, OK, BROKEN or VISITING
+    const path: number[] = [];
+    for (let i = 0; i < list.length; i++) {
+      path.length = 0;
+      let result = OK;
+      for (let cur: number | undefined = i; cur !== undefined; ) {
+        if (state[cur] !== UNKNOWN) {
+          result = state[cur] === VISITING ? BROKEN : state[cur]!; // a loop
+          break;
+        }
+        path.push(cur);
+        state[cur] = VISITING;
+        const c: BackupSummary['chain'] = list[cur]!.chain;
+        if (c?.type !== 'incremental') break;
+        cur = c.parent === null ? undefined : index.get(c.parent);
+        if (cur === undefined) result = BROKEN; // no parent recorded, or not listed
+      }
+      for (const j of path) state[j] = result;
+    }
+    for (const [i, b] of list.entries()) if (state[i] === BROKEN) out.add(b);
   }
   return out;
 }
+
+const UNKNOWN = 0;
+const OK = 1;
+const BROKEN = 2;
+const VISITING = 3;
 
 function byJob<T>(m: Map<string, Map<string, T>>, job: string): Map<string, T> {
   let got = m.get(job);

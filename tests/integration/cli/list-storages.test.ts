@@ -16,11 +16,12 @@ afterEach(() => {
 });
 
 /** Backups 0..4 of one chain (a full and four incrementals), but for the ones in `gap`. */
-function repo(dir: string, gap: number[]): void {
+function repo(dir: string, gap: number[], orphan?: number): void {
   const end = Date.parse('2026-01-10T12:00:00Z');
   for (let i = 0; i < 5; i++) {
     if (gap.includes(i)) continue;
     const m = fabricatedManifest('files1', i, 5, end);
+    if (i === orphan && m.chain) m.chain.parent = null; // an incremental without a recorded parent
     mkdirSync(join(dir, 'files1', m.id), { recursive: true });
     writeFileSync(join(dir, 'files1', m.id, 'manifest.json'), JSON.stringify(m));
   }
@@ -31,7 +32,7 @@ describe('bo list over several storages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bo-list-storages-'));
     dirs.push(dir);
     repo(join(dir, 'a'), [2]);
-    repo(join(dir, 'b'), []);
+    repo(join(dir, 'b'), [], 1);
     const cfg = writeConfig({
       stateDir: join(dir, 'state'),
       storage: {
@@ -47,13 +48,16 @@ describe('bo list over several storages', () => {
     const ids = (i: number) => fabricatedManifest('files1', i, 5, Date.parse('2026-01-10T12:00:00Z')).id;
     expect(rows.map((b) => [b.id, b.storages, b.chainBroken ?? false])).toEqual([
       [ids(0), ['a', 'b'], false],
-      [ids(1), ['a', 'b'], false],
+      [ids(1), ['a', 'b'], false], // broken in b, but listed from a
       [ids(3), ['a', 'b'], true],
       [ids(4), ['a', 'b'], true],
-      [ids(2), ['b'], false],
+      [ids(2), ['b'], true],
     ]);
     const table = await runBo(['--config', cfg, 'list', '--full']);
     expect(table.stdout).toMatch(new RegExp(`files1/${ids(4)} .* incr 4 BROKEN .* a, b`));
-    expect(table.stdout).toMatch(new RegExp(`files1/${ids(2)} .* incr 2 .* b`));
+    expect(table.stdout).toMatch(new RegExp(`files1/${ids(2)} .* incr 2 BROKEN .* b`)); // its ancestor 1 in b
+    const onlyB = await runBo(['--config', cfg, 'list', '--full', '--storage', 'b', '--json']);
+    const inB = (JSON.parse(onlyB.stdout) as { backups: Array<Record<string, unknown>> }).backups;
+    expect(inB.map((b) => b.chainBroken ?? false)).toEqual([false, true, true, true, true]);
   });
 });
