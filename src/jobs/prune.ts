@@ -116,8 +116,10 @@ async function pruneJob(
     const checks = db ? latestChecks(db, target.storage, name) : new Map<string, LatestCheck>();
     const policy = policyOf(target.retention, job.timezone);
     const input = pruneInput(scan, policy, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
-    const locks = await retentionOf(storage, keysToDelete(planPrune(input)));
-    const plan = planPrune({ ...input, locks });
+    const unlocked = planPrune(input);
+    const locks = await retentionOf(storage, keysToDelete(unlocked));
+    // With no Object Lock in force on anything it would delete, the plan is the same.
+    const plan = locks.size > 0 ? planPrune({ ...input, locks }) : unlocked;
     const newest = scan.backups.at(-1);
     if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
       throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
