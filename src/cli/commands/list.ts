@@ -126,6 +126,7 @@ Examples:
               ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
               first = false;
               batch = [];
+              await ctx.out.drain();
             }
           }
           if (batch.length) ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
@@ -176,6 +177,7 @@ Examples:
             if (batch.length === 1000) {
               ctx.out.print(batch.join('\n'));
               batch = [];
+              await ctx.out.drain();
             }
           }
           if (batch.length) ctx.out.print(batch.join('\n'));
