@@ -68,6 +68,51 @@ export async function loadCatalog(
   job: string,
   signal?: AbortSignal,
 ): Promise<CatalogDoc | undefined> {
+  const backups: Manifest[] = [];
+  const doc = await foldCatalog(storage, job, (m) => backups.push(m), signal);
+  return doc && { updatedAt: doc.updatedAt, backups };
+}
+
+/** What the prune guard remembers from the catalog: when it was written, how many, the newest. */
+export interface CatalogFacts {
+  updatedAt: string;
+  count: number;
+  newestId?: string;
+  newestAt?: string;
+}
+
+/** loadCatalog's answer, boiled down a manifest at a time to what the guard needs. */
+export async function catalogFacts(
+  storage: Storage,
+  job: string,
+  signal?: AbortSignal,
+): Promise<CatalogFacts | undefined> {
+  let count = 0;
+  let newest: { id: string; startedAt: string } | undefined;
+  const doc = await foldCatalog(
+    storage,
+    job,
+    (m) => {
+      count++;
+      if (!newest || m.startedAt > newest.startedAt) newest = { id: m.id, startedAt: m.startedAt };
+    },
+    signal,
+  );
+  if (!doc) return undefined;
+  return {
+    updatedAt: doc.updatedAt,
+    count,
+    ...(newest ? { newestId: newest.id, newestAt: newest.startedAt } : {}),
+  };
+}
+
+/** Calls `onManifest` for each valid entry; the header when every entry was valid (see loadCatalog). */
+async function foldCatalog(
+  storage: Storage,
+  job: string,
+  onManifest: (m: Manifest) => void,
+  signal?: AbortSignal,
+): Promise<CatalogHeader | undefined> {
   let body: Readable;
   try {
     body = await storage.get(catalogKey(job), { signal });
@@ -76,7 +121,6 @@ export async function loadCatalog(
     throw err;
   }
   let header: CatalogHeader | undefined;
-  const backups: Manifest[] = [];
   let bad = false;
   try {
     await readCatalogStream(
@@ -84,7 +128,7 @@ export async function loadCatalog(
       (h) => (header = h),
       (raw) => {
         const m = bad ? undefined : parseEntry(raw);
-        if (m) backups.push(m);
+        if (m) onManifest(m);
         else bad = true;
       },
     );
@@ -92,7 +136,7 @@ export async function loadCatalog(
     if (signal?.aborted) throw signal.reason;
     return undefined;
   }
-  return !bad && header?.job === job ? { updatedAt: header.updatedAt, backups } : undefined;
+  return !bad && header?.job === job ? header : undefined;
 }
 
 /** Replaces the catalog; call only while holding the job's lock. */

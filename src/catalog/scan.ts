@@ -1,5 +1,5 @@
 import { errorMessage } from '../errors.ts';
-import { jobPrefix, MANIFEST_NAME, manifestKey, objectKey, parseBackupKey } from '../storage/layout.ts';
+import { backupFolder, jobPrefix, MANIFEST_NAME, manifestKey, parseBackupKey } from '../storage/layout.ts';
 import type { IncompleteUpload, ObjectInfo, Storage } from '../storage/storage.ts';
 import { type BadManifest, readManifest } from './backups.ts';
 import { catalogPruneManifests, type PruneManifest, pruneManifest } from './prune-manifests.ts';
@@ -9,13 +9,23 @@ export interface ScannedBackup {
   id: string;
   /** What prune needs of the manifest: from the job catalog when it has it, else the manifest read. */
   manifest: PruneManifest;
-  /** Every object listed in the backup's folder, the manifest included. */
-  objects: ObjectInfo[];
+  /** The names of the objects listed in the backup's folder, the manifest's included. */
+  names: string[];
+  /** Their total size. */
+  bytes: number;
 }
 
-/** Every key a backup's manifest names (archive, index, dumps), the manifest's own first. */
+/**
+ * Every key of a backup, each once: its manifest's first, then the objects the manifest names
+ * (archive, index, dumps), then any other object listed in its folder. All are built on one
+ * string of the folder, so V8 keeps each as a small pair (folder, name), not a copy of both.
+ */
 export function scannedKeys(b: ScannedBackup): string[] {
-  return [manifestKey(b.job, b.id), ...b.manifest.named.map((k) => objectKey(b, k))];
+  const folder = backupFolder(b.job, b.id);
+  const names: string[] = [];
+  for (const n of b.manifest.named) if (n !== MANIFEST_NAME && !names.includes(n)) names.push(n);
+  for (const n of b.names) if (n !== MANIFEST_NAME && !names.includes(n)) names.push(n);
+  return [folder + MANIFEST_NAME, ...names.map((n) => folder + n)];
 }
 
 /** Everything stored for one job, from one listing: what prune plans with. */
@@ -46,40 +56,55 @@ export async function scanJob(
   opts: { signal?: AbortSignal | undefined; concurrency?: number } = {},
 ): Promise<JobScan> {
   const cached = await catalogPruneManifests(storage, job, opts.signal);
-  const folders = new Map<string, ObjectInfo[]>();
+  // Per folder only names (one string each for the whole job) and a size: a job can hold
+  // 200,000 backups. Objects are kept whole only in a folder with no manifest seen yet.
+  const folders = new Map<string, Folder>();
+  const names = new Map<string, string>();
   const stray: ObjectInfo[] = [];
   let listed = 0;
-  for await (const obj of storage.list(jobPrefix(job), opts.signal ? { signal: opts.signal } : {})) {
+  const seen = { uploads: [] as IncompleteUpload[], complete: false };
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  for await (const obj of storage.list(jobPrefix(job), { ...signal, incomplete: seen })) {
     listed++;
     const parsed = parseBackupKey(obj.key);
     if (!parsed) {
       stray.push(obj);
       continue;
     }
-    const list = folders.get(parsed.id);
-    if (list) list.push(obj);
-    else folders.set(parsed.id, [obj]);
+    const name = names.get(parsed.name) ?? parsed.name;
+    names.set(name, name);
+    let f = folders.get(parsed.id);
+    if (!f) {
+      f = { names: [], bytes: 0, pending: [] };
+      folders.set(parsed.id, f);
+    }
+    f.names.push(name);
+    f.bytes += obj.size;
+    if (name === MANIFEST_NAME) f.pending = undefined;
+    else f.pending?.push(obj);
   }
-  const incomplete: IncompleteUpload[] = [];
-  for await (const u of storage.listIncomplete(jobPrefix(job))) incomplete.push(u);
+  // A filesystem finds its temp files in the same walk; S3 lists its multipart uploads apart.
+  const incomplete = seen.complete ? seen.uploads : [];
+  if (!seen.complete) for await (const u of storage.listIncomplete(jobPrefix(job))) incomplete.push(u);
 
   const orphans: ObjectInfo[] = [];
-  const withManifest: Array<[string, ObjectInfo[]]> = [];
-  for (const [id, objects] of folders) {
-    if (objects.some((o) => parseBackupKey(o.key)?.name === MANIFEST_NAME)) withManifest.push([id, objects]);
-    else orphans.push(...objects);
+  const withManifest: Array<[string, Folder]> = [];
+  for (const [id, f] of folders) {
+    if (f.pending) orphans.push(...f.pending);
+    else withManifest.push([id, f]);
   }
+  folders.clear();
 
   const backups: ScannedBackup[] = [];
   const unreadable: BadManifest[] = [];
   let next = 0;
   const worker = async () => {
     while (next < withManifest.length) {
-      const [id, objects] = withManifest[next++]!;
+      const [id, { names, bytes }] = withManifest[next++]!;
       const key = manifestKey(job, id);
       const known = cached?.get(id);
       if (known) {
-        backups.push({ job, id, manifest: known, objects });
+        backups.push({ job, id, manifest: known, names, bytes });
         continue;
       }
       try {
@@ -89,7 +114,7 @@ export async function scanJob(
             key,
             error: `manifest describes ${manifest.job}/${manifest.id}, not ${job}/${id}`,
           });
-        } else backups.push({ job, id, manifest, objects });
+        } else backups.push({ job, id, manifest, names, bytes });
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         unreadable.push({ key, error: errorMessage(err) });
@@ -105,4 +130,11 @@ export async function scanJob(
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
   return { job, backups, unreadable, orphans, stray, incomplete, listed };
+}
+
+interface Folder {
+  names: string[];
+  bytes: number;
+  /** Its objects until its manifest is listed: all of them, for a folder without one. */
+  pending: ObjectInfo[] | undefined;
 }

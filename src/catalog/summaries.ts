@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import { backupSizes } from '../sizes.ts';
-import { catalogKey, manifestKey, parseManifestKey } from '../storage/layout.ts';
+import { catalogKey, jobPrefix, manifestKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type BadManifest, listBackups, readManifest } from './backups.ts';
 import { catalogedJobs, recentPrefixes } from './catalog.ts';
@@ -166,11 +166,15 @@ export async function listJobSummaries(
     const l = await listBackups(storage, { job, ...(signal ? { signal } : {}) });
     return { backups: l.backups.map((b) => summarize(b.job, b.manifest, intern)), unreadable: l.unreadable };
   }
-  const known = new Set(cached.map((b) => b.id));
   let newest = '';
   for (const b of cached) if (b.id > newest) newest = b.id;
+  const prefixes = recentPrefixes(job, newest, opts.now ?? new Date());
+  // Only ids from the first (oldest) prefix on can be listed again: the set holds only those.
+  const from = prefixes[0]?.slice(jobPrefix(job).length) ?? '';
+  const known = new Set<string>();
+  for (const b of cached) if (b.id >= from) known.add(b.id);
   const unreadable: BadManifest[] = [];
-  for (const prefix of recentPrefixes(job, newest, opts.now ?? new Date())) {
+  for (const prefix of prefixes) {
     for await (const o of storage.list(prefix, signal ? { signal } : {})) {
       const ref = parseManifestKey(o.key);
       if (!ref || ref.job !== job || known.has(ref.id)) continue;

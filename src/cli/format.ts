@@ -19,16 +19,44 @@ export function formatAge(from: Date, now: Date): string {
 
 /** Left-aligned text table; the last column is not padded. */
 export function table(rows: string[][], header?: string[]): string {
-  const all = header ? [header, ...rows] : rows;
+  const out: string[] = [];
+  printTable(
+    (text) => out.push(text),
+    () => rows,
+    header,
+  );
+  return out.join('\n');
+}
+
+/**
+ * table() for many rows, printed a thousand lines at a time, never as one string of them all.
+ * `rows` is called twice: for the column widths, then for the lines.
+ */
+export function printTable(
+  print: (text: string) => void,
+  rows: () => Iterable<string[]>,
+  header?: string[],
+): void {
   const widths: number[] = [];
-  for (const r of all) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, [...c].length);
-    });
+  const measure = (r: string[]) => {
+    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, width(c));
+  };
+  if (header) measure(header);
+  for (const r of rows()) measure(r);
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  ');
+  let batch = header ? [line(header)] : [];
+  for (const r of rows()) {
+    batch.push(line(r));
+    if (batch.length === 1000) {
+      print(batch.join('\n'));
+      batch = [];
+    }
   }
-  return all
-    .map((r) =>
-      r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  '),
-    )
-    .join('\n');
+  if (batch.length) print(batch.join('\n'));
+}
+
+/** Characters as a terminal counts them (code points, not UTF-16 units). */
+function width(s: string): number {
+  return /[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length;
 }

@@ -43,7 +43,7 @@ export function stubContext(): CliContext {
   };
   return {
     log: undefined as never,
-    out: { print: none, json: none, note: none, status: none, interactive: false },
+    out: { print: none, drain: async () => {}, json: none, note: none, status: none, interactive: false },
     clock: { now: () => new Date(0), sleep: none } as never,
     signal: new AbortController().signal,
     env: {},

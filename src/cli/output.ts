@@ -2,6 +2,12 @@
 export interface Output {
   /** Data and summaries: stdout. */
   print(text: string): void;
+  /**
+   * Resolves once stdout has taken what was printed (or closed). A pipe reads slower than bo
+   * prints 200,000 rows, and what it has not taken yet waits in memory: print in batches and
+   * await this between them.
+   */
+  drain(): Promise<void>;
   /** Machine-readable result for --json: one JSON document on stdout. */
   json(value: unknown): void;
   /** Notices and progress: stderr, so stdout stays clean for pipes. */
@@ -28,6 +34,18 @@ export function createOutput(
       clear();
       stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
+    drain: () =>
+      stdout.writableNeedDrain
+        ? new Promise<void>((resolve) => {
+            const done = () => {
+              stdout.off('drain', done);
+              stdout.off('close', done);
+              resolve();
+            };
+            stdout.on('drain', done);
+            stdout.on('close', done);
+          })
+        : Promise.resolve(),
     json: (value) => stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     note: (text) => {
       clear();

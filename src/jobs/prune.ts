@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readManifest } from '../catalog/backups.ts';
-import { type CatalogDoc, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
+import { catalogFacts, loadCatalog, writeCatalog } from '../catalog/catalog.ts';
 import {
   type LatestCheck,
   lastPruneSeen,
@@ -116,8 +116,10 @@ async function pruneJob(
     const checks = db ? latestChecks(db, target.storage, name) : new Map<string, LatestCheck>();
     const policy = policyOf(target.retention, job.timezone);
     const input = pruneInput(scan, policy, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
-    const locks = await retentionOf(storage, keysToDelete(planPrune(input)));
-    const plan = planPrune({ ...input, locks });
+    const unlocked = planPrune(input);
+    const locks = await retentionOf(storage, keysToDelete(unlocked));
+    // With no Object Lock in force on anything it would delete, the plan is the same.
+    const plan = locks.size > 0 ? planPrune({ ...input, locks }) : unlocked;
     const newest = scan.backups.at(-1);
     if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
       throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
@@ -135,7 +137,7 @@ async function pruneJob(
       previous: db && lastPruneSeen(db, target.storage, name),
       // Only the job's own storage: this machine's run history records backups, not copies.
       lastCommitted: db && target.role === 'primary' ? lastCommittedBackup(db, name) : undefined,
-      catalog: catalogFacts(await loadCatalog(storage, name, signal)),
+      catalog: await catalogFacts(storage, name, signal),
     };
     const unguarded = guardMemory(facts);
     const report: PruneReport = {
@@ -224,17 +226,6 @@ async function survivingManifests(
   return out;
 }
 
-function catalogFacts(doc: CatalogDoc | undefined): ListingFacts['catalog'] {
-  if (!doc) return undefined;
-  let newest: CatalogDoc['backups'][number] | undefined;
-  for (const m of doc.backups) if (!newest || m.startedAt > newest.startedAt) newest = m;
-  return {
-    updatedAt: doc.updatedAt,
-    count: doc.backups.length,
-    ...(newest ? { newestId: newest.id, newestAt: newest.startedAt } : {}),
-  };
-}
-
 function pruneInput(
   scan: JobScan,
   policy: RetentionPolicy | undefined,
@@ -249,15 +240,13 @@ function pruneInput(
     garbageAgeMs,
     backups: scan.backups.map((b) => {
       const m = b.manifest;
-      const [manifest, ...named] = scannedKeys(b);
-      const listed = b.objects.map((o) => o.key);
-      const keys = [manifest!, ...new Set([...named, ...listed].filter((k) => k !== manifest))];
+      const keys = scannedKeys(b);
       const check = checks.get(b.id);
       return {
         ...chainLinkOf(m),
         time: new Date(m.startedAt),
         keys,
-        bytes: b.objects.reduce((n, o) => n + o.size, 0),
+        bytes: b.bytes,
         ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
       };
     }),

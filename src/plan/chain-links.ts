@@ -28,23 +28,21 @@ export function brokenChains(
   unreadable: ReadonlySet<string> = new Set(),
 ): Map<string, BrokenChain | undefined> {
   const byId = new Map(backups.map((b) => [b.id, b]));
-  const states = new Map<string, BrokenChain | undefined>();
+  // A backup on the path being followed is VISITING until its state is known: meeting it again is a loop.
+  const states = new Map<string, BrokenChain | typeof VISITING | undefined>();
+  const path: string[] = [];
   for (const b of backups) {
     if (states.has(b.id)) continue;
-    const path: string[] = [];
-    const onPath = new Set<string>();
+    path.length = 0;
     let state: BrokenChain | undefined;
     for (let cur: ChainLink | undefined = b; cur; ) {
       if (states.has(cur.id)) {
-        state = states.get(cur.id);
-        break;
-      }
-      if (onPath.has(cur.id)) {
-        state = { kind: 'loop', at: cur.id };
+        const known = states.get(cur.id);
+        state = known === VISITING ? { kind: 'loop', at: cur.id } : known;
         break;
       }
       path.push(cur.id);
-      onPath.add(cur.id);
+      states.set(cur.id, VISITING);
       if (cur.parent === undefined) break;
       if (cur.parent === null) {
         state = { kind: 'no-parent', at: cur.id };
@@ -59,8 +57,10 @@ export function brokenChains(
     }
     for (const id of path) states.set(id, state);
   }
-  return states;
+  return states as Map<string, BrokenChain | undefined>;
 }
+
+const VISITING = Symbol('visiting');
 
 /** "its parent X is missing", said of backup `id`. */
 export function describeBroken(id: string, b: BrokenChain): string {

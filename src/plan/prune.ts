@@ -101,6 +101,7 @@ export interface PrunePlan {
 export function planPrune(input: PruneInput): PrunePlan {
   const { now, locks } = input;
   const lockOf = (keys: readonly string[]): Date | undefined => {
+    if (!locks?.size) return undefined;
     let until: Date | undefined;
     for (const k of keys) {
       const r = locks?.get(k);

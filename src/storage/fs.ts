@@ -3,7 +3,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { DEFAULT_VOLUME_SIZE, type FilesystemStorage } from '../config/schema.ts';
 import { AlreadyExistsError, NotFoundError, StorageError, UsageError } from '../errors.ts';
-import { walk } from './fs-walk.ts';
+import { statIfPresent, walk } from './fs-walk.ts';
 import { fsError, writeAtomically } from './fs-write.ts';
 import { checkKey, TEMP_PREFIX } from './keys.ts';
 import type { StorageDeps } from './registry.ts';
@@ -86,12 +86,15 @@ export function createFsStorage(
     stat: statKey,
 
     async *list(prefix, opts = {}): AsyncGenerator<ObjectInfo> {
+      const incomplete = opts.incomplete;
       try {
         for await (const entry of walk(root, prefix, opts.signal)) {
-          if (entry.target !== undefined) continue;
-          const st = await statIfPresent(entry.path);
-          if (st) yield { key: entry.key, size: st.size, lastModified: st.mtime };
+          const st = statIfPresent(entry.path);
+          if (!st) continue;
+          if (entry.target === undefined) yield { key: entry.key, size: st.size, lastModified: st.mtime };
+          else incomplete?.uploads.push({ key: entry.target, uploadId: entry.key, initiated: st.mtime });
         }
+        if (incomplete) incomplete.complete = true;
       } catch (err) {
         throw fsError(err, root);
       }
@@ -113,7 +116,7 @@ export function createFsStorage(
       try {
         for await (const entry of walk(root, prefix)) {
           if (entry.target === undefined) continue;
-          const st = await statIfPresent(entry.path);
+          const st = statIfPresent(entry.path);
           if (st) yield { key: entry.target, uploadId: entry.key, initiated: st.mtime };
         }
       } catch (err) {
@@ -156,15 +159,11 @@ export function createFsStorage(
 }
 
 async function exists(path: string): Promise<boolean> {
-  return (await statIfPresent(path)) !== undefined;
-}
-
-async function statIfPresent(path: string) {
   try {
-    return await stat(path);
+    await stat(path);
+    return true;
   } catch (err) {
-    // Deleted or renamed between readdir and stat: a concurrent writer, not an error.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
 }

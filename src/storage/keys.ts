@@ -32,7 +32,20 @@ export function normalizePrefix(prefix: string): string {
   return trimmed === '' ? '' : `${trimmed}/`;
 }
 
-/** Byte-wise (UTF-8) comparison: the order S3 lists keys in, which UTF-16 `<` does not match. */
+/**
+ * Byte-wise (UTF-8) comparison: the order S3 lists keys in, which UTF-16 `<` does not match.
+ * UTF-8 byte order is code point order; UTF-16 code units follow it up to U+D7FF, so where the
+ * first difference is below the surrogates the code units decide (a sort of 200,000 keys makes
+ * no Buffers), else the bytes do.
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x - y;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length - b.length;
 }

@@ -100,6 +100,16 @@ export interface Retention {
   until: Date;
 }
 
+export interface ListOptions {
+  signal?: AbortSignal;
+  /**
+   * A storage that meets the incomplete uploads under `prefix` while listing it (a filesystem
+   * walks past its temp files) adds them to `uploads` and sets `complete` once the listing ran to
+   * its end: then `listIncomplete(prefix)` need not walk it all again. S3 leaves it untouched.
+   */
+  incomplete?: { uploads: IncompleteUpload[]; complete: boolean };
+}
+
 /**
  * A place backups are kept. Every implementation passes tests/integration/storage/contract.ts.
  *
@@ -140,7 +150,7 @@ export interface Storage {
   put(key: string, body: Readable | Buffer, opts?: PutOptions): Promise<PutResult>;
   get(key: string, opts?: GetOptions): Promise<Readable>;
   stat(key: string): Promise<ObjectInfo | undefined>;
-  list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   listIncomplete(prefix: string): AsyncIterable<IncompleteUpload>;
   abortIncomplete(upload: IncompleteUpload): Promise<void>;

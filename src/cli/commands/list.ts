@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { ChainInfo } from '../../catalog/manifest.ts';
 import { type BackupSummary, listStorageSummaries, type SummaryListing } from '../../catalog/summaries.ts';
 import { EXIT, errorMessage, isAbortError } from '../../errors.ts';
-import { brokenChains } from '../../plan/chain-links.ts';
 import { jobStorages } from '../../plan/copy.ts';
 import type { CliContext } from '../context.ts';
 import { formatAge, formatBytes } from '../format.ts';
@@ -40,9 +39,13 @@ Examples:
         const names = opts.storage ? [opts.storage] : Object.keys(services.config.storage);
         // An unknown --storage is a usage error (exit 2), not a storage that failed to answer.
         if (opts.storage) services.storage(opts.storage);
-        // One row per backup, naming every storage that holds it (its own and its copies).
-        const rows: Array<{ storages: string[]; b: BackupSummary; broken: boolean }> = [];
-        const byBackup = new Map<string, (typeof rows)[number]>();
+        // One row per backup, naming every storage that holds it (its own and its copies). A
+        // fleet's history is 200,000 backups: a row is its summary, the storages beside it.
+        const rows: BackupSummary[] = [];
+        const firstStorage: string[] = [];
+        const moreStorages = new Map<BackupSummary, string[]>();
+        const brokenRows = new Set<BackupSummary>();
+        let rowOf: Map<string, Map<string, BackupSummary>> | undefined;
         const unreadable: Array<{ storage: string; key: string; error: string }> = [];
         const failed: Array<{ storage: string; error: string }> = [];
         for (const name of names) {
@@ -65,30 +68,37 @@ Examples:
             continue;
           }
           for (const u of listing.unreadable) unreadable.push({ storage: name, ...u });
-          const broken = brokenChains(
-            listing.backups.map((b) => ({
-              id: `${b.job}/${b.id}`,
-              ...(b.chain?.type === 'incremental'
-                ? { parent: b.chain.parent && `${b.job}/${b.chain.parent}` }
-                : {}),
-            })),
-          );
+          const broken = brokenSummaries(listing.backups);
+          // Backups already listed from an earlier storage, by job and id (built once one is needed).
+          if (rows.length > 0 && !rowOf) {
+            rowOf = new Map();
+            for (const r of rows) byJob(rowOf, r.job).set(r.id, r);
+          }
           for (const b of listing.backups) {
             if (opts.host && b.host !== opts.host) continue;
-            const key = `${b.job}/${b.id}`;
-            const seen = byBackup.get(key);
+            const seen = rowOf?.get(b.job)?.get(b.id);
             if (seen) {
-              seen.storages.push(name);
+              const more = moreStorages.get(seen);
+              if (more) more.push(name);
+              else moreStorages.set(seen, [name]);
               continue;
             }
-            const row = { storages: [name], b, broken: Boolean(broken.get(key)) };
-            rows.push(row);
-            byBackup.set(key, row);
+            rows.push(b);
+            firstStorage.push(name);
+            if (broken.has(b)) brokenRows.add(b);
+            if (rowOf) byJob(rowOf, b.job).set(b.id, b);
           }
         }
-        byBackup.clear();
+        rowOf = undefined;
         // Row by row: a fleet's history is hundreds of thousands of backups, never one big string.
-        const each = () => rows.values();
+        function* each() {
+          for (const [i, b] of rows.entries())
+            yield {
+              storages: [firstStorage[i]!, ...(moreStorages.get(b) ?? [])],
+              b,
+              broken: brokenRows.has(b),
+            };
+        }
         const count = rows.length;
         if (opts.json) {
           ctx.out.print('{"backups":[');
@@ -116,6 +126,7 @@ Examples:
               ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
               first = false;
               batch = [];
+              await ctx.out.drain();
             }
           }
           if (batch.length) ctx.out.print(`${first ? '' : ','}${batch.join(',')}`);
@@ -134,7 +145,15 @@ Examples:
         else if (count === 0)
           ctx.out.print(failed.length ? 'no backups found in the storage that answered' : 'no backups found');
         else {
-          const cells = ({ storages, b, broken }: (typeof rows)[number]) => [
+          const cells = ({
+            storages,
+            b,
+            broken,
+          }: {
+            storages: string[];
+            b: BackupSummary;
+            broken: boolean;
+          }) => [
             `${b.job}/${b.id}`,
             b.host,
             formatAge(new Date(b.finishedAt), now),
@@ -158,6 +177,7 @@ Examples:
             if (batch.length === 1000) {
               ctx.out.print(batch.join('\n'));
               batch = [];
+              await ctx.out.drain();
             }
           }
           if (batch.length) ctx.out.print(batch.join('\n'));
@@ -167,6 +187,60 @@ Examples:
         for (const f of failed) ctx.out.note(`error: cannot list storage ${f.storage}: ${f.error}`);
       },
     );
+}
+
+/**
+ * The backups of a listing whose incremental chain is broken (an ancestor missing, an
+ * incremental without a parent, a loop), as brokenChains finds them but on the summaries
+ * themselves: a state per backup in a typed array, one map by id per job, no object per backup.
+ */
+function brokenSummaries(backups: readonly BackupSummary[]): Set<BackupSummary> {
+  const jobs = new Map<string, BackupSummary[]>();
+  for (const b of backups) {
+    const list = jobs.get(b.job);
+    if (list) list.push(b);
+    else jobs.set(b.job, [b]);
+  }
+  const out = new Set<BackupSummary>();
+  for (const list of jobs.values()) {
+    const index = new Map<string, number>();
+    for (const [i, b] of list.entries()) index.set(b.id, i);
+    const state = new Uint8Array(list.length); // UNKNOWN, OK, BROKEN or VISITING
+    const path: number[] = [];
+    for (let i = 0; i < list.length; i++) {
+      path.length = 0;
+      let result = OK;
+      for (let cur: number | undefined = i; cur !== undefined; ) {
+        if (state[cur] !== UNKNOWN) {
+          result = state[cur] === VISITING ? BROKEN : state[cur]!; // a loop
+          break;
+        }
+        path.push(cur);
+        state[cur] = VISITING;
+        const c: BackupSummary['chain'] = list[cur]!.chain;
+        if (c?.type !== 'incremental') break;
+        cur = c.parent === null ? undefined : index.get(c.parent);
+        if (cur === undefined) result = BROKEN; // no parent recorded, or not listed
+      }
+      for (const j of path) state[j] = result;
+    }
+    for (const [i, b] of list.entries()) if (state[i] === BROKEN) out.add(b);
+  }
+  return out;
+}
+
+const UNKNOWN = 0;
+const OK = 1;
+const BROKEN = 2;
+const VISITING = 3;
+
+function byJob<T>(m: Map<string, Map<string, T>>, job: string): Map<string, T> {
+  let got = m.get(job);
+  if (!got) {
+    got = new Map();
+    m.set(job, got);
+  }
+  return got;
 }
 
 /** "full", "incr 3", "standalone", with "BROKEN" when a backup the chain needs is missing. */

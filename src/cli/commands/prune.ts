@@ -8,7 +8,7 @@ import { backupJobTargets } from '../../jobs/targets.ts';
 import { systemTimeZone } from '../../plan/calendar.ts';
 import type { PruneRow } from '../../plan/prune.ts';
 import type { CliContext } from '../context.ts';
-import { formatBytes, table } from '../format.ts';
+import { formatBytes, printTable } from '../format.ts';
 
 interface PruneOpts {
   dryRun?: boolean;
@@ -83,23 +83,31 @@ Examples:
         const j = services.config.jobs[job] as BackupJob;
         return j.retention?.timezone ?? j.timezone ?? systemTimeZone();
       };
-      ctx.out.print(reports.map((r) => render(r, zoneOf(r.job), opts.dryRun ?? false)).join('\n\n'));
+      for (const [i, r] of reports.entries()) {
+        if (i > 0) ctx.out.print('');
+        render(r, zoneOf(r.job), opts.dryRun ?? false, (text) => ctx.out.print(text));
+      }
     });
 }
 
-function render(r: PruneReport, zone: string, dryRun: boolean): string {
-  const lines = [`${r.job} (storage ${r.storage}${r.plan ? `, policy: ${r.plan.policy}` : ''})`];
-  if (r.error) return [...lines, `  FAILED: ${r.error}`, ...(r.hint ? [`  hint: ${r.hint}`] : [])].join('\n');
+/** A job's report, printed a thousand lines at a time (a fleet's job plans 200,000 rows). */
+function render(r: PruneReport, zone: string, dryRun: boolean, print: (text: string) => void): void {
+  const head = `${r.job} (storage ${r.storage}${r.plan ? `, policy: ${r.plan.policy}` : ''})`;
+  if (r.error) {
+    print([head, `  FAILED: ${r.error}`, ...(r.hint ? [`  hint: ${r.hint}`] : [])].join('\n'));
+    return;
+  }
+  print(head);
   const plan = r.plan!;
   const when = dateIn(zone);
-  const rows = plan.rows.map((row) => [
-    label(row),
-    when(row.time),
-    action(row, dryRun || !!r.refused),
-    row.reason,
-  ]);
-  if (rows.length) lines.push(table(rows, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON']));
-  else lines.push('  nothing stored yet');
+  const planOnly = dryRun || !!r.refused;
+  if (plan.rows.length) {
+    const cells = function* () {
+      for (const row of plan.rows) yield [label(row), when(row.time), action(row, planOnly), row.reason];
+    };
+    printTable(print, cells, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON']);
+  } else print('  nothing stored yet');
+  const lines: string[] = [];
   for (const n of r.notes) lines.push(`  note: ${n}`);
   if (r.unguarded) lines.push(`  guard: ${r.unguarded}`);
   const t = plan.totals;
@@ -120,7 +128,7 @@ function render(r: PruneReport, zone: string, dryRun: boolean): string {
     );
     for (const f of e.failures) lines.push(`  FAILED: ${f.what}: ${f.error}`);
   }
-  return lines.join('\n');
+  print(lines.join('\n'));
 }
 
 function label(row: PruneRow): string {

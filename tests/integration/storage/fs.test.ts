@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StorageError, UsageError } from '../../../src/errors.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createFsStorage } from '../../../src/storage/fs.ts';
+import type { IncompleteUpload } from '../../../src/storage/storage.ts';
 import { missing } from '../../fixtures/require.ts';
 import { collect, describeStorageContract, endlessBody, streamOf } from './contract.ts';
 
@@ -62,6 +63,24 @@ describe('filesystem storage', () => {
     await expect(
       storage.abortIncomplete({ key: 'x', uploadId: 'job/id/manifest.json', initiated: new Date() }),
     ).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('finds the incomplete uploads in the same walk as the listing, when asked', async () => {
+    const dir = await newDir();
+    const storage = fsStorage(dir);
+    await storage.put('job/a/manifest.json', Buffer.from('{}'));
+    await storage.put('job/b/manifest.json', Buffer.from('{}'));
+    await writeFile(join(dir, 'job/b/.bo-tmp-0a1b2c-archive.tar.zst'), 'partial');
+    const incomplete = { uploads: [] as IncompleteUpload[], complete: false };
+    const listed = await collect(storage.list('job/', { incomplete }));
+    expect(listed.map((o) => o.key)).toEqual(['job/a/manifest.json', 'job/b/manifest.json']);
+    expect(incomplete.complete).toBe(true);
+    expect(incomplete.uploads).toEqual(await collect(storage.listIncomplete('job/')));
+    expect(incomplete.uploads).toHaveLength(1);
+    // A listing that stops early is not complete: the caller must ask listIncomplete.
+    const partial = { uploads: [] as IncompleteUpload[], complete: false };
+    for await (const _ of storage.list('job/', { incomplete: partial })) break;
+    expect(partial.complete).toBe(false);
   });
 
   it('prunes directories emptied by delete', async () => {

@@ -33,4 +33,23 @@ describe('compareKeys', () => {
     expect([...keys].sort(compareKeys)).toEqual(['a-b', 'a/b', '\uFF5E', '\u{1F600}']);
     expect([...keys].sort()).not.toEqual([...keys].sort(compareKeys));
   });
+
+  it('agrees with the bytes on every pair, whatever comes first or last', () => {
+    const keys = [
+      '',
+      'a',
+      'ab',
+      'a/',
+      'é',
+      '\uFF5E',
+      '\u{1F600}',
+      '\u{1F600}a',
+      '\u{1F600}b',
+      'x\u{1F600}',
+      'x\uFF5E',
+    ];
+    for (const a of keys)
+      for (const b of keys)
+        expect(Math.sign(compareKeys(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  });
 });
