@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { compactHeap } from '../../archive/buffer-gc.ts';
 import { type DaemonHandle, startDaemon } from '../../daemon/daemon.ts';
 import type { JobExecutor } from '../../daemon/scheduler.ts';
 import { systemdUnit } from '../../daemon/unit.ts';
@@ -58,6 +59,7 @@ Examples:
         } else {
           log?.info('SIGHUP received: reloading the config');
           daemon?.reload();
+          compactHeap();
         }
       };
       process.on('SIGHUP', onHangup);
@@ -83,13 +85,18 @@ Examples:
           return { summary: 'no-op (benchmark mode)' };
         };
       }
+      // Benchmark mode logs the process's memory every 5 s, so a bench can see where RSS goes.
+      const memory = execute ? setInterval(() => logMemory(log!), 5000).unref() : undefined;
       try {
         daemon = await startDaemon({ loaded, log, clock: ctx.clock, env: ctx.env, execute });
       } catch (err) {
         process.off('SIGHUP', onHangup);
+        clearInterval(memory);
         throw err;
       }
       state = 'running';
+      // The config load's garbage, before it settles in for minutes (see compactHeap).
+      compactHeap();
       if (reloadPending) onHangup();
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) return resolve();
@@ -102,5 +109,21 @@ Examples:
       );
       // The handler stays until the process exits: a SIGHUP after stop() must not kill it either.
       await daemon.stop();
+      clearInterval(memory);
     });
+}
+
+function logMemory(log: Logger): void {
+  const mb = (n: number) => Math.round(n / 1e5) / 10;
+  const m = process.memoryUsage();
+  log.info(
+    {
+      rssMB: mb(m.rss),
+      heapUsedMB: mb(m.heapUsed),
+      heapTotalMB: mb(m.heapTotal),
+      externalMB: mb(m.external),
+      arrayBuffersMB: mb(m.arrayBuffers),
+    },
+    'Memory',
+  );
 }

@@ -66,7 +66,12 @@ describe('a node killed mid-backup', () => {
     const done = await survivor.waitFor((l) => l.msg === 'Run finished' || l.msg === 'Run failed', 90_000);
     expect(done.msg, JSON.stringify(survivor.logs.slice(-20))).toBe('Run finished');
 
-    const rows = c.runs().filter((r) => r.scheduled_at && Date.parse(r.scheduled_at) === slot.at.getTime());
+    // 'Run finished' is logged before the run's history write lands (it never blocks the run).
+    const slotRows = () =>
+      c.runs().filter((r) => r.scheduled_at && Date.parse(r.scheduled_at) === slot.at.getTime());
+    for (let i = 0; i < 100 && slotRows().some((r) => r.outcome === null); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const rows = slotRows();
     expect(rows.map((r) => [r.attempt, r.outcome, r.trigger])).toEqual([
       [1, 'abandoned', 'schedule'],
       [2, 'ok', 'retry'],
