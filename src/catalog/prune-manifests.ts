@@ -8,6 +8,7 @@ import { NotFoundError } from '../errors.ts';
 import { catalogKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { readCatalogStream } from './catalog-file.ts';
+import { type Interner, interner } from './intern.ts';
 import type { Manifest } from './manifest.ts';
 import { readSummary } from './summary-lines.ts';
 
@@ -20,11 +21,9 @@ export interface PruneManifest {
   named: string[];
 }
 
-type Intern = (s: string) => string;
-
 export function pruneManifest(
   m: Pick<Manifest, 'id' | 'job' | 'startedAt' | 'chain' | 'archive' | 'index' | 'dumps'>,
-  intern: Intern = (s) => s,
+  intern: Interner = (s) => s,
 ): PruneManifest {
   return {
     id: m.id,
@@ -43,13 +42,7 @@ export async function catalogPruneManifests(
 ): Promise<Map<string, PruneManifest> | undefined> {
   const fast = new Map<string, PruneManifest>();
   const j = job;
-  const names = new Map<string, string>();
-  const name = (n: string) => {
-    const got = names.get(n);
-    if (got !== undefined) return got;
-    names.set(n, n);
-    return n;
-  };
+  const name = interner();
   const ok = await readSummary(
     storage,
     job,
@@ -72,13 +65,7 @@ export async function catalogPruneManifests(
     if (err instanceof NotFoundError || !signal?.aborted) return undefined;
     throw err;
   }
-  const seen = new Map<string, string>();
-  const intern: Intern = (s) => {
-    const got = seen.get(s);
-    if (got !== undefined) return got;
-    seen.set(s, s);
-    return s;
-  };
+  const intern = interner();
   const out = new Map<string, PruneManifest>();
   let bad = false;
   let forJob = false;

@@ -12,6 +12,7 @@ import type { Storage } from '../storage/storage.ts';
 import { type BadManifest, listBackups, readManifest } from './backups.ts';
 import { catalogedJobs, recentPrefixes } from './catalog.ts';
 import { readCatalogStream } from './catalog-file.ts';
+import { type Interner, interner } from './intern.ts';
 import type { ChainInfo, Manifest } from './manifest.ts';
 import { readSummary, type SummaryLine } from './summary-lines.ts';
 
@@ -31,18 +32,6 @@ export interface BackupSummary {
 export interface SummaryListing {
   backups: BackupSummary[];
   unreadable: BadManifest[];
-}
-
-/** Strings many summaries share (job, host, chain roots) are kept once. */
-type Interner = (s: string) => string;
-function interner(): Interner {
-  const seen = new Map<string, string>();
-  return (s) => {
-    const got = seen.get(s);
-    if (got !== undefined) return got;
-    seen.set(s, s);
-    return s;
-  };
 }
 
 export function summarize(job: string, m: Manifest, intern: Interner = (s) => s): BackupSummary {
