@@ -3,6 +3,7 @@
  * runs) its live scheduler state. The same code serves the daemon's control endpoint and the CLI
  * reading the state database directly, so both give the same answer.
  */
+
 import { type DrillStatus, drillStatus } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import {
@@ -12,6 +13,7 @@ import {
   readJobsFirstSeen,
   unfinishedRuns,
 } from '../catalog/runs.ts';
+import type { ClusterNode } from '../cluster/nodes.ts';
 import type { BackupJob, Config, Job } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { jobHost } from '../jobs/kinds.ts';
@@ -74,17 +76,7 @@ export interface StatusReport {
 export interface ClusterStatus {
   /** The node that answered. */
   node: string;
-  nodes: Array<{
-    name: string;
-    pid: number;
-    version: string;
-    configHash: string;
-    startedAt: string;
-    heartbeatAt: string;
-    stoppedAt?: string | undefined;
-    running: number;
-    dead: boolean;
-  }>;
+  nodes: Array<Omit<ClusterNode, 'socket'>>;
   /** When the view was read from the database. */
   readAt?: string | undefined;
 }
