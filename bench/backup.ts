@@ -21,7 +21,7 @@ import { awsCli } from '../tests/fixtures/aws-cli.ts';
 import { S3_CREDENTIALS, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { startSshd } from '../tests/fixtures/sshd.ts';
 import { ensureDataset } from './lib/dataset.ts';
-import { type Measured, mbps, measure, pinTree } from './lib/measure.ts';
+import { benchEnv, type Measured, mbps, measure, pinTree } from './lib/measure.ts';
 
 const root = new URL('./.data/', import.meta.url).pathname;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -65,15 +65,7 @@ const client = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
-const env = {
-  ...process.env,
-  BO_LOG_LEVEL: 'warn',
-  BENCH_KEY: creds.accessKeyId,
-  BENCH_SECRET: creds.secretAccessKey,
-  AWS_ACCESS_KEY_ID: creds.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-  AWS_DEFAULT_REGION: 'us-east-1',
-};
+const env = benchEnv(creds);
 
 async function storedBytes(bucket: string, prefix: string): Promise<number> {
   const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));

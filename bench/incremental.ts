@@ -29,7 +29,7 @@ import { SNAR_MARGIN_S } from '../src/archive/snar.ts';
 import { S3_CREDENTIALS, type S3Server, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { startSshd } from '../tests/fixtures/sshd.ts';
 import { printReport, type Run } from './lib/incremental-report.ts';
-import { measure } from './lib/measure.ts';
+import { benchEnv, measure } from './lib/measure.ts';
 import { bucketBytes, dirBytes } from './lib/stored.ts';
 import { ensureBenchTree, mutateTree, treeStats } from './lib/tree.ts';
 
@@ -94,15 +94,7 @@ try {
   }
   const creds = s3 ? S3_CREDENTIALS[s3.kind] : { accessKeyId: 'x', secretAccessKey: 'x' };
   const client = s3 && s3Client(s3.endpoint, creds);
-  const env = {
-    ...process.env,
-    BO_LOG_LEVEL: 'warn',
-    BENCH_KEY: creds.accessKeyId,
-    BENCH_SECRET: creds.secretAccessKey,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    RESTIC_PASSWORD: 'bench',
-  };
+  const env = { ...benchEnv(creds), RESTIC_PASSWORD: 'bench' };
   const repo = (name: string) => join(run, 'repos', name);
   const boStorage: Record<string, unknown> = {
     ssh: { type: 'filesystem', path: repo('bo-ssh') },

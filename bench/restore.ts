@@ -24,7 +24,7 @@ import { stringify } from 'yaml';
 import { awsCli } from '../tests/fixtures/aws-cli.ts';
 import { S3_CREDENTIALS, type S3Server, startS3rver, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { ensureDataset } from './lib/dataset.ts';
-import { mbps, measure } from './lib/measure.ts';
+import { benchEnv, mbps, measure } from './lib/measure.ts';
 
 const root = new URL('./.data/', import.meta.url).pathname;
 const bo = new URL('../bin/bo', import.meta.url).pathname;
@@ -68,15 +68,7 @@ function server(s3: S3Server): Server {
     forcePathStyle: true,
     credentials: creds,
   });
-  const env = {
-    ...process.env,
-    BO_LOG_LEVEL: 'warn',
-    BENCH_KEY: creds.accessKeyId,
-    BENCH_SECRET: creds.secretAccessKey,
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-  };
+  const env = benchEnv(creds);
   return { s3, client, env };
 }
 const load = loadavg()[0]!.toFixed(1);

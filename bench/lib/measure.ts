@@ -163,3 +163,19 @@ export function pinTree(root: number, cpus: string): void {
   for (const pid of descendants(root))
     execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
 }
+
+/**
+ * The environment bo and the aws CLI run with in a benchmark: quiet logs, and the S3 server's
+ * credentials both as the BENCH_KEY/BENCH_SECRET a bench config names and as the aws CLI's own.
+ */
+export function benchEnv(creds: { accessKeyId: string; secretAccessKey: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BO_LOG_LEVEL: 'warn',
+    BENCH_KEY: creds.accessKeyId,
+    BENCH_SECRET: creds.secretAccessKey,
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+  };
+}
