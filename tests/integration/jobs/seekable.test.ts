@@ -202,6 +202,8 @@ describe.each(cases)('seekable archives ($kind, sealed: $sealed, compressed on t
       }
       expect(diffTrees(await snapshotTree(env.src), await snapshotTree(join(dest, env.src)))).toEqual([]);
     },
+    // One aws CLI process per 96 KiB volume: 25 s on an idle machine, over 60 s beside two CPU hogs.
+    240_000,
   );
 
   it('a damaged middle frame fails the restore of a file in it, loudly, and of nothing else; verify names the frame', async () => {
