@@ -108,6 +108,11 @@ export interface ListOptions {
    * its end: then `listIncomplete(prefix)` need not walk it all again. S3 leaves it untouched.
    */
   incomplete?: { uploads: IncompleteUpload[]; complete: boolean };
+  /**
+   * A listing expected to be big (prune's of a whole job): a filesystem walks it on a thread of
+   * its own (storage/fs-walk-thread.ts). S3 lists the same either way.
+   */
+  bulk?: boolean;
 }
 
 /**

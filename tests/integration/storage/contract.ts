@@ -88,8 +88,8 @@ export function describeStorageContract(label: string, make: () => Promise<Stora
       await sut?.cleanup();
     });
 
-    async function keysOf(s: Storage, prefix: string): Promise<string[]> {
-      const keys = (await collect(s.list(prefix))).map((o) => o.key);
+    async function keysOf(s: Storage, prefix: string, bulk = false): Promise<string[]> {
+      const keys = (await collect(s.list(prefix, { bulk }))).map((o) => o.key);
       // s3rver lists in its directory order; real S3 and the filesystem backend sort.
       return sut.caps?.listOrder === false ? keys.sort() : keys;
     }
@@ -152,6 +152,9 @@ export function describeStorageContract(label: string, make: () => Promise<Stora
       expect(await keysOf(storage, 'ls/a')).toEqual(['ls/a-b', 'ls/a/1', 'ls/a/10', 'ls/a/2']);
       expect(await keysOf(storage, 'ls/b/c')).toEqual(['ls/b/c/d']);
       expect(await keysOf(storage, 'ls/nothing/')).toEqual([]);
+      // A bulk listing (a filesystem walks it on a thread of its own) lists the same.
+      expect(await keysOf(storage, 'ls/', true)).toEqual(await keysOf(storage, 'ls/'));
+      expect(await keysOf(storage, 'ls/a', true)).toEqual(['ls/a-b', 'ls/a/1', 'ls/a/10', 'ls/a/2']);
       const [first] = await collect(storage.list('ls/a/1'));
       expect(first?.size).toBe('ls/a/1'.length);
     });

@@ -83,6 +83,65 @@ describe('filesystem storage', () => {
     expect(partial.complete).toBe(false);
   });
 
+  it('a bulk listing (on its own thread) lists what the plain one does, in key order', async () => {
+    const dir = await newDir();
+    const storage = fsStorage(dir);
+    // A big folder (its names sorted by the engine) and one whose names defeat that: one starts
+    // another (directory "a" sorts as "a/", after "a-b"), and non-ASCII ones.
+    const keys: string[] = [];
+    for (let i = 0; i < 600; i++) keys.push(`job/b${String(i).padStart(4, '0')}/manifest.json`);
+    for (const n of [
+      'a/x',
+      'a-b/x',
+      'ab',
+      'é/x',
+      'z😀/x',
+      'ｚ/x',
+      ...Array.from({ length: 70 }, (_, i) => `m${i}`),
+    ])
+      keys.push(`job/c/${n}`);
+    for (const k of keys) await storage.put(k, Buffer.from(k));
+    await writeFile(join(dir, 'job/b0001/.bo-tmp-0a1b2c-archive.tar.zst'), 'partial');
+    const utf8Order = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    const plain = { uploads: [] as IncompleteUpload[], complete: false };
+    const bulk = { uploads: [] as IncompleteUpload[], complete: false };
+    const listed = await collect(storage.list('job/', { incomplete: plain }));
+    const threaded = await collect(storage.list('job/', { incomplete: bulk, bulk: true }));
+    expect(listed.map((o) => o.key)).toEqual(utf8Order);
+    expect(threaded).toEqual(listed);
+    expect(bulk).toEqual(plain);
+    expect(bulk.uploads).toHaveLength(1);
+    expect((await collect(storage.list('job/c/a', { bulk: true }))).map((o) => o.key)).toEqual([
+      'job/c/a-b/x',
+      'job/c/a/x',
+      'job/c/ab',
+    ]);
+  });
+
+  it('a bulk listing stops its thread when the reader stops or the signal aborts', async () => {
+    const dir = await newDir();
+    const storage = fsStorage(dir);
+    for (let i = 0; i < 1200; i++) await storage.put(`job/b${i}/manifest.json`, Buffer.from('{}'));
+    const workers = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = workers();
+    let n = 0;
+    let during = 0;
+    for await (const _ of storage.list('job/', { bulk: true })) {
+      during = workers();
+      if (++n === 10) break;
+    }
+    expect(during).toBeGreaterThan(before);
+    expect(workers()).toBe(before);
+    const ac = new AbortController();
+    const read = (async () => {
+      for await (const _ of storage.list('job/', { bulk: true, signal: ac.signal }))
+        ac.abort(new Error('stop'));
+    })();
+    await expect(read).rejects.toThrow('stop');
+    expect(workers()).toBe(before);
+    await expect(collect(storage.list('../x/', { bulk: true }))).rejects.toBeInstanceOf(UsageError);
+  });
+
   it('prunes directories emptied by delete', async () => {
     const dir = await newDir();
     const storage = fsStorage(dir);
