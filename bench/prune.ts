@@ -27,6 +27,7 @@ import { S3Storage } from '../src/config/schema.ts';
 import { SecretValue } from '../src/config/secret.ts';
 import { silentLogger } from '../src/log.ts';
 import { planPrune } from '../src/plan/prune.ts';
+import { pruneBackups } from '../src/plan/prune-backups.ts';
 import { createS3Storage } from '../src/storage/s3.ts';
 import { startS3Server } from '../tests/fixtures/s3-server.ts';
 import { CHAIN_LENGTH, fabricatedManifest } from './lib/manifests.ts';
@@ -64,17 +65,15 @@ function planChild(which: string, n: number): void {
       timezone: 'Europe/Berlin',
     },
     garbageAgeMs: 24 * HOUR,
-    backups: manifests.map((m) => ({
-      id: m.id,
-      time: new Date(m.startedAt),
-      keys: [
-        `files1/${m.id}/manifest.json`,
-        `files1/${m.id}/${m.archive.key}`,
-        `files1/${m.id}/${m.index.key}`,
-      ],
-      bytes: m.archive.size + m.index.size,
-      ...(m.chain?.type === 'incremental' ? { parent: m.chain.parent } : {}),
-    })),
+    backups: pruneBackups(
+      manifests.map((m) => ({
+        id: m.id,
+        time: new Date(m.startedAt),
+        names: ['manifest.json', m.archive.key, m.index.key],
+        bytes: m.archive.size + m.index.size,
+        ...(m.chain?.type === 'incremental' ? { parent: m.chain.parent } : {}),
+      })),
+    ),
     orphans: [],
     incomplete: [],
   });

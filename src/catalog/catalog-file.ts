@@ -7,6 +7,8 @@
  */
 import { Readable } from 'node:stream';
 import { createZstdCompress, createZstdDecompress } from 'node:zlib';
+import { NotFoundError } from '../errors.ts';
+import type { Storage } from '../storage/storage.ts';
 import { Manifest } from './manifest.ts';
 
 /** Which line file: the catalog (version 2) or its summary (catalog/summaries.ts). */
@@ -123,4 +125,21 @@ export async function readCatalogStream(
 export function parseEntry(raw: unknown): Manifest | undefined {
   const r = Manifest.safeParse(raw);
   return r.success ? r.data : undefined;
+}
+
+/**
+ * A cached file's body (catalog, summary), or undefined when it is missing or cannot be read
+ * right now: the caller then takes the slow path. Only a cancellation propagates.
+ */
+export async function cachedBody(
+  storage: Storage,
+  key: string,
+  signal?: AbortSignal,
+): Promise<Readable | undefined> {
+  try {
+    return await storage.get(key, { signal });
+  } catch (err) {
+    if (err instanceof NotFoundError || !signal?.aborted) return undefined;
+    throw err;
+  }
 }

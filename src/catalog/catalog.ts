@@ -15,6 +15,7 @@
  *   (`bo list --full`) lists everything and trusts nothing cached.
  */
 import type { Readable } from 'node:stream';
+import { createZstdDecompress } from 'node:zlib';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -35,7 +36,13 @@ import {
   listBackups,
   readManifest,
 } from './backups.ts';
-import { type CatalogHeader, encodeCatalog, parseEntry, readCatalogStream } from './catalog-file.ts';
+import {
+  type CatalogHeader,
+  cachedBody,
+  encodeCatalog,
+  parseEntry,
+  readCatalogStream,
+} from './catalog-file.ts';
 import type { Manifest } from './manifest.ts';
 import { encodeSummary } from './summary-lines.ts';
 
@@ -104,6 +111,41 @@ export async function catalogFacts(
     count,
     ...(newest ? { newestId: newest.id, newestAt: newest.startedAt } : {}),
   };
+}
+
+/**
+ * The stored catalog's header line alone (its first line: only the first compressed chunk is
+ * read), or undefined when there is none or it is not a version 2 catalog of `job`.
+ */
+export async function catalogHeader(
+  storage: Storage,
+  job: string,
+  signal?: AbortSignal,
+): Promise<CatalogHeader | undefined> {
+  const body = await cachedBody(storage, catalogKey(job), signal);
+  if (!body) return undefined;
+  const unzip = body.pipe(createZstdDecompress());
+  let text = '';
+  try {
+    for await (const chunk of unzip) {
+      text += (chunk as Buffer).toString('utf8');
+      const end = text.indexOf('\n');
+      if (end < 0 && text.length < 65_536) continue;
+      const h = JSON.parse(end < 0 ? text : text.slice(0, end)) as Record<string, unknown>;
+      const ok =
+        h.format === 'bo-catalog' && h.version === 2 && h.job === job && typeof h.updatedAt === 'string';
+      return ok
+        ? { job, updatedAt: h.updatedAt as string, count: typeof h.count === 'number' ? h.count : undefined }
+        : undefined;
+    }
+    return undefined;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return undefined;
+  } finally {
+    unzip.destroy();
+    body.destroy();
+  }
 }
 
 /** Calls `onManifest` for each valid entry; the header when every entry was valid (see loadCatalog). */

@@ -6,12 +6,16 @@
  *    chain: null | [type, level, parent, root, reason?], named: [archive, index, dumps...]]
  * A cache of a cache: when it is missing or unusable, readers fall back to the catalog.
  */
-import type { Readable } from 'node:stream';
-import { NotFoundError } from '../errors.ts';
 import { backupSizes } from '../sizes.ts';
 import { catalogSummaryKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
-import { type CatalogKind, encodeLines, readCatalogStream } from './catalog-file.ts';
+import {
+  type CatalogHeader,
+  type CatalogKind,
+  cachedBody,
+  encodeLines,
+  readCatalogStream,
+} from './catalog-file.ts';
 import type { Manifest } from './manifest.ts';
 
 export const SUMMARY_KIND: CatalogKind = { format: 'bo-catalog-summary', version: 1 };
@@ -99,20 +103,19 @@ export async function readSummary(
   job: string,
   onLine: (l: SummaryLine) => void,
   signal?: AbortSignal,
+  onHeader?: (h: CatalogHeader) => void,
 ): Promise<boolean> {
-  let body: Readable;
-  try {
-    body = await storage.get(catalogSummaryKey(job), { signal });
-  } catch (err) {
-    if (err instanceof NotFoundError || !signal?.aborted) return false;
-    throw err;
-  }
+  const body = await cachedBody(storage, catalogSummaryKey(job), signal);
+  if (!body) return false;
   let forJob = false;
   let bad = false;
   try {
     await readCatalogStream(
       body,
-      (h) => (forJob = h.job === job),
+      (h) => {
+        forJob = h.job === job;
+        onHeader?.(h);
+      },
       (raw) => {
         const l = bad ? undefined : checkLine(raw);
         if (l) onLine(l);

@@ -30,19 +30,21 @@ export function table(rows: string[][], header?: string[]): string {
 
 /**
  * table() for many rows, printed a thousand lines at a time, never as one string of them all.
- * `rows` is called twice: for the column widths, then for the lines.
+ * `rows` is called twice: for the column widths, then for the lines; once when the caller
+ * knows the widths of its cells (`known`, the header's are added).
  */
 export function printTable(
   print: (text: string) => void,
   rows: () => Iterable<string[]>,
   header?: string[],
+  known?: number[],
 ): void {
-  const widths: number[] = [];
+  const widths: number[] = known ? [...known] : [];
   const measure = (r: string[]) => {
     for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, width(c));
   };
   if (header) measure(header);
-  for (const r of rows()) measure(r);
+  if (!known) for (const r of rows()) measure(r);
   const line = (r: string[]) =>
     r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  ');
   let batch = header ? [line(header)] : [];
@@ -57,6 +59,6 @@ export function printTable(
 }
 
 /** Characters as a terminal counts them (code points, not UTF-16 units). */
-function width(s: string): number {
+export function width(s: string): number {
   return /[\uD800-\uDFFF]/.test(s) ? [...s].length : s.length;
 }

@@ -7,6 +7,7 @@
 import { BoError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { BackupRow, PrunePlan } from '../plan/prune.ts';
+import { backupRow, deletedBackups } from '../plan/prune-rows.ts';
 import { folderOf, MANIFEST_NAME } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 
@@ -40,7 +41,7 @@ export async function executePrunePlan(
     failures: [],
   };
   const orphanFolders = new Set<string>();
-  for (const r of plan.rows) {
+  for (const r of plan.garbage) {
     if (r.kind === 'orphan' && r.action === 'delete') orphanFolders.add(folderOf(r.key));
   }
   for (const folder of orphanFolders) {
@@ -52,7 +53,7 @@ export async function executePrunePlan(
   }
 
   // 1. Manifests: from here on each backup no longer exists. Chain order, see deleteManifests.
-  const backups = plan.rows.filter((r): r is BackupRow => r.kind === 'backup' && r.action === 'delete');
+  const backups = deletedBackups(plan).map((i) => backupRow(plan, i));
   const gone = await deleteManifests(storage, plan.job, backups, result, signal);
 
   // 2. What is left of them, and the garbage.
@@ -73,8 +74,8 @@ export async function executePrunePlan(
       log.info({ backupId: r.id, reason: r.reason }, 'Backup deleted');
     });
   }
-  for (const r of plan.rows) {
-    if (r.action !== 'delete' || r.kind === 'backup') continue;
+  for (const r of plan.garbage) {
+    if (r.action !== 'delete') continue;
     if (r.kind === 'orphan') {
       tasks.push(async () => {
         try {

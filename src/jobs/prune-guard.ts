@@ -23,8 +23,8 @@ import type { PruneSeen } from '../catalog/checks.ts';
 
 export interface ListingFacts {
   job: string;
-  /** Backups listed, each with its id and start time (ISO). */
-  backups: ReadonlyArray<{ id: string; at: string }>;
+  /** The backups listed: how many, the newest one's start time (ISO), and whether one is among them. */
+  listed: { count: number; newestAt?: string | undefined; has(id: string): boolean };
   unreadable: ReadonlyArray<{ key: string; error: string }>;
   /** What the previous prune of this job on this storage saw, from the state database. */
   previous?: PruneSeen | undefined;
@@ -46,11 +46,9 @@ export function listingProblems(f: ListingFacts): string[] {
       `${f.unreadable.length} manifest(s) of ${f.job} could not be read (${first.key}: ${first.error}); prune acts only on a complete listing`,
     );
   }
-  const ids = new Set(f.backups.map((b) => b.id));
-  let newestListed = '';
-  for (const b of f.backups) if (b.at > newestListed) newestListed = b.at;
+  const newestListed = f.listed.newestAt ?? '';
   const vanished = (id: string | undefined, at: string | undefined) =>
-    id !== undefined && !ids.has(id) && !(at !== undefined && newestListed > at);
+    id !== undefined && !f.listed.has(id) && !(at !== undefined && newestListed > at);
   const prev = f.previous;
   if (prev && vanished(prev.newestId, prev.newestAt)) {
     problems.push(
@@ -63,9 +61,9 @@ export function listingProblems(f: ListingFacts): string[] {
       `backup ${f.job}/${last.id}, committed by this machine at ${last.at}, is not listed and nothing newer is: the listing looks incomplete`,
     );
   }
-  if (prev && prev.kept >= 4 && f.backups.length < Math.ceil(prev.kept * MIN_LISTED_FRACTION)) {
+  if (prev && prev.kept >= 4 && f.listed.count < Math.ceil(prev.kept * MIN_LISTED_FRACTION)) {
     problems.push(
-      `the listing shows ${f.backups.length} backup(s) of ${f.job}, but the last prune (${prev.at}) left ${prev.kept}: suspiciously few`,
+      `the listing shows ${f.listed.count} backup(s) of ${f.job}, but the last prune (${prev.at}) left ${prev.kept}: suspiciously few`,
     );
   }
   const cat = f.catalog;
@@ -74,9 +72,9 @@ export function listingProblems(f: ListingFacts): string[] {
       `backup ${f.job}/${cat.newestId}, the newest in the job's catalog in storage (written ${cat.updatedAt}), is not listed and nothing newer is: the listing looks incomplete`,
     );
   }
-  if (cat && cat.count >= 4 && f.backups.length < Math.ceil(cat.count * MIN_LISTED_FRACTION)) {
+  if (cat && cat.count >= 4 && f.listed.count < Math.ceil(cat.count * MIN_LISTED_FRACTION)) {
     problems.push(
-      `the listing shows ${f.backups.length} backup(s) of ${f.job}, but the job's catalog in storage (written ${cat.updatedAt}) lists ${cat.count}: suspiciously few`,
+      `the listing shows ${f.listed.count} backup(s) of ${f.job}, but the job's catalog in storage (written ${cat.updatedAt}) lists ${cat.count}: suspiciously few`,
     );
   }
   return problems;

@@ -16,14 +16,15 @@ import {
 } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import type { Manifest } from '../catalog/manifest.ts';
-import { type JobScan, scanJob, scannedKeys } from '../catalog/scan.ts';
+import { type JobScan, scanJob } from '../catalog/scan.ts';
 import type { BackupJob, PruneJob } from '../config/schema.ts';
 import { BoError, errorMessage, NotFoundError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { chainLinkOf } from '../plan/chain-links.ts';
 import { type JobStorage, jobStorages, policyOf } from '../plan/copy.ts';
-import { keysToDelete, type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
-import { orphanedByPlan } from '../plan/prune-chains.ts';
+import { type PruneInput, type PrunePlan, planPrune } from '../plan/prune.ts';
+import type { BackupCheck } from '../plan/prune-backups.ts';
+import { DELETE } from '../plan/prune-chains.ts';
+import { chainsBrokenBy, deletedBackups, keysToDelete } from '../plan/prune-rows.ts';
 import type { RetentionPolicy } from '../plan/retention.ts';
 import type { Services } from '../services.ts';
 import { catalogKey, parseManifestKey } from '../storage/layout.ts';
@@ -117,14 +118,17 @@ async function pruneJob(
     const policy = policyOf(target.retention, job.timezone);
     const input = pruneInput(scan, policy, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
     const unlocked = planPrune(input);
-    const locks = await retentionOf(storage, keysToDelete(unlocked));
+    // A filesystem has no Object Lock: nothing to look up.
+    const locks =
+      storage.type === 'filesystem' ? new Map() : await retentionOf(storage, keysToDelete(unlocked));
     // With no Object Lock in force on anything it would delete, the plan is the same.
     const plan = locks.size > 0 ? planPrune({ ...input, locks }) : unlocked;
-    const newest = scan.backups.at(-1);
-    if (newest && plan.rows.some((r) => r.kind === 'backup' && r.id === newest.id && r.action === 'delete')) {
+    const newest = scan.newest;
+    const ids = scan.backups.ids;
+    if (newest && plan.backups.actions[ids.length - 1] === DELETE) {
       throw new Error(`prune plan would delete the newest backup ${name}/${newest.id}`); // planRetention never does
     }
-    const orphaned = orphanedByPlan(plan.rows.filter((r) => r.kind === 'backup'));
+    const orphaned = chainsBrokenBy(plan);
     if (orphaned.length > 0) throw new Error(`prune plan of ${name} breaks chains: ${orphaned.join('; ')}`); // keepChains never does
     const notes = [
       ...scan.unreadable.map((u) => `unreadable manifest ${u.key}: ${u.error} (left alone)`),
@@ -132,12 +136,16 @@ async function pruneJob(
     ];
     const facts: ListingFacts = {
       job: name,
-      backups: scan.backups.map((b) => ({ id: b.id, at: b.manifest.startedAt })),
+      listed: {
+        count: ids.length,
+        ...(newest ? { newestAt: newest.startedAt } : {}),
+        has: (id) => ids.includes(id),
+      },
       unreadable: scan.unreadable,
       previous: db && lastPruneSeen(db, target.storage, name),
       // Only the job's own storage: this machine's run history records backups, not copies.
       lastCommitted: db && target.role === 'primary' ? lastCommittedBackup(db, name) : undefined,
-      catalog: await catalogFacts(storage, name, signal),
+      catalog: scan.catalog ?? (await catalogFacts(storage, name, signal)),
     };
     const unguarded = guardMemory(facts);
     const report: PruneReport = {
@@ -154,9 +162,7 @@ async function pruneJob(
 
     // The catalog first, without the doomed backups: `bo list` trusts it, so it must never list a
     // backup whose manifest is gone, even if this process dies between two deletes.
-    const doomed = new Set(
-      plan.rows.flatMap((r) => (r.kind === 'backup' && r.action === 'delete' ? [r.id] : [])),
-    );
+    const doomed = new Set(deletedBackups(plan).map((i) => ids[i]!));
     const survivors = (gone: ReadonlySet<string>) => survivingManifests(storage, scan, gone, signal);
     if (doomed.size > 0) {
       try {
@@ -185,10 +191,10 @@ async function pruneJob(
     if (db && newest) {
       recordPruneSeen(db, target.storage, name, {
         at: now.toISOString(),
-        listed: scan.backups.length,
-        kept: scan.backups.length - execution.backupsDeleted,
+        listed: ids.length,
+        kept: ids.length - execution.backupsDeleted,
         newestId: newest.id,
-        newestAt: newest.manifest.startedAt,
+        newestAt: newest.startedAt,
       });
     }
     log.info(
@@ -219,9 +225,9 @@ async function survivingManifests(
 ): Promise<Manifest[]> {
   const cached = new Map((await loadCatalog(storage, scan.job, signal))?.backups.map((m) => [m.id, m]));
   const out: Manifest[] = [];
-  for (const b of scan.backups) {
-    if (gone.has(b.id)) continue;
-    out.push(cached.get(b.id) ?? (await readManifest(storage, scan.job, b.id, signal)));
+  for (const id of scan.backups.ids) {
+    if (gone.has(id)) continue;
+    out.push(cached.get(id) ?? (await readManifest(storage, scan.job, id, signal)));
   }
   return out;
 }
@@ -233,23 +239,19 @@ function pruneInput(
   garbageAgeMs: number,
   checks: ReadonlyMap<string, LatestCheck>,
 ): PruneInput {
+  const byPosition = new Map<number, BackupCheck>();
+  if (checks.size > 0) {
+    for (const [i, id] of scan.backups.ids.entries()) {
+      const c = checks.get(id);
+      if (c) byPosition.set(i, { kind: c.kind, outcome: c.outcome });
+    }
+  }
   return {
     job: scan.job,
     now,
     policy,
     garbageAgeMs,
-    backups: scan.backups.map((b) => {
-      const m = b.manifest;
-      const keys = scannedKeys(b);
-      const check = checks.get(b.id);
-      return {
-        ...chainLinkOf(m),
-        time: new Date(m.startedAt),
-        keys,
-        bytes: b.bytes,
-        ...(check ? { check: { kind: check.kind, outcome: check.outcome } } : {}),
-      };
-    }),
+    backups: { ...scan.backups, checks: byPosition },
     orphans: scan.orphans,
     incomplete: scan.incomplete,
     unreadable: scan.unreadable.flatMap((u) => parseManifestKey(u.key)?.id ?? []),

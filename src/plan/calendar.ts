@@ -35,7 +35,31 @@ export function isTimeZone(name: string): boolean {
 
 /** A converter from epoch milliseconds to wall-clock fields in `timeZone`. */
 export function localTimeIn(timeZone: string): (ms: number) => LocalTime {
+  const offsetAt = offsetIn(timeZone);
+  return (ms) => {
+    const d = new Date(ms + offsetAt(ms));
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+    };
+  };
+}
+
+/** "2026-12-05 06:22": an instant's wall-clock minute in `timeZone`, fast enough for 200,000 rows. */
+export function minuteIn(timeZone: string): (ms: number) => string {
+  const offsetAt = offsetIn(timeZone);
+  return (ms) => {
+    const iso = new Date(ms + offsetAt(ms)).toISOString();
+    return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+  };
+}
+
+/** The zone's UTC offset at an instant, in ms (see the cache above). */
+function offsetIn(timeZone: string): (ms: number) => number {
   if (!isTimeZone(timeZone)) throw new UsageError(`unknown time zone "${timeZone}"`);
+  if (new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone === 'UTC') return () => 0;
   const fmt = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
@@ -70,15 +94,7 @@ export function localTimeIn(timeZone: string): (ms: number) => LocalTime {
     d.set(slot, off);
     return off;
   };
-  return (ms) => {
-    const d = new Date(ms + offsetAt(ms));
-    return {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-    };
-  };
+  return offsetAt;
 }
 
 /** ISO 8601 week-numbering year and week of a calendar date (weeks start on Monday). */

@@ -27,40 +27,73 @@ export function brokenChains(
   backups: readonly ChainLink[],
   unreadable: ReadonlySet<string> = new Set(),
 ): Map<string, BrokenChain | undefined> {
-  const byId = new Map(backups.map((b) => [b.id, b]));
-  // A backup on the path being followed is VISITING until its state is known: meeting it again is a loop.
-  const states = new Map<string, BrokenChain | typeof VISITING | undefined>();
-  const path: string[] = [];
-  for (const b of backups) {
-    if (states.has(b.id)) continue;
-    path.length = 0;
-    let state: BrokenChain | undefined;
-    for (let cur: ChainLink | undefined = b; cur; ) {
-      if (states.has(cur.id)) {
-        const known = states.get(cur.id);
-        state = known === VISITING ? { kind: 'loop', at: cur.id } : known;
-        break;
-      }
-      path.push(cur.id);
-      states.set(cur.id, VISITING);
-      if (cur.parent === undefined) break;
-      if (cur.parent === null) {
-        state = { kind: 'no-parent', at: cur.id };
-        break;
-      }
-      const parent = byId.get(cur.parent);
-      if (!parent) {
-        const kind = unreadable.has(cur.parent) ? 'unreadable' : 'missing';
-        state = { kind, at: cur.id, missing: cur.parent };
-      }
-      cur = parent;
-    }
-    for (const id of path) states.set(id, state);
-  }
-  return states as Map<string, BrokenChain | undefined>;
+  const links = chainColumns(backups);
+  const broken = brokenChainsAt(links, unreadable);
+  return new Map(links.ids.map((id, i) => [id, broken.get(i)]));
 }
 
-const VISITING = Symbol('visiting');
+/** Backups' links as columns (plan/prune.ts plans 200,000 without an object each). */
+export interface ChainColumns {
+  ids: readonly string[];
+  parents: ReadonlyArray<string | null | undefined>;
+  /** Position of each id in `ids`. */
+  indexOf: ReadonlyMap<string, number>;
+}
+
+export function chainColumns(backups: readonly ChainLink[]): ChainColumns {
+  const ids = backups.map((b) => b.id);
+  return { ids, parents: backups.map((b) => b.parent), indexOf: new Map(ids.map((id, i) => [id, i])) };
+}
+
+/** brokenChains over columns: the broken ones only, by position. */
+export function brokenChainsAt(
+  links: ChainColumns,
+  unreadable: ReadonlySet<string> = new Set(),
+): Map<number, BrokenChain> {
+  const { ids, parents, indexOf } = links;
+  // Per position: 0 not yet known, VISITING on the path being followed (meeting it again is a
+  // loop), DONE once known (broken ones are in `broken`).
+  const state = new Uint8Array(ids.length);
+  const broken = new Map<number, BrokenChain>();
+  const path: number[] = [];
+  for (let b = 0; b < ids.length; b++) {
+    if (state[b] !== 0) continue;
+    path.length = 0;
+    let why: BrokenChain | undefined;
+    for (let cur: number | undefined = b; cur !== undefined; ) {
+      if (state[cur] === DONE) {
+        why = broken.get(cur);
+        break;
+      }
+      if (state[cur] === VISITING) {
+        why = { kind: 'loop', at: ids[cur]! };
+        break;
+      }
+      path.push(cur);
+      state[cur] = VISITING;
+      const parent = parents[cur];
+      if (parent === undefined) break;
+      if (parent === null) {
+        why = { kind: 'no-parent', at: ids[cur]! };
+        break;
+      }
+      const next = indexOf.get(parent);
+      if (next === undefined) {
+        const kind = unreadable.has(parent) ? 'unreadable' : 'missing';
+        why = { kind, at: ids[cur]!, missing: parent };
+      }
+      cur = next;
+    }
+    for (const p of path) {
+      state[p] = DONE;
+      if (why) broken.set(p, why);
+    }
+  }
+  return broken;
+}
+
+const VISITING = 1;
+const DONE = 2;
 
 /** "its parent X is missing", said of backup `id`. */
 export function describeBroken(id: string, b: BrokenChain): string {

@@ -8,7 +8,7 @@
  *   ("parent of …", "ancestor of …", "base of …" for the full at the root).
  * - A kept unrestorable backup pulls in nothing: no chain could make it restorable again.
  */
-import { brokenChains, type ChainLink } from './chain-links.ts';
+import { brokenChainsAt, type ChainColumns, type ChainLink, chainColumns } from './chain-links.ts';
 
 /** A prune row as far as chains are concerned. */
 export interface ChainRow extends ChainLink {
@@ -20,21 +20,40 @@ export interface ChainRow extends ChainLink {
   neededBy?: string | undefined;
 }
 
+/** A plan's backups as keepChainsAt reads and marks them, by position in `links`. */
+export interface ChainMarks {
+  actions: Uint8Array;
+  reasons: string[];
+  /** Positions kept only because a kept backup's chain needs them: that backup's id. */
+  neededBy: Map<number, string>;
+  /** Positions whose chain is broken. */
+  unrestorable: ReadonlyMap<number, unknown>;
+}
+
+/** Action codes in ChainMarks.actions. */
+export const KEEP = 0;
+export const DELETE = 1;
+export const LOCKED = 2;
+
 /**
- * Keeps (in place) every ancestor of every kept or locked restorable row that the policy would
- * delete. `rows` newest first; each walk stops at an ancestor that is kept anyway, whose own
- * walk covers the rest of the chain.
+ * Keeps (in place) every ancestor of every kept or locked restorable backup that the policy
+ * would delete. `order`: positions newest first; each walk stops at an ancestor that is kept
+ * anyway, whose own walk covers the rest of the chain.
  */
-export function keepChains<R extends ChainRow>(rows: R[]): void {
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const parentOf = (r: R) => (r.parent ? byId.get(r.parent) : undefined);
-  for (const r of rows) {
-    if (r.action === 'delete' || r.unrestorable) continue;
+export function keepChainsAt(links: ChainColumns, order: ArrayLike<number>, marks: ChainMarks): void {
+  const { ids, parents, indexOf } = links;
+  const parentOf = (i: number) => {
+    const p = parents[i];
+    return p ? indexOf.get(p) : undefined;
+  };
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k]!;
+    if (marks.actions[r] === DELETE || marks.unrestorable.has(r)) continue;
     const parent = parentOf(r);
-    for (let a = parent; a && a.action === 'delete'; a = parentOf(a)) {
-      a.action = 'keep';
-      a.reason = `${!a.parent ? 'base' : a === parent ? 'parent' : 'ancestor'} of ${r.id}`;
-      a.neededBy = r.id;
+    for (let a = parent; a !== undefined && marks.actions[a] === DELETE; a = parentOf(a)) {
+      marks.actions[a] = KEEP;
+      marks.reasons[a] = `${!parents[a] ? 'base' : a === parent ? 'parent' : 'ancestor'} of ${ids[r]}`;
+      marks.neededBy.set(a, ids[r]!);
     }
   }
 }
@@ -46,13 +65,24 @@ export function keepChains<R extends ChainRow>(rows: R[]): void {
  * checks it before deleting anything. Linear in the rows.
  */
 export function orphanedByPlan(rows: readonly ChainRow[]): string[] {
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const broken = brokenChains(rows);
+  const deleted = new Set(rows.flatMap((r, i) => (r.action === 'delete' ? [i] : [])));
+  return orphanedAt(chainColumns(rows), rows.keys(), (i) => deleted.has(i));
+}
+
+/** orphanedByPlan over columns, visiting positions in `order`. */
+export function orphanedAt(
+  links: ChainColumns,
+  order: Iterable<number>,
+  deleted: (i: number) => boolean,
+): string[] {
+  const broken = brokenChainsAt(links);
   const problems: string[] = [];
-  for (const r of rows) {
-    if (r.action === 'delete' || broken.get(r.id) || !r.parent) continue;
-    if (byId.get(r.parent)?.action === 'delete')
-      problems.push(`${r.id} is kept but its parent ${r.parent} would be deleted`);
+  for (const i of order) {
+    const parent = links.parents[i];
+    if (deleted(i) || broken.has(i) || !parent) continue;
+    const p = links.indexOf.get(parent);
+    if (p !== undefined && deleted(p))
+      problems.push(`${links.ids[i]} is kept but its parent ${parent} would be deleted`);
   }
   return problems;
 }

@@ -19,22 +19,16 @@
  */
 import { formatDuration } from '../config/duration.ts';
 import type { IncompleteUpload, ObjectInfo, Retention } from '../storage/storage.ts';
-import { brokenChains, describeBroken } from './chain-links.ts';
-import { keepChains } from './prune-chains.ts';
-import { describePolicy, planRetention, type RetentionPolicy } from './retention.ts';
-
-export interface PruneBackup {
-  id: string;
-  /** When the backup was taken. */
-  time: Date;
-  /** Keys relative to the storage root, the manifest first. */
-  keys: string[];
-  bytes: number;
-  /** Its latest verify or restore drill, when one is recorded. */
-  check?: { kind: 'verify' | 'drill'; outcome: 'ok' | 'failed' } | undefined;
-  /** For an incremental: the backup it needs (null: none recorded). Undefined for fulls and standalone archives. */
-  parent?: string | null | undefined;
-}
+import { brokenChainsAt, type ChainColumns, describeBroken } from './chain-links.ts';
+import { type BackupCheck, backupKeys, linksOf, newestFirst, type PruneBackups } from './prune-backups.ts';
+import { DELETE, KEEP, keepChainsAt, LOCKED } from './prune-chains.ts';
+import {
+  describePolicy,
+  NO_RULE_REASON,
+  type RetentionPolicy,
+  type RetentionView,
+  retentionReasons,
+} from './retention.ts';
 
 export interface PruneInput {
   job: string;
@@ -42,7 +36,7 @@ export interface PruneInput {
   /** Undefined: the job has no retention policy, backups are all kept (garbage is still collected). */
   policy: RetentionPolicy | undefined;
   garbageAgeMs: number;
-  backups: readonly PruneBackup[];
+  backups: PruneBackups;
   /** Objects in backup folders without a manifest. */
   orphans: readonly ObjectInfo[];
   incomplete: readonly IncompleteUpload[];
@@ -52,12 +46,14 @@ export interface PruneInput {
   unreadable?: readonly string[] | undefined;
 }
 
+/** One backup's line of the plan, as backupRow makes it. */
 export interface BackupRow {
   kind: 'backup';
   id: string;
   time: Date;
   action: 'keep' | 'delete' | 'locked';
   reason: string;
+  /** Keys relative to the storage root, the manifest first. */
   keys: string[];
   bytes: number;
   lockedUntil?: Date;
@@ -67,6 +63,20 @@ export interface BackupRow {
   unrestorable?: string;
   /** Set when it is kept only because this kept backup's chain needs it. */
   neededBy?: string;
+}
+
+/** The plan's backups: decisions as columns beside the input's, by the input's positions. */
+export interface BackupPlan {
+  /** Positions newest first (ties by id, descending): the order rows are shown in. */
+  order: Uint32Array;
+  /** The backups' parent links, with each id's position. */
+  links: ChainColumns;
+  /** KEEP, DELETE or LOCKED (plan/prune-chains.ts). */
+  actions: Uint8Array;
+  reasons: string[];
+  unrestorable: Map<number, string>;
+  neededBy: Map<number, string>;
+  lockedUntil: Map<number, Date>;
 }
 
 export interface GarbageRow {
@@ -85,8 +95,11 @@ export type PruneRow = BackupRow | GarbageRow;
 export interface PrunePlan {
   job: string;
   policy: string;
-  /** Backups newest first, then orphans, then incomplete uploads. */
-  rows: PruneRow[];
+  /** The input's backups (the plan's decisions refer to their positions). */
+  input: PruneBackups;
+  backups: BackupPlan;
+  /** Orphans, then incomplete uploads. */
+  garbage: GarbageRow[];
   totals: {
     kept: number;
     deleted: number;
@@ -100,7 +113,7 @@ export interface PrunePlan {
 
 export function planPrune(input: PruneInput): PrunePlan {
   const { now, locks } = input;
-  const lockOf = (keys: readonly string[]): Date | undefined => {
+  const lockOf = (keys: Iterable<string>): Date | undefined => {
     if (!locks?.size) return undefined;
     let until: Date | undefined;
     for (const k of keys) {
@@ -109,59 +122,59 @@ export function planPrune(input: PruneInput): PrunePlan {
     }
     return until;
   };
-  const byId = new Map(input.backups.map((b) => [b.id, b]));
-  const broken = brokenChains(input.backups, new Set(input.unreadable));
-  const items = input.backups.map((b) => ({
-    id: b.id,
-    time: b.time,
-    proven: provenBy(b.check),
-    unrestorable: broken.get(b.id) !== undefined,
-  }));
-  const decisions = planRetention(items, input.policy ?? {}, now);
-  const backupRows: BackupRow[] = decisions.map((d) => {
-    const b = byId.get(d.id)!;
-    const why = broken.get(d.id);
-    const unrestorable = why && `unrestorable: ${describeBroken(d.id, why)}`;
-    const base = {
-      kind: 'backup' as const,
-      id: d.id,
-      time: d.time,
-      keys: b.keys,
-      bytes: b.bytes,
-      ...(b.parent ? { parent: b.parent } : {}),
-      ...(unrestorable ? { unrestorable } : {}),
-    };
-    const reason = [d.reasons.join(', '), ...(unrestorable ? [unrestorable] : [])].join('; ');
-    if (d.action === 'keep') return { ...base, action: 'keep', reason };
-    const until = lockOf(b.keys);
-    if (until)
-      return {
-        ...base,
-        action: 'locked',
-        reason: `${reason}; locked until ${until.toISOString()}`,
-        lockedUntil: until,
-      };
-    return { ...base, action: 'delete', reason };
+  const b = input.backups;
+  const n = b.ids.length;
+  const links = linksOf(b);
+  const broken = brokenChainsAt(links, new Set(input.unreadable));
+  const order = newestFirst(b);
+  const plan: BackupPlan = {
+    order,
+    links,
+    actions: new Uint8Array(n),
+    reasons: new Array<string>(n),
+    unrestorable: new Map(),
+    neededBy: new Map(),
+    lockedUntil: new Map(),
+  };
+  for (const [i, why] of broken) plan.unrestorable.set(i, `unrestorable: ${describeBroken(b.ids[i]!, why)}`);
+  const view: RetentionView = {
+    length: n,
+    time: (k) => b.times[order[k]!]!,
+    proven: (k) => provenBy(b.checks.get(order[k]!)),
+    unrestorable: (k) => broken.has(order[k]!),
+  };
+  retentionReasons(view, input.policy ?? {}, now, (k, reasons) => {
+    const i = order[k]!;
+    const why = plan.unrestorable.get(i);
+    const reason = reasons ? reasons.join(', ') : NO_RULE_REASON;
+    plan.reasons[i] = why ? `${reason}; ${why}` : reason;
+    if (reasons) return; // KEEP
+    const until = lockOf(backupKeys(input.job, b, i));
+    if (until) {
+      plan.actions[i] = LOCKED;
+      plan.reasons[i] = `${plan.reasons[i]}; locked until ${until.toISOString()}`;
+      plan.lockedUntil.set(i, until);
+    } else plan.actions[i] = DELETE;
   });
-  keepChains(backupRows);
-  const rows: PruneRow[] = backupRows;
+  keepChainsAt(links, order, plan);
 
+  const garbage: GarbageRow[] = [];
   const cutoff = now.getTime() - input.garbageAgeMs;
   const young = `younger than ${formatDuration(input.garbageAgeMs)}: may belong to a running backup`;
   for (const o of input.orphans) {
     const base = { kind: 'orphan' as const, key: o.key, time: o.lastModified, bytes: o.size };
     const until = lockOf([o.key]);
     if (o.lastModified.getTime() > cutoff)
-      rows.push({ ...base, action: 'keep', reason: `no manifest, ${young}` });
+      garbage.push({ ...base, action: 'keep', reason: `no manifest, ${young}` });
     else if (until)
-      rows.push({
+      garbage.push({
         ...base,
         action: 'locked',
         reason: `no manifest; locked until ${until.toISOString()}`,
         lockedUntil: until,
       });
     else
-      rows.push({
+      garbage.push({
         ...base,
         action: 'delete',
         reason: `no manifest (failed run), ${age(o.lastModified, now)} old`,
@@ -170,43 +183,37 @@ export function planPrune(input: PruneInput): PrunePlan {
   for (const u of input.incomplete) {
     const base = { kind: 'upload' as const, key: u.key, uploadId: u.uploadId, time: u.initiated, bytes: 0 };
     if (u.initiated.getTime() > cutoff)
-      rows.push({ ...base, action: 'keep', reason: `incomplete upload, ${young}` });
+      garbage.push({ ...base, action: 'keep', reason: `incomplete upload, ${young}` });
     else
-      rows.push({
+      garbage.push({
         ...base,
         action: 'delete',
         reason: `incomplete upload started ${age(u.initiated, now)} ago`,
       });
   }
 
-  const totals = { kept: 0, deleted: 0, locked: 0, garbage: 0, bytesFreed: 0, unrestorable: 0 };
-  for (const r of rows) {
-    if (r.kind === 'backup') {
-      totals[r.action === 'keep' ? 'kept' : r.action === 'delete' ? 'deleted' : 'locked']++;
-      if (r.unrestorable) totals.unrestorable++;
-    } else if (r.action === 'delete') totals.garbage++;
-    if (r.action === 'delete') totals.bytesFreed += r.bytes;
+  const totals = { kept: 0, deleted: 0, locked: 0, garbage: 0, bytesFreed: 0, unrestorable: broken.size };
+  for (let i = 0; i < n; i++) {
+    const a = plan.actions[i];
+    totals[a === KEEP ? 'kept' : a === DELETE ? 'deleted' : 'locked']++;
+    if (a === DELETE) totals.bytesFreed += b.bytes[i]!;
+  }
+  for (const r of garbage) {
+    if (r.action !== 'delete') continue;
+    totals.garbage++;
+    totals.bytesFreed += r.bytes;
   }
   return {
     job: input.job,
     policy: input.policy ? describePolicy(input.policy) : 'none (keep everything)',
-    rows,
+    input: b,
+    backups: plan,
+    garbage,
     totals,
   };
 }
 
-/** Keys the plan would delete: the ones whose Object Lock retention must be looked up first. */
-export function keysToDelete(plan: PrunePlan): string[] {
-  const keys: string[] = [];
-  for (const r of plan.rows) {
-    if (r.action !== 'delete') continue;
-    if (r.kind === 'backup') keys.push(...r.keys);
-    else if (r.kind === 'orphan') keys.push(r.key);
-  }
-  return keys;
-}
-
-function provenBy(check: PruneBackup['check']): string | undefined {
+function provenBy(check: BackupCheck | undefined): string | undefined {
   if (check?.outcome !== 'ok') return undefined;
   return check.kind === 'verify' ? 'verified' : 'restore-drilled';
 }

@@ -102,9 +102,47 @@ export function planRetention(
   const sorted = [...items].sort(
     (a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
   );
-  if (isEmptyPolicy(policy))
-    return sorted.map((b) => ({ ...b, action: 'keep', reasons: [EMPTY_POLICY_REASON] }));
+  const decisions: RetentionDecision[] = [];
+  const view: RetentionView = {
+    length: sorted.length,
+    time: (i) => sorted[i]!.time.getTime(),
+    proven: (i) => sorted[i]!.proven,
+    unrestorable: (i) => !!sorted[i]!.unrestorable,
+  };
+  retentionReasons(view, policy, now, (i, reasons) => {
+    const b = sorted[i]!;
+    decisions.push(
+      reasons ? { ...b, action: 'keep', reasons } : { ...b, action: 'delete', reasons: [NO_RULE_REASON] },
+    );
+  });
+  return decisions;
+}
 
+/** Backups newest first, by position, as retentionReasons reads them. */
+export interface RetentionView {
+  length: number;
+  /** When the backup at position i was taken, in ms since the epoch. */
+  time(i: number): number;
+  proven(i: number): string | undefined;
+  unrestorable(i: number): boolean;
+}
+
+/**
+ * The policy's core, over positions newest first: calls `decide` for each position in order
+ * with why it is kept, or undefined when nothing keeps it. No object per backup, so prune can
+ * plan a fleet's 200,000 backups (plan/prune.ts) from columns.
+ */
+export function retentionReasons(
+  view: RetentionView,
+  policy: RetentionPolicy,
+  now: Date,
+  decide: (i: number, reasons: string[] | undefined) => void,
+): void {
+  if (isEmptyPolicy(policy)) {
+    const reasons = [EMPTY_POLICY_REASON];
+    for (let i = 0; i < view.length; i++) decide(i, reasons);
+    return;
+  }
   const local = localTimeIn(policy.timezone ?? systemTimeZone());
   const counters = PERIODS.filter((k) => (policy[k] ?? 0) > 0).map((k) => ({
     period: k,
@@ -115,18 +153,24 @@ export function planRetention(
   const withinFrom = policy.within ? now.getTime() - policy.within : Number.POSITIVE_INFINITY;
   const withinReason = policy.within ? `within ${formatDuration(policy.within)}` : '';
   let lastLeft = policy.last ?? 0;
-  const newestGood = sorted.findIndex((b) => !b.unrestorable);
-  const newestProven = sorted.findIndex((b) => b.proven && !b.unrestorable);
+  let newestGood = -1;
+  let newestProven = -1;
+  for (let i = 0; i < view.length && (newestGood < 0 || newestProven < 0); i++) {
+    if (view.unrestorable(i)) continue;
+    if (newestGood < 0) newestGood = i;
+    if (newestProven < 0 && view.proven(i)) newestProven = i;
+  }
 
-  return sorted.map((b, i) => {
+  for (let i = 0; i < view.length; i++) {
     const reasons: string[] = [];
+    const time = view.time(i);
     if (lastLeft > 0) {
       lastLeft--;
       reasons.push(`last #${(policy.last ?? 0) - lastLeft}`);
     }
-    if (counters.length > 0) {
-      const t = local(b.time.getTime());
-      const oldest = i === sorted.length - 1;
+    if (counters.length > 0 && counters.some((c) => c.left > 0)) {
+      const t = local(time);
+      const oldest = i === view.length - 1;
       for (const c of counters) {
         if (c.left === 0) continue;
         const key = periodKey[c.period](t);
@@ -139,12 +183,10 @@ export function planRetention(
         }
       }
     }
-    if (b.time.getTime() > withinFrom) reasons.push(withinReason);
-    if (i === newestProven) reasons.push(newestProvenReason(b.proven!));
+    if (time > withinFrom) reasons.push(withinReason);
+    if (i === newestProven) reasons.push(newestProvenReason(view.proven(i)!));
     if (i === newestGood && reasons.length === 0) reasons.push(NEWEST_REASON);
     if (i === 0 && reasons.length === 0) reasons.push(NEWEST_UNRESTORABLE_REASON);
-    return reasons.length > 0
-      ? { ...b, action: 'keep', reasons }
-      : { ...b, action: 'delete', reasons: [NO_RULE_REASON] };
-  });
+    decide(i, reasons.length > 0 ? reasons : undefined);
+  }
 }

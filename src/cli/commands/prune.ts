@@ -5,10 +5,14 @@ import { EXIT, UsageError } from '../../errors.ts';
 import { recordHandRun } from '../../jobs/hand-runs.ts';
 import { DEFAULT_GARBAGE_AGE_MS, type PruneReport, pruneJobs, pruneResult } from '../../jobs/prune.ts';
 import { backupJobTargets } from '../../jobs/targets.ts';
-import { systemTimeZone } from '../../plan/calendar.ts';
+import { minuteIn, systemTimeZone } from '../../plan/calendar.ts';
 import type { PruneRow } from '../../plan/prune.ts';
+import { BACKUP_ACTIONS, planRows } from '../../plan/prune-rows.ts';
 import type { CliContext } from '../context.ts';
-import { formatBytes, printTable } from '../format.ts';
+import { formatBytes, printTable, width } from '../format.ts';
+
+/** minuteIn's "2026-12-05 06:22". */
+const MINUTE_WIDTH = 16;
 
 interface PruneOpts {
   dryRun?: boolean;
@@ -99,13 +103,25 @@ function render(r: PruneReport, zone: string, dryRun: boolean, print: (text: str
   }
   print(head);
   const plan = r.plan!;
-  const when = dateIn(zone);
+  const when = minuteIn(zone);
   const planOnly = dryRun || !!r.refused;
-  if (plan.rows.length) {
+  if (plan.input.ids.length + plan.garbage.length > 0) {
+    const b = plan.input;
+    const p = plan.backups;
     const cells = function* () {
-      for (const row of plan.rows) yield [label(row), when(row.time), action(row, planOnly), row.reason];
+      for (const i of p.order) {
+        const act = BACKUP_ACTIONS[p.actions[i]!]!;
+        yield [b.ids[i]!, when(b.times[i]!), act === 'delete' && planOnly ? '(delete)' : act, p.reasons[i]!];
+      }
+      for (const row of plan.garbage)
+        yield [label(row), when(row.time.getTime()), action(row, planOnly), row.reason];
     };
-    printTable(print, cells, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON']);
+    // The widths from the columns: one pass over 200,000 rows instead of two.
+    let object = 0;
+    for (const id of b.ids) object = Math.max(object, width(id));
+    for (const row of plan.garbage) object = Math.max(object, width(label(row)));
+    const known = [object, MINUTE_WIDTH, '(delete)'.length, 0];
+    printTable(print, cells, ['OBJECT', `DATE (${zone})`, 'ACTION', 'REASON'], known);
   } else print('  nothing stored yet');
   const lines: string[] = [];
   for (const n of r.notes) lines.push(`  note: ${n}`);
@@ -142,11 +158,6 @@ function action(row: PruneRow, planOnly: boolean): string {
   return planOnly ? `(${verb})` : verb;
 }
 
-function dateIn(timeZone: string): (d: Date) => string {
-  const fmt = new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'short' });
-  return (d) => fmt.format(d);
-}
-
 function jsonReport(r: PruneReport) {
   return {
     job: r.job,
@@ -158,7 +169,7 @@ function jsonReport(r: PruneReport) {
     unguarded: r.unguarded,
     notes: r.notes,
     totals: r.plan?.totals,
-    rows: r.plan?.rows.map((row) => ({ ...row, time: row.time.toISOString() })),
+    rows: r.plan && planRows(r.plan).map((row) => ({ ...row, time: row.time.toISOString() })),
     execution: r.execution,
   };
 }

@@ -6,6 +6,7 @@ import { StorageError } from '../../../src/errors.ts';
 import { type PruneReport, pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { BackupRow } from '../../../src/plan/prune.ts';
+import { planRows } from '../../../src/plan/prune-rows.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
 import { allKeys, type BackupEnv, backupEnv, wrapStorage } from './backup-env.ts';
 import { backupChains, deleteBackupByHand } from './chain-env.ts';
@@ -13,8 +14,8 @@ import { backupChains, deleteBackupByHand } from './chain-env.ts';
 const skipS3 = s3Missing();
 const opts = () => ({ signal: new AbortController().signal, log: silentLogger() });
 const rowsOf = (r: PruneReport) =>
-  r
-    .plan!.rows.filter((x): x is BackupRow => x.kind === 'backup')
+  planRows(r.plan!)
+    .filter((x): x is BackupRow => x.kind === 'backup')
     .map((x) => `${x.id} ${x.action} ${x.reason}`);
 const envs: BackupEnv[] = [];
 afterEach(async () => {

@@ -5,6 +5,7 @@ import { pruneJobs } from '../../../src/jobs/prune.ts';
 import { verifyBackups } from '../../../src/jobs/verify-run.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { BackupRow } from '../../../src/plan/prune.ts';
+import { planRows } from '../../../src/plan/prune-rows.ts';
 import { objectKey } from '../../../src/storage/layout.ts';
 import { s3Missing } from '../../fixtures/buckets.ts';
 import { type BackupEnv, backupEnv, DAY } from './backup-env.ts';
@@ -45,7 +46,7 @@ describe.each([
 
     const report = (await pruneJobs(env.services, ['files'], opts()))[0]!;
     expect(report.error).toBeUndefined();
-    const rows = report.plan!.rows.filter((r): r is BackupRow => r.kind === 'backup');
+    const rows = planRows(report.plan!).filter((r): r is BackupRow => r.kind === 'backup');
     expect(rows.map((r) => [r.id, r.action, r.reason])).toEqual([
       [newest, 'keep', 'last #1'],
       [good, 'keep', 'newest verified backup (always kept)'],

@@ -6,6 +6,7 @@ import { NotFoundError, StorageError } from '../../../src/errors.ts';
 import { type PruneReport, pruneJobs } from '../../../src/jobs/prune.ts';
 import { silentLogger } from '../../../src/log.ts';
 import type { BackupRow } from '../../../src/plan/prune.ts';
+import { planRows } from '../../../src/plan/prune-rows.ts';
 import { catalogKey, catalogSummaryKey, jobLockScope } from '../../../src/storage/layout.ts';
 import { acquireLock } from '../../../src/storage/lock.ts';
 import type { ObjectInfo } from '../../../src/storage/storage.ts';
@@ -14,7 +15,7 @@ import { allKeys, type BackupEnv, backupEnv, DAY, setRetention, wrapStorage } fr
 
 const skipS3 = s3Missing();
 const opts = () => ({ signal: new AbortController().signal, log: silentLogger() });
-const backupRows = (r: PruneReport) => r.plan!.rows.filter((x): x is BackupRow => x.kind === 'backup');
+const backupRows = (r: PruneReport) => planRows(r.plan!).filter((x): x is BackupRow => x.kind === 'backup');
 const isLock = (k: string) => k.startsWith('_bo/');
 
 describe.each([
@@ -83,7 +84,7 @@ describe.each([
         [ids[0], 'delete', 'no rule matched'],
       ]);
       // Garbage is younger than 24 h by the real clock: kept, with the reason.
-      const garbage = dry.plan!.rows.filter((r) => r.kind !== 'backup');
+      const garbage = planRows(dry.plan!).filter((r) => r.kind !== 'backup');
       // (moto reports every multipart upload as initiated on 2010-11-10, so there it is "old".)
       expect(garbage.map((r) => [r.kind, r.action])).toEqual([
         ['orphan', 'keep'],
@@ -96,7 +97,7 @@ describe.each([
       env.clock.offset = 2 * DAY;
       try {
         const plan = (await pruneJobs(env.services, ['files'], { ...opts(), dryRun: true }))[0]!.plan!;
-        const doomed = plan.rows.flatMap((r) =>
+        const doomed = planRows(plan).flatMap((r) =>
           r.action !== 'delete' ? [] : r.kind === 'backup' ? r.keys : r.kind === 'orphan' ? [r.key] : [],
         );
         const report = (await pruneJobs(env.services, ['files'], opts()))[0]!;

@@ -7,9 +7,16 @@ const listed = [
   b('b2', '2026-06-02T00:00:00Z'),
   b('b3', '2026-06-03T00:00:00Z'),
 ];
-const facts = (over: Partial<ListingFacts> = {}): ListingFacts => ({
+/** The guard's view of a listing of these backups. */
+const listedOf = (backups: ReadonlyArray<{ id: string; at: string }>): ListingFacts['listed'] => ({
+  count: backups.length,
+  newestAt: backups.reduce<string | undefined>((n, x) => (n === undefined || x.at > n ? x.at : n), undefined),
+  has: (id) => backups.some((x) => x.id === id),
+});
+type Over = Partial<Omit<ListingFacts, 'listed'>> & { backups?: ReadonlyArray<{ id: string; at: string }> };
+const facts = ({ backups = listed, ...over }: Over = {}): ListingFacts => ({
   job: 'j',
-  backups: listed,
+  listed: listedOf(backups),
   unreadable: [],
   ...over,
 });

@@ -1,30 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { brokenChains, describeBroken } from '../../../src/plan/chain-links.ts';
-import {
-  type BackupRow,
-  keysToDelete,
-  type PruneBackup,
-  type PruneInput,
-  planPrune,
-} from '../../../src/plan/prune.ts';
+import { type BackupRow, type PruneInput, planPrune } from '../../../src/plan/prune.ts';
+import { type PruneBackup, pruneBackups } from '../../../src/plan/prune-backups.ts';
 import { orphanedByPlan } from '../../../src/plan/prune-chains.ts';
+import { keysToDelete, planRows } from '../../../src/plan/prune-rows.ts';
 
 const now = new Date('2026-12-20T12:00:00Z');
 
 /** Backup `id` taken on December `day` 2026 at 03:00 UTC; `parent` makes it an incremental. */
 function b(id: string, day: number, parent?: string | null, check?: PruneBackup['check']): PruneBackup {
-  const f = `job/${id}/`;
   return {
     id,
     time: new Date(Date.UTC(2026, 11, day, 3)),
-    keys: [`${f}manifest.json`, `${f}archive.tar.zst`, `${f}index.jsonl.zst`],
+    names: ['manifest.json', 'archive.tar.zst', 'index.jsonl.zst'],
     bytes: 100,
     ...(parent !== undefined ? { parent } : {}),
     ...(check ? { check } : {}),
   };
 }
 
-const input = (backups: PruneBackup[], over: Partial<PruneInput> = {}): PruneInput => ({
+type Input = Omit<PruneInput, 'backups'> & { backups: PruneBackup[] };
+const input = (backups: PruneBackup[], over: Partial<Input> = {}): Input => ({
   job: 'job',
   now,
   policy: { last: 1, timezone: 'UTC' },
@@ -35,10 +31,12 @@ const input = (backups: PruneBackup[], over: Partial<PruneInput> = {}): PruneInp
   ...over,
 });
 
+const planOf = (i: Input) => planPrune({ ...i, backups: pruneBackups(i.backups) });
+
 /** "id action reason" per backup, newest first. */
-function rows(i: PruneInput): string[] {
-  return planPrune(i)
-    .rows.filter((r): r is BackupRow => r.kind === 'backup')
+function rows(i: Input): string[] {
+  return planRows(planOf(i))
+    .filter((r): r is BackupRow => r.kind === 'backup')
     .map((r) => `${r.id} ${r.action} ${r.reason}`);
 }
 
@@ -65,11 +63,11 @@ describe('planPrune with incremental chains', () => {
       'a1 delete no rule matched',
       'f1 delete no rule matched',
     ]);
-    const plan = planPrune(i);
+    const plan = planOf(i);
     expect(plan.totals).toMatchObject({ kept: 3, deleted: 4, unrestorable: 0 });
-    const f2 = plan.rows.find((r) => r.kind === 'backup' && r.id === 'f2') as BackupRow;
+    const f2 = planRows(plan).find((r) => r.kind === 'backup' && r.id === 'f2') as BackupRow;
     expect(f2).toMatchObject({ action: 'keep', neededBy: 'c2' });
-    expect(plan.rows.find((r) => r.kind === 'backup' && r.id === 'c1')).toMatchObject({ parent: 'f2' });
+    expect(planRows(plan).find((r) => r.kind === 'backup' && r.id === 'c1')).toMatchObject({ parent: 'f2' });
     expect(keysToDelete(plan)).not.toContain('job/f2/archive.tar.zst');
   });
 
@@ -113,7 +111,7 @@ describe('planPrune with incremental chains', () => {
 
   it('a missing middle incremental: the rest of its chain is unrestorable, the newest good backup keeps its chain', () => {
     const backups = [b('f1', 1), b('a1', 2, 'f1'), /* a2 is gone */ b('a3', 4, 'a2'), b('a4', 5, 'a3')];
-    const plan = planPrune(input(backups));
+    const plan = planOf(input(backups));
     expect(rows(input(backups))).toEqual([
       'a4 keep last #1; unrestorable: a2, parent of its ancestor a3, is missing',
       'a3 delete no rule matched; unrestorable: its parent a2 is missing',
@@ -121,7 +119,7 @@ describe('planPrune with incremental chains', () => {
       'f1 keep base of a1',
     ]);
     expect(plan.totals).toMatchObject({ kept: 3, deleted: 1, unrestorable: 2 });
-    expect(plan.rows[0]).toMatchObject({
+    expect(planRows(plan)[0]).toMatchObject({
       unrestorable: 'unrestorable: a2, parent of its ancestor a3, is missing',
     });
   });
@@ -141,10 +139,10 @@ describe('planPrune with incremental chains', () => {
 
   it('keeps the chain of a backup the policy drops but Object Lock keeps', () => {
     const until = new Date('2027-01-01T00:00:00Z');
-    const plan = planPrune(
+    const plan = planOf(
       input(twoChains(), { locks: new Map([['job/a2/archive.tar.zst', { mode: 'COMPLIANCE', until }]]) }),
     );
-    expect(plan.rows.map((r) => `${(r as BackupRow).id} ${r.action} ${r.reason}`)).toEqual([
+    expect(planRows(plan).map((r) => `${(r as BackupRow).id} ${r.action} ${r.reason}`)).toEqual([
       'c2 keep last #1',
       'c1 keep parent of c2',
       'f2 keep base of c2',
@@ -166,8 +164,8 @@ describe('planPrune with incremental chains', () => {
   });
 
   it('orphanedByPlan catches a plan that deletes what a kept backup needs', () => {
-    const plan = planPrune(input(twoChains()));
-    const backupRows = plan.rows.filter((r): r is BackupRow => r.kind === 'backup');
+    const plan = planOf(input(twoChains()));
+    const backupRows = planRows(plan).filter((r): r is BackupRow => r.kind === 'backup');
     expect(orphanedByPlan(backupRows)).toEqual([]);
     const broken = backupRows.map((r) => (r.id === 'f2' ? { ...r, action: 'delete' as const } : r));
     expect(orphanedByPlan(broken)).toEqual(['c1 is kept but its parent f2 would be deleted']);
@@ -182,18 +180,18 @@ describe('planPrune with incremental chains', () => {
       many.push({
         id,
         time: new Date(start + i * 3_600_000),
-        keys: [`job/${id}/manifest.json`],
+        names: ['manifest.json'],
         bytes: 1,
         ...(parent ? { parent } : {}),
       });
     }
-    const plan = planPrune(
+    const plan = planOf(
       input(many, {
         policy: { daily: 7, weekly: 4, monthly: 12, timezone: 'UTC' },
         now: new Date(start + 20_000 * 3_600_000),
       }),
     );
-    expect(orphanedByPlan(plan.rows.filter((r): r is BackupRow => r.kind === 'backup'))).toEqual([]);
+    expect(orphanedByPlan(planRows(plan).filter((r): r is BackupRow => r.kind === 'backup'))).toEqual([]);
     expect(plan.totals.kept).toBeGreaterThan(500); // whole chains up to each kept backup
   });
 });

@@ -1,29 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { keysToDelete, type PruneBackup, type PruneInput, planPrune } from '../../../src/plan/prune.ts';
+import { type PruneInput, planPrune } from '../../../src/plan/prune.ts';
+import { type PruneBackup, pruneBackups } from '../../../src/plan/prune-backups.ts';
+import { keysToDelete, planRows } from '../../../src/plan/prune-rows.ts';
 
 const HOUR = 3_600_000;
 const now = new Date('2026-06-10T12:00:00Z');
 
 function backup(id: string, iso: string): PruneBackup {
-  const f = `job/${id}/`;
   return {
     id,
     time: new Date(iso),
-    keys: [`${f}manifest.json`, `${f}archive.tar.zst`, `${f}index.jsonl.zst`],
+    names: ['manifest.json', 'archive.tar.zst', 'index.jsonl.zst'],
     bytes: 100,
   };
 }
 
-const input = (over: Partial<PruneInput> = {}): PruneInput => ({
+type Over = Partial<Omit<PruneInput, 'backups'>> & { backups?: PruneBackup[] };
+const input = ({ backups, ...over }: Over = {}): PruneInput => ({
   job: 'job',
   now,
   policy: { last: 1, timezone: 'UTC' },
   garbageAgeMs: 24 * HOUR,
-  backups: [
-    backup('b1', '2026-06-08T00:00:00Z'),
-    backup('b2', '2026-06-09T00:00:00Z'),
-    backup('b3', '2026-06-10T00:00:00Z'),
-  ],
+  backups: pruneBackups(
+    backups ?? [
+      backup('b1', '2026-06-08T00:00:00Z'),
+      backup('b2', '2026-06-09T00:00:00Z'),
+      backup('b3', '2026-06-10T00:00:00Z'),
+    ],
+  ),
   orphans: [],
   incomplete: [],
   ...over,
@@ -32,7 +36,7 @@ const input = (over: Partial<PruneInput> = {}): PruneInput => ({
 describe('planPrune', () => {
   it('turns retention decisions into backup rows with every key, manifest first', () => {
     const plan = planPrune(input());
-    expect(plan.rows.map((r) => [r.kind === 'backup' && r.id, r.action, r.reason])).toEqual([
+    expect(planRows(plan).map((r) => [r.kind === 'backup' && r.id, r.action, r.reason])).toEqual([
       ['b3', 'keep', 'last #1'],
       ['b2', 'delete', 'no rule matched'],
       ['b1', 'delete', 'no rule matched'],
@@ -68,7 +72,7 @@ describe('planPrune', () => {
         ],
       }),
     );
-    expect(plan.rows.map((r) => [r.kind === 'backup' && r.id, r.action, r.reason])).toEqual([
+    expect(planRows(plan).map((r) => [r.kind === 'backup' && r.id, r.action, r.reason])).toEqual([
       ['b4', 'keep', 'last #1'],
       ['b3', 'delete', 'no rule matched'],
       ['b2', 'keep', 'newest verified backup (always kept)'],
@@ -83,8 +87,8 @@ describe('planPrune', () => {
         ],
       }),
     );
-    expect(drilled.rows.map((r) => r.action)).toEqual(['keep', 'delete', 'keep']);
-    expect(drilled.rows[2]!.reason).toBe('newest restore-drilled backup (always kept)');
+    expect(planRows(drilled).map((r) => r.action)).toEqual(['keep', 'delete', 'keep']);
+    expect(planRows(drilled)[2]!.reason).toBe('newest restore-drilled backup (always kept)');
   });
 
   it('keeps everything without a policy, but still collects garbage', () => {
@@ -96,7 +100,11 @@ describe('planPrune', () => {
         ],
       }),
     );
-    expect(plan.rows.filter((r) => r.kind === 'backup').every((r) => r.action === 'keep')).toBe(true);
+    expect(
+      planRows(plan)
+        .filter((r) => r.kind === 'backup')
+        .every((r) => r.action === 'keep'),
+    ).toBe(true);
     expect(plan.policy).toBe('none (keep everything)');
     expect(plan.totals).toMatchObject({ kept: 3, deleted: 0, garbage: 1, bytesFreed: 7 });
   });
@@ -116,7 +124,9 @@ describe('planPrune', () => {
         ],
       }),
     );
-    const garbage = plan.rows.filter((r) => r.kind !== 'backup').map((r) => [r.kind, r.action, r.reason]);
+    const garbage = planRows(plan)
+      .filter((r) => r.kind !== 'backup')
+      .map((r) => [r.kind, r.action, r.reason]);
     expect(garbage).toEqual([
       ['orphan', 'delete', 'no manifest (failed run), 1d1h old'],
       ['orphan', 'delete', 'no manifest (failed run), 1d old'],
@@ -139,7 +149,7 @@ describe('planPrune', () => {
         orphans: [{ key: 'job/o/archive.tar.zst', size: 1, lastModified: new Date('2026-01-01T00:00:00Z') }],
       }),
     );
-    expect(plan.rows.map((r) => [r.action, r.reason])).toEqual([
+    expect(planRows(plan).map((r) => [r.action, r.reason])).toEqual([
       ['keep', 'last #1'],
       ['locked', 'no rule matched; locked until 2026-07-01T00:00:00.000Z'],
       ['delete', 'no rule matched'],
@@ -154,6 +164,8 @@ describe('planPrune', () => {
   });
 
   it('plans nothing for an empty job', () => {
-    expect(planPrune(input({ backups: [] }))).toMatchObject({ rows: [], totals: { kept: 0, deleted: 0 } });
+    const plan = planPrune(input({ backups: [] }));
+    expect(planRows(plan)).toEqual([]);
+    expect(plan.totals).toMatchObject({ kept: 0, deleted: 0 });
   });
 });
