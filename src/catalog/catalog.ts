@@ -66,17 +66,26 @@ export interface CatalogDoc {
 }
 
 /**
- * The catalog as stored, for the prune guard (its memory shared across machines): undefined when
- * there is none or it is unusable (truncated, another job's, from a future version); a storage
- * error other than "not found" propagates, so a transient failure never reads as "no memory".
+ * The catalog as stored: undefined when there is none or it is unusable (truncated, another
+ * job's, from a future version); a storage error other than "not found" propagates. With `keep`,
+ * only the manifests of the backups it accepts are held (prune rewrites the catalog of a few
+ * thousand survivors out of 200,000 backups).
  */
 export async function loadCatalog(
   storage: Storage,
   job: string,
   signal?: AbortSignal,
+  keep: (id: string) => boolean = () => true,
 ): Promise<CatalogDoc | undefined> {
   const backups: Manifest[] = [];
-  const doc = await foldCatalog(storage, job, (m) => backups.push(m), signal);
+  const doc = await foldCatalog(
+    storage,
+    job,
+    (m) => {
+      if (keep(m.id)) backups.push(m);
+    },
+    signal,
+  );
   return doc && { updatedAt: doc.updatedAt, backups };
 }
 

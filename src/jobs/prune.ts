@@ -223,12 +223,11 @@ async function survivingManifests(
   gone: ReadonlySet<string>,
   signal: AbortSignal,
 ): Promise<Manifest[]> {
-  const cached = new Map((await loadCatalog(storage, scan.job, signal))?.backups.map((m) => [m.id, m]));
+  const kept = new Set(scan.backups.ids.filter((id) => !gone.has(id)));
+  const doc = await loadCatalog(storage, scan.job, signal, (id) => kept.has(id));
+  const cached = new Map(doc?.backups.map((m) => [m.id, m]));
   const out: Manifest[] = [];
-  for (const id of scan.backups.ids) {
-    if (gone.has(id)) continue;
-    out.push(cached.get(id) ?? (await readManifest(storage, scan.job, id, signal)));
-  }
+  for (const id of kept) out.push(cached.get(id) ?? (await readManifest(storage, scan.job, id, signal)));
   return out;
 }
 
