@@ -93,21 +93,27 @@ export async function readCatalogStream(
     header = { job: h.job, updatedAt: h.updatedAt, count: typeof h.count === 'number' ? h.count : undefined };
     onHeader(header);
   };
-  for await (const chunk of body.pipe(createZstdDecompress())) {
-    const text = carry + (chunk as Buffer).toString('utf8');
-    if (v1) {
-      v1.push(text);
-      carry = '';
-      continue;
+  try {
+    for await (const chunk of body.pipe(createZstdDecompress())) {
+      const text = carry + (chunk as Buffer).toString('utf8');
+      if (v1) {
+        v1.push(text);
+        carry = '';
+        continue;
+      }
+      if (!header && kind.format === 'bo-catalog' && /^\{"format":"bo-catalog","version":1/.test(text)) {
+        v1 = [text];
+        carry = '';
+        continue;
+      }
+      const lines = text.split('\n');
+      carry = lines.pop()!;
+      for (const l of lines) line(l);
     }
-    if (!header && kind.format === 'bo-catalog' && /^\{"format":"bo-catalog","version":1/.test(text)) {
-      v1 = [text];
-      carry = '';
-      continue;
-    }
-    const lines = text.split('\n');
-    carry = lines.pop()!;
-    for (const l of lines) line(l);
+  } finally {
+    // A failed read (corrupt, not a catalog) stops the decompressor but leaves the body open:
+    // its file or connection would otherwise wait for the garbage collector.
+    body.destroy();
   }
   if (v1) {
     const doc = JSON.parse(v1.join('')) as { job: string; updatedAt: string; backups: unknown[] };
