@@ -2,8 +2,8 @@
  * A filesystem walk on a thread of its own, for listings big enough to be worth one: prune's
  * listing of a whole job (200,000 folders, a readdir and a stat each) is seconds of system
  * calls. On its own thread they run beside the reader's work on what they find, on another
- * core, and this thread never blocks in a call that hangs (a dead NAS mount): it stays free to
- * take a signal and give up. Yields what fs-walk.ts's walk finds, each with its stat.
+ * core, and this thread never blocks in a call that hangs (a dead NAS mount): a cancellation
+ * ends the listing at once. Yields what fs-walk.ts's walk finds, each with its stat.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,9 @@ export async function* walkInThread(
     signal?.removeEventListener('abort', onAbort);
     Atomics.add(credits, 0, AHEAD); // a thread waiting for credits goes on, and is stopped
     Atomics.notify(credits, 0);
-    await worker.terminate();
+    // Not awaited, and not keeping the process alive: a thread stuck in a call to a dead mount
+    // must not hold its caller (a cancelled prune) too. It stops when the call returns.
+    worker.unref();
+    void worker.terminate().catch(() => {});
   }
 }
