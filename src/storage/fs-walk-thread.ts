@@ -8,7 +8,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { walkStart } from './fs-walk.ts';
+import { type WalkedFile, walkStart } from './fs-walk.ts';
 
 export interface WalkThreadData {
   root: string;
@@ -26,13 +26,6 @@ export interface WalkBatch {
 }
 
 type Message = WalkBatch | { done: true } | { error: { message: string; code?: string; path?: string } };
-
-export interface WalkedFile {
-  key: string;
-  size: number;
-  mtimeMs: number;
-  target?: string;
-}
 
 /**
  * Batches posted ahead of the reader: at most 128 × 256 entries (~4 MB) wait in memory, enough

@@ -4,7 +4,7 @@
  * batches. A failure is posted as its message, code and path, and ends the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { statIfPresent, walkSync } from './fs-walk.ts';
+import { walkFilesSync } from './fs-walk.ts';
 import type { WalkBatch, WalkThreadData } from './fs-walk-thread.ts';
 
 const BATCH = 256;
@@ -22,14 +22,12 @@ const flush = () => {
 };
 
 try {
-  for (const e of walkSync(root, prefix)) {
-    if (!e) continue;
-    const st = statIfPresent(e.path);
-    if (!st) continue;
-    batch.keys.push(e.key);
-    batch.sizes.push(st.size);
-    batch.mtimes.push(st.mtimeMs);
-    batch.targets.push(e.target ?? null);
+  for (const f of walkFilesSync(root, prefix)) {
+    if (!f) continue;
+    batch.keys.push(f.key);
+    batch.sizes.push(f.size);
+    batch.mtimes.push(f.mtimeMs);
+    batch.targets.push(f.target ?? null);
     if (batch.keys.length === BATCH) flush();
   }
   if (batch.keys.length > 0) flush();

@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { throwIfAborted } from '../errors.ts';
 import { checkKey, compareKeys, TEMP_PREFIX } from './keys.ts';
 
-export interface WalkEntry {
+interface WalkEntry {
   /** Key of the file itself (for a temp file: the key of its temp name). */
   key: string;
   path: string;
@@ -12,33 +12,75 @@ export interface WalkEntry {
   target?: string;
 }
 
+/** A file a walk found, with what its stat said. */
+export interface WalkedFile {
+  key: string;
+  size: number;
+  mtimeMs: number;
+  /** For a temp file, the key it was going to be renamed to. */
+  target?: string;
+}
+
 /**
- * Every regular file under `root` whose key could start with `prefix`, in lexical (UTF-8 byte)
- * key order. Only directories that can hold matching keys are read; a missing directory is an
- * empty listing, any other error throws.
+ * Every regular file under `root` whose key could start with `prefix`, with its stat, in lexical
+ * (UTF-8 byte) key order. Only directories that can hold matching keys are read; a missing
+ * directory is an empty listing, any other error throws.
  *
  * Directories are read with synchronous calls, a slice of at most SLICE_MS at a time before the
  * event loop gets a turn: a job of 200,000 backups is 200,000 directories, and each asynchronous
  * readdir or stat costs a round trip through libuv's thread pool (16 s for a fleet's history
  * one after another, 6 s 32 at a time on two cores, 2.3 s synchronously). The price: one call
- * that hangs (a dead NAS mount) holds the process for as long as it hangs.
+ * that hangs (a dead NAS mount) holds the process for as long as it hangs; a bulk listing walks
+ * on a thread of its own instead (fs-walk-thread.ts).
  */
-export async function* walk(root: string, prefix: string, signal?: AbortSignal): AsyncGenerator<WalkEntry> {
+export async function* walkFiles(
+  root: string,
+  prefix: string,
+  opts: { signal?: AbortSignal | undefined; tempOnly?: boolean } = {},
+): AsyncGenerator<WalkedFile> {
   const pace = pacer();
-  for (const e of walkSync(root, prefix, signal)) {
-    const turn = pace(); // the caller's work on the previous entry (a stat) counts too
+  for (const f of walkFilesSync(root, prefix, opts.signal, opts.tempOnly)) {
+    const turn = pace(); // the caller's work on the previous file counts too
     if (turn) await turn;
-    if (e) yield e;
+    if (f) yield f;
   }
 }
 
 /**
- * walk's synchronous core: the same entries, and `null` as it enters each directory, so a
- * caller can give the event loop its turns (pacer) in a tree of empty directories too. One
- * generator per directory level and no promise per entry: a job's 200,000 folders otherwise
- * cost kilobytes of short-lived objects each.
+ * walkFiles' synchronous core (the walk thread runs it too): the same files, and `null` as it
+ * enters each directory, so a caller can give the event loop its turns in a tree of empty
+ * directories too. `tempOnly`: only the temp files (incomplete uploads), the others not stat'ed.
  */
-export function* walkSync(root: string, prefix: string, signal?: AbortSignal): Generator<WalkEntry | null> {
+export function* walkFilesSync(
+  root: string,
+  prefix: string,
+  signal?: AbortSignal,
+  tempOnly = false,
+): Generator<WalkedFile | null> {
+  for (const e of walkSync(root, prefix, signal)) {
+    if (!e || (tempOnly && e.target === undefined)) {
+      yield null;
+      continue;
+    }
+    const st = statIfPresent(e.path);
+    if (!st) continue;
+    const f: WalkedFile = { key: e.key, size: st.size, mtimeMs: st.mtimeMs };
+    if (e.target !== undefined) f.target = e.target;
+    yield f;
+  }
+}
+
+/** What Stats.mtime says of a walked file's mtimeMs. */
+export function mtimeOf(f: WalkedFile): Date {
+  return new Date(Math.round(f.mtimeMs));
+}
+
+/**
+ * The files' paths and keys, and `null` as it enters each directory. One generator per
+ * directory level and no promise per entry: a job's 200,000 folders otherwise cost kilobytes of
+ * short-lived objects each.
+ */
+function* walkSync(root: string, prefix: string, signal?: AbortSignal): Generator<WalkEntry | null> {
   const startKey = walkStart(prefix);
   yield* walkDir(startKey === '' ? root : join(root, startKey), startKey, prefix, signal, true);
 }
@@ -55,7 +97,7 @@ export function walkStart(prefix: string): string {
 const SLICE_MS = 10;
 
 /** Call between units of synchronous work: gives the event loop a turn once a slice is used up. */
-export function pacer(): () => Promise<void> | undefined {
+function pacer(): () => Promise<void> | undefined {
   let since = performance.now();
   return () => {
     if (performance.now() - since < SLICE_MS) return undefined;
@@ -66,7 +108,7 @@ export function pacer(): () => Promise<void> | undefined {
 }
 
 /** The file's stats, or undefined when it is gone (deleted or renamed since it was listed). */
-export function statIfPresent(path: string): Stats | undefined {
+function statIfPresent(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch (err) {

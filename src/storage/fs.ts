@@ -3,7 +3,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { DEFAULT_VOLUME_SIZE, type FilesystemStorage } from '../config/schema.ts';
 import { AlreadyExistsError, NotFoundError, StorageError, UsageError } from '../errors.ts';
-import { pacer, statIfPresent, walk, walkSync } from './fs-walk.ts';
+import { mtimeOf, walkFiles } from './fs-walk.ts';
 import { walkInThread } from './fs-walk-thread.ts';
 import { fsError, writeAtomically } from './fs-write.ts';
 import { checkKey, TEMP_PREFIX } from './keys.ts';
@@ -88,29 +88,12 @@ export function createFsStorage(
 
     async *list(prefix, opts = {}): AsyncGenerator<ObjectInfo> {
       const incomplete = opts.incomplete;
-      if (opts.bulk) {
-        try {
-          for await (const f of walkInThread(root, prefix, opts.signal)) {
-            const lastModified = new Date(Math.round(f.mtimeMs)); // as Stats.mtime rounds it
-            if (f.target === undefined) yield { key: f.key, size: f.size, lastModified };
-            else incomplete?.uploads.push({ key: f.target, uploadId: f.key, initiated: lastModified });
-          }
-          if (incomplete) incomplete.complete = true;
-        } catch (err) {
-          throw fsError(err, root);
-        }
-        return;
-      }
-      const pace = pacer();
+      const { signal } = opts;
+      const files = opts.bulk ? walkInThread(root, prefix, signal) : walkFiles(root, prefix, { signal });
       try {
-        for (const entry of walkSync(root, prefix, opts.signal)) {
-          const turn = pace(); // walkSync's reading, the stat and the caller's work on the last object
-          if (turn) await turn;
-          if (!entry) continue;
-          const st = statIfPresent(entry.path);
-          if (!st) continue;
-          if (entry.target === undefined) yield { key: entry.key, size: st.size, lastModified: st.mtime };
-          else incomplete?.uploads.push({ key: entry.target, uploadId: entry.key, initiated: st.mtime });
+        for await (const f of files) {
+          if (f.target === undefined) yield { key: f.key, size: f.size, lastModified: mtimeOf(f) };
+          else incomplete?.uploads.push({ key: f.target, uploadId: f.key, initiated: mtimeOf(f) });
         }
         if (incomplete) incomplete.complete = true;
       } catch (err) {
@@ -132,10 +115,8 @@ export function createFsStorage(
 
     async *listIncomplete(prefix): AsyncGenerator<IncompleteUpload> {
       try {
-        for await (const entry of walk(root, prefix)) {
-          if (entry.target === undefined) continue;
-          const st = statIfPresent(entry.path);
-          if (st) yield { key: entry.target, uploadId: entry.key, initiated: st.mtime };
+        for await (const f of walkFiles(root, prefix, { tempOnly: true })) {
+          if (f.target !== undefined) yield { key: f.target, uploadId: f.key, initiated: mtimeOf(f) };
         }
       } catch (err) {
         throw fsError(err, root);
