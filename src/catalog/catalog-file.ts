@@ -17,6 +17,9 @@ export interface CatalogKind {
   version: number;
 }
 
+/** The catalog as it is written now (version 1 is only read). */
+export const CATALOG_KIND: CatalogKind = { format: 'bo-catalog', version: 2 };
+
 export interface CatalogHeader {
   job: string;
   updatedAt: string;
@@ -26,7 +29,7 @@ export interface CatalogHeader {
 
 /** The compressed catalog of `manifests` (version 2); only the compressed bytes are held. */
 export function encodeCatalog(job: string, updatedAt: Date, manifests: readonly Manifest[]): Promise<Buffer> {
-  return encodeLines({ format: 'bo-catalog', version: 2 }, job, updatedAt, manifests, (m) => m);
+  return encodeLines(CATALOG_KIND, job, updatedAt, manifests, (m) => m);
 }
 
 /** A header line and one JSON line per item, zstd-compressed; only the compressed bytes are held. */
@@ -70,7 +73,7 @@ export async function readCatalogStream(
   body: Readable,
   onHeader: (h: CatalogHeader) => void,
   onEntry: (raw: unknown) => void,
-  kind: CatalogKind = { format: 'bo-catalog', version: 2 },
+  kind: CatalogKind = CATALOG_KIND,
 ): Promise<void> {
   let carry = '';
   let header: CatalogHeader | undefined;
@@ -82,15 +85,8 @@ export async function readCatalogStream(
       seen++;
       return onEntry(JSON.parse(l));
     }
-    const h = JSON.parse(l) as Record<string, unknown>;
-    if (
-      h.format !== kind.format ||
-      h.version !== kind.version ||
-      typeof h.job !== 'string' ||
-      typeof h.updatedAt !== 'string'
-    )
-      throw new Error(`not a ${kind.format} (version ${kind.version})`);
-    header = { job: h.job, updatedAt: h.updatedAt, count: typeof h.count === 'number' ? h.count : undefined };
+    header = parseHeader(l, kind);
+    if (!header) throw new Error(`not a ${kind.format} (version ${kind.version})`);
     onHeader(header);
   };
   try {
@@ -125,6 +121,19 @@ export async function readCatalogStream(
   if (!header) throw new Error('empty catalog');
   if (header.count !== undefined && header.count !== seen)
     throw new Error(`truncated catalog: ${seen} of ${header.count} entries`);
+}
+
+/** A header line of `kind`, or undefined when the line is another's; throws when it is not JSON. */
+export function parseHeader(line: string, kind: CatalogKind): CatalogHeader | undefined {
+  const h = JSON.parse(line) as Record<string, unknown>;
+  if (
+    h.format !== kind.format ||
+    h.version !== kind.version ||
+    typeof h.job !== 'string' ||
+    typeof h.updatedAt !== 'string'
+  )
+    return undefined;
+  return { job: h.job, updatedAt: h.updatedAt, count: typeof h.count === 'number' ? h.count : undefined };
 }
 
 /** One entry as a validated manifest, or undefined when it is not one. */

@@ -37,10 +37,12 @@ import {
   readManifest,
 } from './backups.ts';
 import {
+  CATALOG_KIND,
   type CatalogHeader,
   cachedBody,
   encodeCatalog,
   parseEntry,
+  parseHeader,
   readCatalogStream,
 } from './catalog-file.ts';
 import type { Manifest } from './manifest.ts';
@@ -140,12 +142,8 @@ export async function catalogHeader(
       text += (chunk as Buffer).toString('utf8');
       const end = text.indexOf('\n');
       if (end < 0 && text.length < 65_536) continue;
-      const h = JSON.parse(end < 0 ? text : text.slice(0, end)) as Record<string, unknown>;
-      const ok =
-        h.format === 'bo-catalog' && h.version === 2 && h.job === job && typeof h.updatedAt === 'string';
-      return ok
-        ? { job, updatedAt: h.updatedAt as string, count: typeof h.count === 'number' ? h.count : undefined }
-        : undefined;
+      const h = parseHeader(end < 0 ? text : text.slice(0, end), CATALOG_KIND);
+      return h?.job === job ? h : undefined;
     }
     return undefined;
   } catch (err) {

@@ -4,14 +4,13 @@
  * that. Read from the job catalog a line at a time (catalog-file.ts), plus the manifests the
  * catalog does not have yet (the recent day prefixes), as listJobBackups does.
  */
-import type { Readable } from 'node:stream';
 import { errorMessage, NotFoundError } from '../errors.ts';
 import { backupSizes } from '../sizes.ts';
 import { catalogKey, jobPrefix, manifestKey, parseManifestKey } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type BadManifest, listBackups, readManifest } from './backups.ts';
 import { catalogedJobs, recentPrefixes } from './catalog.ts';
-import { readCatalogStream } from './catalog-file.ts';
+import { cachedBody, readCatalogStream } from './catalog-file.ts';
 import { type Interner, interner } from './intern.ts';
 import type { ChainInfo, Manifest } from './manifest.ts';
 import { readSummary, type SummaryLine } from './summary-lines.ts';
@@ -114,14 +113,8 @@ async function catalogSummaries(
   const j = intern(job);
   if (await readSummary(storage, job, (l) => fast.push(fromLine(j, l, intern)), signal)) return fast;
   fast.length = 0;
-  let body: Readable;
-  try {
-    body = await storage.get(catalogKey(job), { signal });
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    if (signal?.aborted) throw err;
-    return undefined;
-  }
+  const body = await cachedBody(storage, catalogKey(job), signal);
+  if (!body) return undefined;
   const out: BackupSummary[] = [];
   let bad = false;
   let forJob = false;
