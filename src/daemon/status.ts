@@ -3,7 +3,6 @@
  * runs) its live scheduler state. The same code serves the daemon's control endpoint and the CLI
  * reading the state database directly, so both give the same answer.
  */
-
 import { type DrillStatus, drillStatus } from '../catalog/checks.ts';
 import type { StateDb } from '../catalog/db.ts';
 import {
