@@ -14,14 +14,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { generateIdentity } from '../src/archive/age/index.ts';
 import { awsCli } from '../tests/fixtures/aws-cli.ts';
 import { S3_CREDENTIALS, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { startSshd } from '../tests/fixtures/sshd.ts';
 import { ensureDataset } from './lib/dataset.ts';
-import { benchEnv, type Measured, mbps, measure, pinTree } from './lib/measure.ts';
+import { benchEnv, benchS3Client, type Measured, mbps, measure, pinTree } from './lib/measure.ts';
 
 const root = new URL('./.data/', import.meta.url).pathname;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -57,14 +57,7 @@ const aws = awsCli();
 if (!s3 || !sshd || !aws)
   throw new Error('bench needs moto (or s3rver), sshd and the aws CLI: run bash .ci/run once');
 const creds = S3_CREDENTIALS[s3.kind];
-const client = new S3Client({
-  endpoint: s3.endpoint,
-  region: 'us-east-1',
-  forcePathStyle: true,
-  credentials: creds,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const client = benchS3Client(s3.endpoint, creds);
 const env = benchEnv(creds);
 
 async function storedBytes(bucket: string, prefix: string): Promise<number> {

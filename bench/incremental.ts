@@ -23,13 +23,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { SNAR_MARGIN_S } from '../src/archive/snar.ts';
 import { S3_CREDENTIALS, type S3Server, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { startSshd } from '../tests/fixtures/sshd.ts';
 import { printReport, type Run } from './lib/incremental-report.ts';
-import { benchEnv, measure } from './lib/measure.ts';
+import { benchEnv, benchS3Client, measure } from './lib/measure.ts';
 import { bucketBytes, dirBytes } from './lib/stored.ts';
 import { ensureBenchTree, mutateTree, treeStats } from './lib/tree.ts';
 
@@ -93,7 +93,7 @@ try {
     if (!s3) throw new Error('--s3 needs moto (or s3rver): run bash .ci/run once');
   }
   const creds = s3 ? S3_CREDENTIALS[s3.kind] : { accessKeyId: 'x', secretAccessKey: 'x' };
-  const client = s3 && s3Client(s3.endpoint, creds);
+  const client = s3 && benchS3Client(s3.endpoint, creds);
   const env = { ...benchEnv(creds), RESTIC_PASSWORD: 'bench' };
   const repo = (name: string) => join(run, 'repos', name);
   const boStorage: Record<string, unknown> = {
@@ -263,15 +263,4 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function s3Client(endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }): S3Client {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }

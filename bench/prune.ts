@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { listBackups } from '../src/catalog/backups.ts';
 import { listJobBackups, writeCatalog } from '../src/catalog/catalog.ts';
@@ -31,6 +31,7 @@ import { pruneBackups } from '../src/plan/prune-backups.ts';
 import { createS3Storage } from '../src/storage/s3.ts';
 import { startS3Server } from '../tests/fixtures/s3-server.ts';
 import { CHAIN_LENGTH, fabricatedManifest } from './lib/manifests.ts';
+import { benchS3Client } from './lib/measure.ts';
 
 const HOUR = 3_600_000;
 const arg = (name: string, def: number) => {
@@ -102,12 +103,7 @@ async function listBench(m: number): Promise<void> {
   if (server?.kind !== 'moto')
     throw new Error('the listing benchmark needs moto (see tests/fixtures/s3-server.ts)');
   const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: creds,
-  });
+  const client = benchS3Client(server.endpoint, creds);
   const bucket = 'bench-list';
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

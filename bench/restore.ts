@@ -19,12 +19,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { awsCli } from '../tests/fixtures/aws-cli.ts';
 import { S3_CREDENTIALS, type S3Server, startS3rver, startS3Server } from '../tests/fixtures/s3-server.ts';
 import { ensureDataset } from './lib/dataset.ts';
-import { benchEnv, mbps, measure } from './lib/measure.ts';
+import { benchEnv, benchS3Client, mbps, measure } from './lib/measure.ts';
 
 const root = new URL('./.data/', import.meta.url).pathname;
 const bo = new URL('../bin/bo', import.meta.url).pathname;
@@ -62,12 +67,7 @@ interface Server {
 }
 function server(s3: S3Server): Server {
   const creds = S3_CREDENTIALS[s3.kind];
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: creds,
-  });
+  const client = benchS3Client(s3.endpoint, creds);
   const env = benchEnv(creds);
   return { s3, client, env };
 }

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseResolved } from '../src/config/resolve-secrets.ts';
 import { S3Storage } from '../src/config/schema.ts';
@@ -15,6 +15,7 @@ import { SecretValue } from '../src/config/secret.ts';
 import { silentLogger } from '../src/log.ts';
 import { createS3Storage } from '../src/storage/s3.ts';
 import { startS3Server } from '../tests/fixtures/s3-server.ts';
+import { benchS3Client } from './lib/measure.ts';
 
 const MiB = 1024 * 1024;
 
@@ -33,17 +34,6 @@ function generated(total: number): Readable {
   });
 }
 
-function client(endpoint: string) {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
 async function child(which: string, endpoint: string, bucket: string, total: number): Promise<void> {
   const t0 = performance.now();
   if (which === 'bo') {
@@ -54,7 +44,7 @@ async function child(which: string, endpoint: string, bucket: string, total: num
     await storage.put('bench/bo', generated(total));
     await storage.close();
   } else {
-    const c = client(endpoint);
+    const c = benchS3Client(endpoint, { accessKeyId: 'test', secretAccessKey: 'test' });
     await new Upload({
       client: c,
       params: { Bucket: bucket, Key: 'bench/lib', Body: generated(total) },
@@ -75,7 +65,7 @@ async function main(): Promise<void> {
   const server = await startS3Server();
   if (server?.kind !== 'moto') throw new Error('moto_server is needed (see tests/fixtures/s3-server.ts)');
   try {
-    const c = client(server.endpoint);
+    const c = benchS3Client(server.endpoint, { accessKeyId: 'test', secretAccessKey: 'test' });
     await c.send(new CreateBucketCommand({ Bucket: 'bench' }));
     const t0 = performance.now();
     for await (const _ of generated(total));

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
 
 export interface Measured {
   ms: number;
@@ -178,4 +179,22 @@ export function benchEnv(creds: { accessKeyId: string; secretAccessKey: string }
     AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
     AWS_DEFAULT_REGION: 'us-east-1',
   };
+}
+
+/**
+ * A client of a benchmark's S3 server. Checksums only where S3 requires them: the SDK's default
+ * mode corrupts streamed objects on some S3-compatible servers.
+ */
+export function benchS3Client(
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
