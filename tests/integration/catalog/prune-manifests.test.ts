@@ -11,6 +11,7 @@ import { silentLogger } from '../../../src/log.ts';
 import { createFsStorage } from '../../../src/storage/fs.ts';
 import { catalogSummaryKey } from '../../../src/storage/layout.ts';
 import { plantBackup } from '../../fixtures/plant.ts';
+import { wrapStorage } from '../jobs/backup-env.ts';
 
 describe("prune's cached manifests", () => {
   const dirs: string[] = [];
@@ -49,5 +50,30 @@ describe("prune's cached manifests", () => {
     expect(scan.catalog).toBeUndefined();
     expect(scan.backups.names[1]).toEqual(['manifest.json', 'archive.tar.zst', 'index.jsonl.zst']);
     expect(scan.newest).toEqual({ id: '20261202T020000Z-bbbbbb', startedAt: manifests[1]!.startedAt });
+  });
+
+  it('refuses to plan from a listing that is not in key order, and stops the listing', async () => {
+    const ids = ['20261201T020000Z-aaaaaa', '20261202T020000Z-bbbbbb', '20261203T020000Z-cccccc'];
+    const { storage } = await repoOf(ids);
+    let stopped = false;
+    // A storage breaking list's contract: the first backup's folder again after the others.
+    const shuffled = wrapStorage(storage, {
+      list: (prefix, opts) =>
+        (async function* () {
+          try {
+            const all = [];
+            for await (const o of storage.list(prefix, opts)) all.push(o);
+            const first = all.filter((o) => o.key.includes(ids[0]!));
+            yield* all.slice(first.length);
+            yield* first;
+          } finally {
+            stopped = true;
+          }
+        })(),
+    });
+    await expect(scanJob(shuffled, 'files')).rejects.toThrow(
+      /out of key order at files\/20261201T020000Z-aaaaaa\//,
+    );
+    expect(stopped).toBe(true);
   });
 });
