@@ -193,6 +193,8 @@ Examples:
  * The backups of a listing whose incremental chain is broken (an ancestor missing, an
  * incremental without a parent, a loop), as brokenChains finds them but on the summaries
  * themselves: a state per backup in a typed array, one map by id per job, no object per backup.
+ * Not brokenChainsAt: its id and parent columns, built per job, took `bo list` of 200,000
+ * backups from 192 to 207 MB, over its 200 MB budget.
  */
 function brokenSummaries(backups: readonly BackupSummary[]): Set<BackupSummary> {
   const jobs = new Map<string, BackupSummary[]>();
