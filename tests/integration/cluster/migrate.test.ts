@@ -45,9 +45,11 @@ describe('bo cluster migrate', () => {
     const status = JSON.parse((await runBo(['--config', c.cfg(2), 'status', '--json'], { env })).stdout) as {
       jobs: Array<{ job: string; lastSuccess?: { backupId: string } }>;
     };
+    // The single daemon's full, then its incremental: by chain level, not by id (two backups in
+    // the same second have ids that sort by their random suffix).
     const before = manifests(c.repo, 'files')
-      .map((x) => x.id)
-      .sort();
+      .sort((x, y) => x.chain.level - y.chain.level)
+      .map((x) => x.id);
     expect(status.jobs[0]!.lastSuccess?.backupId).toBe(before[1]);
     writeFileSync(join(src, 'f2.txt'), 'file 2\n');
     const b = await runBo(['--config', c.cfg(2), 'backup', 'now', 'files'], { env });
