@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBo } from '../../fixtures/bo.ts';
-import { cleanUp, clusterEnv, coordination } from './cluster-env.ts';
+import { cleanUp, clusterEnv, coordination, settledRuns } from './cluster-env.ts';
 
 afterEach(cleanUp);
 
@@ -32,7 +32,7 @@ describe('any node', () => {
     expect(quick.code, quick.stderr + quick.stdout).toBe(0);
     await node2.waitFor((l) => l.msg === 'Run finished' && l.job === 'quick');
     expect(node1.logs.some((l) => l.msg === 'Run started' && l.job === 'quick')).toBe(false);
-    const rows = c.runs().filter((r) => r.job === 'quick');
+    const rows = await settledRuns(c, (r) => r.job === 'quick');
     expect(rows.map((r) => [r.node, r.outcome, r.trigger])).toEqual([['node2', 'ok', 'manual']]);
     for (const i of [1, 2]) {
       const jobs = await runBo(['--config', c.cfg(i), 'jobs', '--json'], { env });

@@ -122,3 +122,25 @@ export function manifests(
     .filter((id) => existsSync(join(dir, id, 'manifest.json')))
     .map((id) => JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')));
 }
+
+/** The end ('Run finished' or 'Run failed') of one run on a node; never an earlier run's. */
+export function runEnd(d: DaemonProc, runId: unknown, ms: number): Promise<Record<string, unknown>> {
+  return d.waitFor((l) => (l.msg === 'Run finished' || l.msg === 'Run failed') && l.runId === runId, ms);
+}
+
+/**
+ * The rows `pick` selects once none is open. A run logs its end before its history write lands
+ * (the write never blocks the run), so a row may still lack its outcome just after the log line.
+ */
+export async function settledRuns(
+  c: ClusterEnv,
+  pick: (r: ClusterRunRow) => boolean = () => true,
+  ms = 30_000,
+): Promise<ClusterRunRow[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const rows = c.runs().filter(pick);
+    if (!rows.some((r) => r.outcome === null) || Date.now() > until) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBo } from '../../fixtures/bo.ts';
 import { slowTarDir } from '../daemon/daemon-proc.ts';
-import { cleanUp, clusterEnv, coordination, cronAt, manifests } from './cluster-env.ts';
+import { cleanUp, clusterEnv, coordination, cronAt, manifests, runEnd, settledRuns } from './cluster-env.ts';
 
 afterEach(cleanUp);
 
@@ -63,15 +63,13 @@ describe('a node killed mid-backup', () => {
     const failoverMs = Number(retry.time) - killedAt;
     expect(failoverMs).toBeGreaterThan(0);
     const survivor = others.find((n) => n.logs.includes(retry))!;
-    const done = await survivor.waitFor((l) => l.msg === 'Run finished' || l.msg === 'Run failed', 90_000);
+    // The survivor may have run the first backup too: wait for the end of this run.
+    const done = await runEnd(survivor, retry.runId, 90_000);
     expect(done.msg, JSON.stringify(survivor.logs.slice(-20))).toBe('Run finished');
-
-    // 'Run finished' is logged before the run's history write lands (it never blocks the run).
-    const slotRows = () =>
-      c.runs().filter((r) => r.scheduled_at && Date.parse(r.scheduled_at) === slot.at.getTime());
-    for (let i = 0; i < 100 && slotRows().some((r) => r.outcome === null); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    const rows = slotRows();
+    const rows = await settledRuns(
+      c,
+      (r) => r.scheduled_at !== null && Date.parse(r.scheduled_at) === slot.at.getTime(),
+    );
     expect(rows.map((r) => [r.attempt, r.outcome, r.trigger])).toEqual([
       [1, 'abandoned', 'schedule'],
       [2, 'ok', 'retry'],

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy } from '../../fixtures/tcp-proxy.ts';
 import { slowTarDir } from '../daemon/daemon-proc.ts';
-import { cleanUp, clusterEnv, coordination, cronAt, manifests } from './cluster-env.ts';
+import { cleanUp, clusterEnv, coordination, cronAt, manifests, runEnd, settledRuns } from './cluster-env.ts';
 
 afterEach(cleanUp);
 
@@ -51,12 +51,12 @@ describe('a node partitioned from PostgreSQL', () => {
     // The other node takes the run over once the lease ran out, and commits it.
     const retried = await other.waitFor((l) => l.msg === 'Run started' && l.attempt === 2, 60_000);
     expect(retried.job).toBe('files');
-    const done = await other.waitFor((l) => l.msg === 'Run finished' || l.msg === 'Run failed', 60_000);
-    expect(done.msg).toBe('Run finished');
+    const done = await runEnd(other, retried.runId, 60_000);
+    expect(done.msg, JSON.stringify(other.logs.slice(-20))).toBe('Run finished');
     expect(manifests(c.repo, 'files').map((m) => m.id)).toEqual([done.backupId]);
     proxy.heal();
     await proxy.close();
-    const rows = c.runs();
+    const rows = await settledRuns(c);
     expect(rows.map((r) => [r.attempt, r.outcome, r.node])).toEqual([
       [1, 'abandoned', 'node1'],
       [2, 'ok', 'node2'],
