@@ -14,6 +14,7 @@ import { type DaemonHandle, startDaemon } from '../../../src/daemon/daemon.ts';
 import { CancelledError, UsageError } from '../../../src/errors.ts';
 import type { JobRunContext, JobRunResult } from '../../../src/jobs/kinds.ts';
 import { silentLogger } from '../../../src/log.ts';
+import { until } from '../../fixtures/until.ts';
 
 interface Body {
   ctx: JobRunContext;
@@ -55,9 +56,6 @@ function track<T extends { dir: string; daemon: DaemonHandle }>(s: T): T {
   });
   return s;
 }
-const until = async (f: () => boolean) => {
-  for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
-};
 
 describe('control endpoint', () => {
   it('serves on a 0660 unix socket; no daemon means undefined', async () => {
@@ -87,9 +85,12 @@ describe('control endpoint', () => {
     await until(() => s.bodies.length > 0);
     const seen: number[] = [];
     const following = client.follow(runId, (p) => seen.push(p.bytes));
-    await new Promise((r) => setTimeout(r, 50));
-    s.bodies[0]!.ctx.onProgress?.({ phase: 'streaming', bytes: 7, files: 1 });
-    await new Promise((r) => setTimeout(r, 400));
+    // Progress reaches followers subscribed when it happens: report until the follower hears.
+    const heard = () => {
+      s.bodies[0]!.ctx.onProgress?.({ phase: 'streaming', bytes: 7, files: 1 });
+      return seen.includes(7);
+    };
+    expect(await until(heard, 30_000, 100)).toBe(true);
     s.bodies[0]!.finish();
     const done = await following;
     expect(done).toMatchObject({ id: runId, job: 'j', outcome: 'ok', bytes: 42, files: 3, backupId: 'b1' });

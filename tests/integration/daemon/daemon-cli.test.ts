@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../../src/daemon/status.ts';
 import { runBo } from '../../fixtures/bo.ts';
+import { until } from '../../fixtures/until.ts';
 import { base, cleanUp, daemon, env, localJob, runEnded } from './daemon-env.ts';
 
 afterEach(cleanUp);
@@ -41,12 +42,8 @@ function hasSocket(pid: number): boolean {
   }
 }
 
-async function until(f: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+async function waitUntil(f: () => boolean, what: string): Promise<void> {
+  if (!(await until(f))) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Makes `path` owned by root and group nobody's group, with `mode`. */
@@ -75,7 +72,7 @@ describe('bo status with a daemon that does not answer', () => {
       };
       const waiting = runBo(['--config', e.cfg, 'status'], { onSpawn });
       // once it has a socket open it is waiting for the daemon (its signal handlers are in)
-      await until(() => hasSocket(pid), 'bo status to connect');
+      await waitUntil(() => hasSocket(pid), 'bo status to connect');
       kill('SIGTERM');
       const stopped = await waiting;
       expect(stopped.code).toBe(130);

@@ -18,6 +18,7 @@ import { btrfsProvider } from '../../../src/snapshots/btrfs.ts';
 import { snapshotName } from '../../../src/snapshots/names.ts';
 import { runBo, writeConfig } from '../../fixtures/bo.ts';
 import { type BtrfsFixture, startBtrfs } from '../../fixtures/btrfs.ts';
+import { until } from '../../fixtures/until.ts';
 
 // flushoncommit: without it a btrfs snapshot of a busy writer is not one instant (see btrfs-plan.ts).
 const fx: BtrfsFixture | undefined = startBtrfs(512, 'flushoncommit');
@@ -453,6 +454,5 @@ function expectConsistent(gens: number[], lastComplete: number): void {
 }
 
 async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(cond()).toBe(true);
+  expect(await until(cond, 60_000, 50)).toBe(true);
 }

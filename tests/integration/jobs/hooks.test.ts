@@ -12,6 +12,7 @@ import { CancelledError } from '../../../src/errors.ts';
 import { runJob } from '../../../src/jobs/registry.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createServices, type Services } from '../../../src/services.ts';
+import { until } from '../../fixtures/until.ts';
 
 /** before / afterSnapshot / after / onError hooks of real backup runs on the local host, into filesystem storage. */
 describe('job hooks', () => {
@@ -237,7 +238,7 @@ describe('job hooks', () => {
   it('a cancelled afterSnapshot hook runs again at the end; the ones that finished do not', async () => {
     const ac = new AbortController();
     const running = run('cancelResume', ac.signal);
-    await waitFor(() => existsSync(join(work, 'resume.started')));
+    expect(await until(() => existsSync(join(work, 'resume.started')))).toBe(true);
     ac.abort();
     await expect(running).rejects.toThrow(CancelledError);
     expect(lines()).toEqual([
@@ -252,7 +253,7 @@ describe('job hooks', () => {
   it('still runs onError and after hooks when the run is cancelled', async () => {
     const ac = new AbortController();
     const running = run('cancel', ac.signal);
-    await waitFor(() => existsSync(join(work, 'cancel.started')));
+    expect(await until(() => existsSync(join(work, 'cancel.started')))).toBe(true);
     ac.abort();
     await expect(running).rejects.toThrow(CancelledError);
     expect(lines()).toEqual(['e1 onError cancel cancelled ', 'a1 after cancel cancelled ']);
@@ -267,8 +268,4 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
 }
