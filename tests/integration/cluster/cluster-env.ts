@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type PostgresFixture, startPostgres } from '../../fixtures/postgres.ts';
 import { freePort } from '../../fixtures/tcp-proxy.ts';
+import { until } from '../../fixtures/until.ts';
 import { type DaemonProc, spawnDaemon } from '../daemon/daemon-proc.ts';
 
 export interface ClusterRunRow {
@@ -137,10 +138,14 @@ export async function settledRuns(
   pick: (r: ClusterRunRow) => boolean = () => true,
   ms = 30_000,
 ): Promise<ClusterRunRow[]> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const rows = c.runs().filter(pick);
-    if (!rows.some((r) => r.outcome === null) || Date.now() > until) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let rows: ClusterRunRow[] = [];
+  await until(
+    () => {
+      rows = c.runs().filter(pick);
+      return !rows.some((r) => r.outcome === null);
+    },
+    ms,
+    100,
+  );
+  return rows;
 }
