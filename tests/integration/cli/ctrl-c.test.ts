@@ -15,6 +15,7 @@ import { openStateDbReadOnly } from '../../../src/catalog/db-read.ts';
 import { listRuns } from '../../../src/catalog/runs.ts';
 import { BO_BIN, writeConfig } from '../../fixtures/bo.ts';
 import { hasCommand, missing } from '../../fixtures/require.ts';
+import { waitUntil } from '../../fixtures/until.ts';
 
 const OLD_NODE = '/usr/bin/node';
 const oldNodeMajor = (() => {
@@ -63,13 +64,6 @@ async function waitFor(output: () => string, re: RegExp, exited: Promise<number>
 function procState(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-}
-
-async function until(f: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !f(); i++) {
-    if (i > 600) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function tempFiles(dir: string): string[] {
@@ -143,11 +137,11 @@ describe.skipIf(skip)('Ctrl-C through bin/bo under an older Node', () => {
     await waitFor(t.output, /streaming +source [0-9.]+ (KiB|MiB|GiB)/, t.exited);
     const child = Number(readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim());
     t.proc.stdin!.write('\x1a'); // ^Z
-    await until(() => procState(wrapper) === 'T' && procState(child) === 'T', 'both to stop');
+    await waitUntil(() => procState(wrapper) === 'T' && procState(child) === 'T', 'both to stop');
     // What a shell's `fg` does: SIGCONT to the job's process group (here `script` stops itself too).
     process.kill(t.proc.pid!, 'SIGCONT');
     process.kill(-wrapper, 'SIGCONT');
-    await until(() => procState(wrapper) !== 'T' && procState(child) !== 'T', 'both to resume');
+    await waitUntil(() => procState(wrapper) !== 'T' && procState(child) !== 'T', 'both to resume');
     t.proc.stdin!.write('\x03');
     const code = await t.exited;
     expectCleanCancel(t.output(), code, 3);

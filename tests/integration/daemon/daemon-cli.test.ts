@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../../src/daemon/status.ts';
 import { runBo } from '../../fixtures/bo.ts';
-import { until } from '../../fixtures/until.ts';
+import { waitUntil } from '../../fixtures/until.ts';
 import { base, cleanUp, daemon, env, localJob, runEnded } from './daemon-env.ts';
 
 afterEach(cleanUp);
@@ -40,10 +40,6 @@ function hasSocket(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitUntil(f: () => boolean, what: string): Promise<void> {
-  if (!(await until(f))) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Makes `path` owned by root and group nobody's group, with `mode`. */

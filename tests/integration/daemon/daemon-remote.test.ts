@@ -12,6 +12,7 @@ import type { StatusReport } from '../../../src/daemon/status.ts';
 import { runBo } from '../../fixtures/bo.ts';
 import { newBucket, s3Missing, type TestBucket } from '../../fixtures/buckets.ts';
 import { type SshdFixture, startSshd } from '../../fixtures/sshd.ts';
+import { waitUntil } from '../../fixtures/until.ts';
 import { startFaultProxy } from '../storage/fault-proxy.ts';
 import { base, cleanUp, daemon, env, linesOfRun, MiB, manifests, onCleanUp, runEnded } from './daemon-env.ts';
 
@@ -52,14 +53,6 @@ function markedSleep(seconds: number): { command: string; running(): boolean } {
           }
         }),
   };
-}
-
-async function until(f: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('bo daemon against sshd and S3', () => {
@@ -181,7 +174,7 @@ describe('bo daemon against sshd and S3', () => {
     e.write(config({ before: [hook.command] }));
     const first = await daemon(e);
     const { runId } = await (await connectDaemon(e.socket))!.enqueue('slow');
-    await until(hook.running, 'the before hook to run on the SSH host');
+    await waitUntil(hook.running, 'the before hook to run on the SSH host');
     first.child.kill('SIGKILL');
     await first.exited;
     expect(e.runs('slow')).toMatchObject([{ id: runId, outcome: undefined }]);
@@ -223,7 +216,7 @@ describe('bo daemon against sshd and S3', () => {
     });
     const d = await daemon(e);
     const { runId } = await (await connectDaemon(e.socket))!.enqueue('drop');
-    await until(hook.running, 'the before hook to run on the SSH host');
+    await waitUntil(hook.running, 'the before hook to run on the SSH host');
     for (const s of conns) s.destroy();
     const lost = await d.waitFor((l) => l.msg === 'SSH connection lost');
     expect(lost).toMatchObject({ runId, job: 'drop', host: 'files1' });

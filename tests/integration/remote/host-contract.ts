@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, RemoteError } from '../../../src/errors.ts';
 import { shellJoin } from '../../../src/plan/shell.ts';
 import type { Host } from '../../../src/remote/host.ts';
+import { until } from '../../fixtures/until.ts';
 
 const MB = 1024 * 1024;
 
@@ -17,12 +18,13 @@ async function collect(stream: Readable): Promise<Buffer> {
 
 /** Waits until no process matches the pattern any more (checked with a second command). */
 async function gone(host: Host, pattern: string): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    const r = await host.run(`pgrep -f ${shellJoin([pattern])} || true`);
-    if (r.stdout.trim() === '') return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+  return until(async () => (await matching(host, pattern)) === 0, 30_000, 100);
+}
+
+/** How many processes match the pattern (checked with a second command). */
+async function matching(host: Host, pattern: string): Promise<number> {
+  const out = (await host.run(`pgrep -f ${shellJoin([pattern])} || true`)).stdout.trim();
+  return out === '' ? 0 : out.split('\n').length;
 }
 
 /** A `sleep` whose duration is unique to this test: its own marker for pgrep. */
@@ -113,10 +115,8 @@ export function hostContract(label: string, getHost: () => Host | undefined): vo
       const { command, pattern } = uniqueSleep();
       const ac = new AbortController();
       const proc = await host.exec(command, { signal: ac.signal });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const running = await host.run(`pgrep -f ${shellJoin([pattern])} || true`);
       // The shell and both sleeps.
-      expect(running.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+      expect(await until(async () => (await matching(host, pattern)) >= 2, 30_000, 100)).toBe(true);
       ac.abort();
       await expect(proc.done).rejects.toBeInstanceOf(CancelledError);
       expect(await gone(host, pattern)).toBe(true);

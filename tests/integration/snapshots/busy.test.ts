@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { parseStillBusy, retryWhileBusy, waitUnusedCommand } from '../../../src/
 import { mountDir, unmountCommand } from '../../../src/snapshots/lvm-plan.ts';
 import { snapshotName } from '../../../src/snapshots/names.ts';
 import { missing } from '../../fixtures/require.ts';
+import { until } from '../../fixtures/until.ts';
 
 const sh = (script: string) => {
   try {
@@ -48,12 +49,15 @@ describe('waiting for a snapshot to be unused, retrying busy commands', () => {
     const dir = join(work, 'snap');
     mkdirSync(dir);
     writeFileSync(join(dir, 'f'), 'x');
-    const holder = spawn('sh', ['-c', `exec 3< '${join(dir, 'f')}'; sleep 1.5`], { stdio: 'ignore' });
+    const opened = join(work, 'opened');
+    const holder = spawn('sh', ['-c', `exec 3< '${join(dir, 'f')}'; touch '${opened}'; sleep 1.5`], {
+      stdio: 'ignore',
+    });
     let exited = false;
     holder.on('exit', () => {
       exited = true;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    expect(await until(() => existsSync(opened))).toBe(true);
     const r = await new Promise<string>((resolve) => {
       const p = spawn('sh', ['-c', waitUnusedCommand(dir, 20)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
