@@ -53,9 +53,7 @@ export class PruneManifests {
     const ms = Date.parse(startedAt);
     this.times[i] = ms;
     if (Number.isNaN(ms) || new Date(ms).toISOString() !== startedAt) this.oddStarts.set(i, startedAt);
-    // The parent as the same string as its backup's id, when that came first: one copy of each.
-    const p = parent ? this.at.get(parent) : undefined;
-    this.parents[i] = p === undefined ? parent : this.ids[p];
+    this.parents[i] = this.knownId(parent);
     this.named[i] = this.sharedNames(named);
     return i;
   }
@@ -67,6 +65,19 @@ export class PruneManifests {
       m.index.key,
       ...m.dumps.map((d) => d.object.key),
     ]);
+  }
+
+  /**
+   * Backup i's parent as the same string as the parent's own id, when that is known: one copy of
+   * each id (add does this for a parent added first; a reader asks again for the others).
+   */
+  parent(i: number): string | null | undefined {
+    return this.knownId(this.parents[i]);
+  }
+
+  private knownId(id: string | null | undefined): string | null | undefined {
+    const at = id ? this.at.get(id) : undefined;
+    return at === undefined ? id : this.ids[at];
   }
 
   /** The start time as the manifest records it. */

@@ -143,7 +143,7 @@ export async function scanJob(
       times: Float64Array.from(keep, (k) => facts.times[listed.at[k]!]!),
       names: keep.map((k) => listed.names[k]!),
       bytes: Float64Array.from(keep, (k) => listed.bytes[k]!),
-      parents: keep.map((k) => canonical(facts, facts.parents[listed.at[k]!])),
+      parents: keep.map((k) => facts.parent(listed.at[k]!)),
     },
     ...(last !== undefined
       ? { newest: { id: idOf(last), startedAt: facts.startedAt(listed.at[last]!) } }
@@ -186,13 +186,6 @@ class Listed {
     this.bytes[this.size] = bytes;
     this.names[this.size++] = names;
   }
-}
-
-/** A parent id as the same string as its backup's id, when that is known: one copy of each. */
-function canonical(facts: PruneManifests, id: string | null | undefined): string | null | undefined {
-  if (!id) return id;
-  const at = facts.find(id);
-  return at === undefined ? id : facts.ids[at]!;
 }
 
 /**
