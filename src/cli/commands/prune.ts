@@ -110,11 +110,11 @@ function render(r: PruneReport, zone: string, dryRun: boolean, print: (text: str
     const p = plan.backups;
     const cells = function* () {
       for (const i of p.order) {
-        const act = BACKUP_ACTIONS[p.actions[i]!]!;
-        yield [b.ids[i]!, when(b.times[i]!), act === 'delete' && planOnly ? '(delete)' : act, p.reasons[i]!];
+        const act = action('backup', BACKUP_ACTIONS[p.actions[i]!]!, planOnly);
+        yield [b.ids[i]!, when(b.times[i]!), act, p.reasons[i]!];
       }
       for (const row of plan.garbage)
-        yield [label(row), when(row.time.getTime()), action(row, planOnly), row.reason];
+        yield [label(row), when(row.time.getTime()), action(row.kind, row.action, planOnly), row.reason];
     };
     // The widths from the columns: one pass over 200,000 rows instead of two.
     let object = 0;
@@ -152,9 +152,10 @@ function label(row: PruneRow): string {
   return row.kind === 'upload' ? `upload ${row.key}` : row.key;
 }
 
-function action(row: PruneRow, planOnly: boolean): string {
-  if (row.action === 'keep' || row.action === 'locked') return row.action;
-  const verb = row.kind === 'upload' ? 'abort' : 'delete';
+/** What happens to a row: keep, locked, delete or abort; in parentheses when only planned. */
+function action(kind: PruneRow['kind'], act: PruneRow['action'], planOnly: boolean): string {
+  if (act === 'keep' || act === 'locked') return act;
+  const verb = kind === 'upload' ? 'abort' : 'delete';
   return planOnly ? `(${verb})` : verb;
 }
 
