@@ -41,8 +41,18 @@ export interface ChainColumns {
 }
 
 export function chainColumns(backups: readonly ChainLink[]): ChainColumns {
-  const ids = backups.map((b) => b.id);
-  return { ids, parents: backups.map((b) => b.parent), indexOf: new Map(ids.map((id, i) => [id, i])) };
+  return linkColumns(
+    backups.map((b) => b.id),
+    backups.map((b) => b.parent),
+  );
+}
+
+/** Ids and their parents, side by side, as ChainColumns. */
+export function linkColumns(
+  ids: readonly string[],
+  parents: ReadonlyArray<string | null | undefined>,
+): ChainColumns {
+  return { ids, parents, indexOf: new Map(ids.map((id, i) => [id, i])) };
 }
 
 /** brokenChains over columns: the broken ones only, by position. */

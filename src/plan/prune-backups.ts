@@ -5,7 +5,7 @@
  * only for what needs them. `pruneBackups` makes the columns from objects, for small inputs.
  */
 import { backupFolder } from '../storage/layout.ts';
-import type { ChainColumns } from './chain-links.ts';
+import { type ChainColumns, linkColumns } from './chain-links.ts';
 
 export type BackupCheck = { kind: 'verify' | 'drill'; outcome: 'ok' | 'failed' };
 
@@ -56,7 +56,7 @@ export function* backupKeys(job: string, b: PruneBackups, i: number): Generator<
 }
 
 export function linksOf(b: PruneBackups): ChainColumns {
-  return { ids: b.ids, parents: b.parents, indexOf: new Map(b.ids.map((id, i) => [id, i])) };
+  return linkColumns(b.ids, b.parents);
 }
 
 /** Positions by time, newest first, ties by id descending (as planRetention orders). */

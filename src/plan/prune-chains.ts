@@ -8,17 +8,7 @@
  *   ("parent of …", "ancestor of …", "base of …" for the full at the root).
  * - A kept unrestorable backup pulls in nothing: no chain could make it restorable again.
  */
-import { brokenChainsAt, type ChainColumns, type ChainLink, chainColumns } from './chain-links.ts';
-
-/** A prune row as far as chains are concerned. */
-export interface ChainRow extends ChainLink {
-  action: 'keep' | 'delete' | 'locked';
-  reason: string;
-  /** Set when the chain is broken: why the backup cannot be restored. */
-  unrestorable?: string | undefined;
-  /** Set on a backup kept only because a kept backup's chain needs it: that backup. */
-  neededBy?: string | undefined;
-}
+import { brokenChainsAt, type ChainColumns } from './chain-links.ts';
 
 /** A plan's backups as keepChainsAt reads and marks them, by position in `links`. */
 export interface ChainMarks {
@@ -60,16 +50,10 @@ export function keepChainsAt(links: ChainColumns, order: ArrayLike<number>, mark
 
 /**
  * Backups the plan keeps whose chain it would break: a kept or locked backup with a complete
- * chain whose parent would be deleted (so by induction every kept chain is whole). Computed from
- * the rows' links alone, not from what the planner marked. keepChains makes this empty; prune
- * checks it before deleting anything. Linear in the rows.
+ * chain whose parent would be deleted (so by induction every kept chain is whole), visiting
+ * positions in `order`. Computed from the links alone, not from what the planner marked.
+ * keepChainsAt makes this empty; prune checks it before deleting anything. Linear.
  */
-export function orphanedByPlan(rows: readonly ChainRow[]): string[] {
-  const deleted = new Set(rows.flatMap((r, i) => (r.action === 'delete' ? [i] : [])));
-  return orphanedAt(chainColumns(rows), rows.keys(), (i) => deleted.has(i));
-}
-
-/** orphanedByPlan over columns, visiting positions in `order`. */
 export function orphanedAt(
   links: ChainColumns,
   order: Iterable<number>,

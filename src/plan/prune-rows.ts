@@ -47,7 +47,7 @@ export function deletedBackups(plan: PrunePlan): number[] {
   return Array.from(plan.backups.order).filter((i) => plan.backups.actions[i] === DELETE);
 }
 
-/** keepChains' double check (plan/prune-chains.ts orphanedByPlan), over the plan's columns. */
+/** keepChainsAt's double check (plan/prune-chains.ts orphanedAt), over the plan's columns. */
 export function chainsBrokenBy(plan: PrunePlan): string[] {
   const { actions, order, links } = plan.backups;
   return orphanedAt(links, order, (i) => actions[i] === DELETE);

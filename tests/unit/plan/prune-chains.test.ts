@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { brokenChains, describeBroken } from '../../../src/plan/chain-links.ts';
 import { type BackupRow, type PruneInput, planPrune } from '../../../src/plan/prune.ts';
 import { type PruneBackup, pruneBackups } from '../../../src/plan/prune-backups.ts';
-import { orphanedByPlan } from '../../../src/plan/prune-chains.ts';
-import { keysToDelete, planRows } from '../../../src/plan/prune-rows.ts';
+import { DELETE } from '../../../src/plan/prune-chains.ts';
+import { chainsBrokenBy, keysToDelete, planRows } from '../../../src/plan/prune-rows.ts';
 
 const now = new Date('2026-12-20T12:00:00Z');
 
@@ -163,12 +163,13 @@ describe('planPrune with incremental chains', () => {
     expect(states.get('l2')?.kind).toBe('loop');
   });
 
-  it('orphanedByPlan catches a plan that deletes what a kept backup needs', () => {
+  it('chainsBrokenBy catches a plan that deletes what a kept backup needs', () => {
     const plan = planOf(input(twoChains()));
-    const backupRows = planRows(plan).filter((r): r is BackupRow => r.kind === 'backup');
-    expect(orphanedByPlan(backupRows)).toEqual([]);
-    const broken = backupRows.map((r) => (r.id === 'f2' ? { ...r, action: 'delete' as const } : r));
-    expect(orphanedByPlan(broken)).toEqual(['c1 is kept but its parent f2 would be deleted']);
+    expect(chainsBrokenBy(plan)).toEqual([]);
+    const actions = Uint8Array.from(plan.backups.actions);
+    actions[plan.input.ids.indexOf('f2')] = DELETE;
+    const broken = { ...plan, backups: { ...plan.backups, actions } };
+    expect(chainsBrokenBy(broken)).toEqual(['c1 is kept but its parent f2 would be deleted']);
   });
 
   it('keeps whole chains at scale: 20,000 hourly backups, a full every 500', () => {
@@ -191,7 +192,7 @@ describe('planPrune with incremental chains', () => {
         now: new Date(start + 20_000 * 3_600_000),
       }),
     );
-    expect(orphanedByPlan(planRows(plan).filter((r): r is BackupRow => r.kind === 'backup'))).toEqual([]);
+    expect(chainsBrokenBy(plan)).toEqual([]);
     expect(plan.totals.kept).toBeGreaterThan(500); // whole chains up to each kept backup
   });
 });
