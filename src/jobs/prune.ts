@@ -118,9 +118,7 @@ async function pruneJob(
     const policy = policyOf(target.retention, job.timezone);
     const input = pruneInput(scan, policy, now, opts.garbageAgeMs ?? DEFAULT_GARBAGE_AGE_MS, checks);
     const unlocked = planPrune(input);
-    // A filesystem has no Object Lock: nothing to look up.
-    const locks =
-      storage.type === 'filesystem' ? new Map() : await retentionOf(storage, keysToDelete(unlocked));
+    const locks = storage.lockable ? await retentionOf(storage, keysToDelete(unlocked)) : new Map();
     // With no Object Lock in force on anything it would delete, the plan is the same.
     const plan = locks.size > 0 ? planPrune({ ...input, locks }) : unlocked;
     const newest = scan.newest;

@@ -38,6 +38,7 @@ export function createFsStorage(
     name,
     type: 'filesystem',
     location: root,
+    lockable: false,
     volumeSize: cfg.volumeSize ?? DEFAULT_VOLUME_SIZE,
 
     async put(key, body, opts = {}) {

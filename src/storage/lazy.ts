@@ -5,7 +5,7 @@ import type { Storage } from './storage.ts';
  * status, a filesystem-only config) do not load the AWS SDK (~30 MB, a third of a second).
  */
 export function lazyStorage(
-  info: Pick<Storage, 'name' | 'type' | 'location' | 'volumeSize' | 'serverSide'>,
+  info: Pick<Storage, 'name' | 'type' | 'location' | 'volumeSize' | 'serverSide' | 'lockable'>,
   load: () => Promise<Storage>,
 ): Storage {
   let real: Promise<Storage> | undefined;

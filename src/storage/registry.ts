@@ -26,6 +26,7 @@ export const storageFactories: Factories = {
       {
         name,
         type: 's3',
+        lockable: true,
         location: `s3://${cfg.bucket}/${normalizePrefix(cfg.prefix)}`,
         volumeSize: cfg.volumeSize,
         serverSide: s3ServerSide(cfg),

@@ -101,6 +101,7 @@ export function createS3Storage(
     name,
     type: 's3',
     location: `s3://${bucket}/${prefix}`,
+    lockable: true,
     volumeSize: cfg.volumeSize,
 
     async put(key, body, opts = {}) {

@@ -159,6 +159,11 @@ export interface Storage {
   delete(key: string): Promise<void>;
   listIncomplete(prefix: string): AsyncIterable<IncompleteUpload>;
   abortIncomplete(upload: IncompleteUpload): Promise<void>;
+  /**
+   * Whether objects here can carry Object Lock retention (S3); when false, `retention` always
+   * answers undefined and callers need not ask it key by key.
+   */
+  readonly lockable: boolean;
   /** Object Lock retention in force on `key`, if any. */
   retention(key: string): Promise<Retention | undefined>;
   /** Set when this storage can be the source of server-side copies (S3). */

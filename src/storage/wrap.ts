@@ -10,6 +10,7 @@ export function passThrough(inner: Storage): Storage {
     type: inner.type,
     location: inner.location,
     volumeSize: inner.volumeSize,
+    lockable: inner.lockable,
     serverSide: inner.serverSide,
     put: (key, body, opts) => inner.put(key, body, opts),
     get: (key, opts) => inner.get(key, opts),

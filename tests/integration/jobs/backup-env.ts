@@ -167,6 +167,7 @@ export function wrapStorage(inner: Storage, over: Partial<Storage>): Storage {
     type: inner.type,
     location: inner.location,
     volumeSize: inner.volumeSize,
+    lockable: inner.lockable,
     put: (...a) => inner.put(...a),
     get: (...a) => inner.get(...a),
     stat: (...a) => inner.stat(...a),

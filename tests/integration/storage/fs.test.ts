@@ -163,7 +163,9 @@ describe('filesystem storage', () => {
   });
 
   it('has no retention', async () => {
-    expect(await fsStorage(await newDir()).retention('x')).toBeUndefined();
+    const storage = await fsStorage(await newDir());
+    expect(storage.lockable).toBe(false);
+    expect(await storage.retention('x')).toBeUndefined();
   });
 
   it('fails with a clear StorageError on a full disk and removes the temp file', async (ctx) => {
