@@ -17,7 +17,7 @@ async function collect(stream: Readable): Promise<Buffer> {
 }
 
 /** Waits until no process matches the pattern any more (checked with a second command). */
-async function gone(host: Host, pattern: string): Promise<boolean> {
+export async function gone(host: Host, pattern: string): Promise<boolean> {
   return until(async () => (await matching(host, pattern)) === 0, 30_000, 100);
 }
 

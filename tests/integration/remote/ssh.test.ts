@@ -11,8 +11,7 @@ import { BoError, HostKeyError, RemoteError } from '../../../src/errors.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { createSshHost, MAX_CHANNELS, type SshHost } from '../../../src/remote/ssh.ts';
 import { type SshdFixture, startSshd } from '../../fixtures/sshd.ts';
-import { until } from '../../fixtures/until.ts';
-import { hostContract } from './host-contract.ts';
+import { gone, hostContract } from './host-contract.ts';
 
 let fx: SshdFixture | undefined;
 let shared: SshHost | undefined;
@@ -221,8 +220,7 @@ describe('SshHost', () => {
       const proc = await h.exec(`sleep ${secs}`);
       await h.close();
       await expect(proc.done).rejects.toThrow(/closed while a command was running/);
-      const gone = async () => (await shared!.run(`pgrep -f '[s]leep ${secs}' || true`)).stdout.trim() === '';
-      expect(await until(gone, 30_000, 100)).toBe(true);
+      expect(await gone(shared!, `[s]leep ${secs}`)).toBe(true);
     });
 
     it('close() ends the connection and the next exec reconnects', async () => {
